@@ -1,0 +1,1 @@
+"""Checks on a deployment: they take a client and a Deployment, never a launcher."""

@@ -1,0 +1,34 @@
+"""Requests for a deployment built from a spec's sample inputs, and the reference answers to them."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from pytest_triton.deployment import Deployment
+from pytest_triton.models.spec import ModelSpec
+
+
+def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Spec-named arrays renamed and cast to what the deployment takes (names and dtypes may differ)."""
+    return {
+        served.name: np.ascontiguousarray(arrays[spec.name].astype(served.dtype))
+        for spec, served in zip(deployment.spec.inputs, deployment.inputs)
+    }
+
+
+def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Served outputs under the spec's names, for comparison with the reference."""
+    return {spec.name: served[out.name] for spec, out in zip(deployment.spec.outputs, deployment.outputs)}
+
+
+@torch.no_grad()
+def reference_outputs(module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[str, np.ndarray], device: str) -> dict[str, np.ndarray]:
+    """The eager fp32 module's answer, computed on `device`."""
+    module = module.to(device)
+    outputs = module(*(torch.from_numpy(arrays[t.name]).to(device) for t in spec.inputs))
+    if isinstance(outputs, torch.Tensor):
+        outputs = (outputs,)
+    return {t.name: o.float().cpu().numpy() for t, o in zip(spec.outputs, outputs)}

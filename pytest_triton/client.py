@@ -1,0 +1,158 @@
+"""One client over Triton's gRPC and HTTP APIs, so checks are written once for both protocols."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from google.protobuf import json_format
+from tritonclient.grpc import model_config_pb2
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from pytest_triton.errors import ModelLoadError, ServerStartError
+from pytest_triton.server.endpoint import ServerEndpoint
+
+# Generous enough for a BERT-large batch; a hung server is caught by these, never by the CI timeout.
+REQUEST_TIMEOUT_S = 120.0
+LOAD_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class ModelStatistics:
+    """Cumulative counters of one model version, as the statistics extension reports them."""
+
+    inference_count: int
+    execution_count: int
+    durations_ns: dict[str, tuple[int, int]]  # success/queue/compute_*: (count, ns)
+    batch_counts: dict[int, int]  # batch size -> executions
+
+
+class TritonClient:
+    """The calls the checks need, over `protocol` ("grpc" or "http") of `endpoint`."""
+
+    def __init__(self, endpoint: ServerEndpoint, protocol: str = "grpc") -> None:
+        self.endpoint = endpoint
+        self.protocol = protocol
+        security = endpoint.security
+        self._headers = dict(security.headers) or None
+        url = endpoint.url(protocol)
+        if protocol == "grpc":
+            self._module = grpcclient
+            self._client: Any = grpcclient.InferenceServerClient(
+                url, ssl=security.ssl, root_certificates=security.root_certificates
+            )
+        else:
+            self._module = httpclient
+            self._client = httpclient.InferenceServerClient(
+                url,
+                ssl=security.ssl,
+                ssl_options={"ca_certs": security.root_certificates} if security.root_certificates else None,
+                connection_timeout=REQUEST_TIMEOUT_S,
+                network_timeout=REQUEST_TIMEOUT_S,
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "TritonClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- server ---------------------------------------------------------------------------------
+    def wait_ready(self, timeout: float) -> None:
+        """Poll readiness until `timeout`; raise ServerStartError naming the last problem seen."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                if self._client.is_server_ready(headers=self._headers):
+                    return
+                last = "the server answers but is not ready"
+            except (InferenceServerException, OSError) as error:
+                last = str(error).strip() or type(error).__name__
+            time.sleep(0.25)
+        raise ServerStartError(f"not ready after {timeout:.0f} s ({last})")
+
+    def is_live(self) -> bool:
+        return bool(self._client.is_server_live(headers=self._headers))
+
+    def is_ready(self) -> bool:
+        return bool(self._client.is_server_ready(headers=self._headers))
+
+    def server_metadata(self) -> dict[str, Any]:
+        return self._as_dict(self._client.get_server_metadata(headers=self._headers))
+
+    # -- models ---------------------------------------------------------------------------------
+    def load_model(self, name: str, config_json: str | None = None, files: Mapping[str, bytes] | None = None) -> None:
+        """Load (or reload) `name`; a refusal becomes ModelLoadError with the server's reason."""
+        try:
+            self._client.load_model(name, headers=self._headers, config=config_json, files=files)
+        except InferenceServerException as error:
+            raise ModelLoadError(f"the server could not load model '{name}': {error.message()}") from None
+
+    def unload_model(self, name: str) -> None:
+        self._client.unload_model(name, headers=self._headers)
+
+    def is_model_ready(self, name: str) -> bool:
+        return bool(self._client.is_model_ready(name, headers=self._headers))
+
+    def model_metadata(self, name: str) -> dict[str, Any]:
+        return self._as_dict(self._client.get_model_metadata(name, headers=self._headers))
+
+    def model_config(self, name: str) -> model_config_pb2.ModelConfig:
+        """The served config as a protobuf, whichever protocol fetched it."""
+        raw = self._client.get_model_config(name, headers=self._headers)
+        if self.protocol == "grpc":
+            return raw.config
+        return json_format.ParseDict(raw, model_config_pb2.ModelConfig(), ignore_unknown_fields=True)
+
+    def repository_index(self) -> list[dict[str, Any]]:
+        index = self._client.get_model_repository_index(headers=self._headers)
+        if self.protocol == "grpc":
+            return [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in index.models]
+        return list(index)
+
+    def statistics(self, name: str) -> ModelStatistics:
+        raw = self._as_dict(self._client.get_inference_statistics(name, headers=self._headers))
+        stats = raw["model_stats"][0]
+        durations = {
+            key: (int(value.get("count", 0)), int(value.get("ns", 0)))
+            for key, value in stats.get("inference_stats", {}).items()
+        }
+        batches = {
+            int(b["batch_size"]): int(b.get("compute_infer", {}).get("count", 0)) for b in stats.get("batch_stats", [])
+        }
+        return ModelStatistics(
+            inference_count=int(stats.get("inference_count", 0)),
+            execution_count=int(stats.get("execution_count", 0)),
+            durations_ns=durations,
+            batch_counts=batches,
+        )
+
+    # -- inference ------------------------------------------------------------------------------
+    def infer(
+        self, name: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str], timeout: float = REQUEST_TIMEOUT_S
+    ) -> dict[str, np.ndarray]:
+        """Run one request; raises InferenceServerException with the server's message on refusal."""
+        request = []
+        for input_name, array in inputs.items():
+            tensor = self._module.InferInput(input_name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor.set_data_from_numpy(array)
+            request.append(tensor)
+        wanted = [self._module.InferRequestedOutput(o) for o in outputs]
+        kwargs: dict[str, Any] = {"headers": self._headers}
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = timeout
+        result = self._client.infer(name, request, outputs=wanted, **kwargs)
+        return {o: result.as_numpy(o) for o in outputs}
+
+    def _as_dict(self, message: Any) -> dict[str, Any]:
+        if self.protocol == "grpc":
+            return json_format.MessageToDict(message, preserving_proto_field_name=True)
+        return dict(message)

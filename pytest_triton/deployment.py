@@ -1,0 +1,79 @@
+"""Turning an artifact into a served model: native backend where the server has one, else the python runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tritonclient.grpc import model_config_pb2 as mc
+
+from pytest_triton.export.cache import Artifact
+from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.repository.config import NATIVE_PLATFORMS, BatchingPolicy, InstancePolicy, build_config
+from pytest_triton.repository.python_runner import MODEL_FILE
+from pytest_triton.repository.store import ModelRepository
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model as the server serves it: what the checks talk to. Knows nothing of how the server runs."""
+
+    model_name: str
+    spec: ModelSpec
+    format: str
+    precision: str
+    backend: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    max_batch_size: int
+    config: mc.ModelConfig | None = field(default=None, compare=False)
+
+    @property
+    def variant(self) -> str:
+        return f"{self.format}-{self.precision}"
+
+
+def _libtorch_names(tensors: tuple[TensorSpec, ...], prefix: str) -> tuple[TensorSpec, ...]:
+    # The libtorch backend maps tensors by position through the <name>__<index> convention.
+    return tuple(TensorSpec(f"{prefix}__{i}", t.dtype, t.dims) for i, t in enumerate(tensors))
+
+
+def deploy(
+    repository: ModelRepository,
+    spec: ModelSpec,
+    artifact: Artifact,
+    backends: tuple[str, ...],
+    *,
+    name: str | None = None,
+    batching: BatchingPolicy = BatchingPolicy(),
+    instances: InstancePolicy = InstancePolicy(),
+) -> Deployment:
+    """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
+    model_name = name or f"{spec.name}-{artifact.format}-{artifact.precision}"
+    platform, backend, file_name = NATIVE_PLATFORMS[artifact.format]
+    inputs, outputs = artifact.inputs, artifact.outputs
+    files: dict[str, object] = {f"1/{file_name}": artifact.path}
+    if backend in backends:
+        if platform == "pytorch_libtorch":
+            inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
+        config = build_config(
+            model_name, inputs, outputs, spec.max_batch_size, platform=platform, batching=batching, instances=instances
+        )
+        served_by = platform
+    else:
+        config = build_config(
+            model_name,
+            inputs,
+            outputs,
+            spec.max_batch_size,
+            backend="python",
+            batching=batching,
+            instances=instances,
+            parameters={"format": artifact.format, "artifact": file_name},
+        )
+        files["1/model.py"] = MODEL_FILE
+        served_by = "python"
+    repository.place(model_name, config, files)  # type: ignore[arg-type]
+    return Deployment(
+        model_name, spec, artifact.format, artifact.precision, served_by, inputs, outputs, spec.max_batch_size, config
+    )
+

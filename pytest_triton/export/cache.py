@@ -1,0 +1,133 @@
+"""Exports cached by content hash: model weights, format, precision, device kind and exporter settings.
+
+A second run finds the artifact and does not export again. Writes go to a temporary directory that is
+renamed into place under a file lock, so xdist workers never export the same thing twice at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from filelock import FileLock
+
+from pytest_triton.errors import Unsupported
+from pytest_triton.export.exporters import EXPORTERS, ExportRequest
+from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.runtime import load_runner
+
+_UNSUPPORTED = "unsupported.txt"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An exported model file and the I/O it carries."""
+
+    path: Path
+    format: str
+    precision: str
+    device: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    cache_hit: bool
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """sha256 over every parameter and buffer, names included: what makes two models the same."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def artifact_io(spec: ModelSpec, fmt: str, precision: str) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """Inputs and outputs as an artifact of this format and precision carries them."""
+    io_precision = precision if EXPORTERS[fmt].fp16_io else "fp32"
+    return (
+        tuple(t.at_precision(io_precision) for t in spec.inputs),
+        tuple(t.at_precision(io_precision) for t in spec.outputs),
+    )
+
+
+class ExportCache:
+    """Artifacts under `root`, one directory per content hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def key(self, digest: str, fmt: str, precision: str, device: str) -> str:
+        exporter = EXPORTERS[fmt]
+        device_kind = "cuda" if device.startswith("cuda") else "cpu"
+        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{exporter.settings}|torch-{torch.__version__}"
+        return hashlib.sha256(recipe.encode()).hexdigest()[:20]
+
+    def get(
+        self, spec: ModelSpec, module: torch.nn.Module, digest: str, fmt: str, precision: str, device: str
+    ) -> Artifact:
+        """The artifact for this variant, exported and checked on first use; Unsupported where it cannot run."""
+        exporter = EXPORTERS[fmt]
+        if fmt in spec.unsupported_formats:
+            raise Unsupported(f"{spec.name} as {fmt}: {spec.unsupported_formats[fmt]}")
+        exporter.check_supported(precision, device)
+        directory = self.root / f"{spec.name}-{fmt}-{precision}-{self.key(digest, fmt, precision, device)}"
+        inputs, outputs = artifact_io(spec, fmt, precision)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(directory) + ".lock", timeout=1800):
+            hit = directory.is_dir()
+            if not hit:
+                self._export(spec, module, fmt, precision, device, directory, inputs)
+        if (directory / _UNSUPPORTED).exists():
+            raise Unsupported((directory / _UNSUPPORTED).read_text())
+        return Artifact(directory / exporter.file_name, fmt, precision, device, inputs, outputs, cache_hit=hit)
+
+    def _export(
+        self,
+        spec: ModelSpec,
+        module: torch.nn.Module,
+        fmt: str,
+        precision: str,
+        device: str,
+        directory: Path,
+        inputs: tuple[TensorSpec, ...],
+    ) -> None:
+        exporter = EXPORTERS[fmt]
+        example = largest_sample(spec)
+        staging = Path(tempfile.mkdtemp(prefix=directory.name, dir=self.root))
+        try:
+            target = staging / exporter.file_name
+            exporter.export(ExportRequest(spec, module, precision, device, example), target)
+            reason = _runtime_refusal(fmt, target, device, precision, inputs, example)
+            if reason:
+                # Remember the refusal too, so a later run skips at once instead of exporting again.
+                target.unlink()
+                (staging / _UNSUPPORTED).write_text(reason)
+            staging.rename(directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def largest_sample(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The sample case with the most elements: the shape exports are traced and profiled with."""
+    cases = spec.make_samples()
+    best = max(cases, key=lambda c: sum(a.size for a in c.inputs.values()))
+    return dict(best.inputs)
+
+
+def _runtime_refusal(
+    fmt: str, path: Path, device: str, precision: str, inputs: tuple[TensorSpec, ...], example: dict[str, np.ndarray]
+) -> str:
+    """Run the fresh artifact once where it will be served; the runtime's refusal becomes the skip reason."""
+    try:
+        runner = load_runner(fmt, path, device)
+        runner.run([example[t.name][:1].astype(t.dtype) for t in inputs])
+    except Exception as error:  # each runtime has its own error types; any means "cannot run here"
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        return f"{fmt} {precision} does not run on {device} here: {first_line}"
+    return ""

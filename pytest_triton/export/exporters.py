@@ -1,0 +1,150 @@
+"""One exporter per format: TorchScript (script, trace), ONNX, and a TensorRT plan built from the ONNX file."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from pytest_triton.errors import Unsupported
+from pytest_triton.models.spec import ModelSpec
+
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: the eager fp32 module of `spec`, in `precision`, for `device` ("cpu" or "cuda:N")."""
+
+    spec: ModelSpec
+    module: torch.nn.Module
+    precision: str
+    device: str
+    example: Mapping[str, np.ndarray]
+
+    def prepared(self) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
+        """A copy of the module and example inputs cast to the precision and moved to the device."""
+        module = copy.deepcopy(self.module).to(self.device)
+        if self.precision == "fp16":
+            module = module.half()
+        tensors = []
+        for tensor_spec in self.spec.inputs:
+            array = self.example[tensor_spec.name].astype(tensor_spec.at_precision(self.precision).dtype)
+            tensors.append(torch.from_numpy(array).to(self.device))
+        return module.eval(), tuple(tensors)
+
+
+class TorchScriptExporter:
+    file_name = "model.pt"
+    settings = "torchscript-v1"
+    fp16_io = True
+
+    def __init__(self, trace: bool) -> None:
+        self.format = "ts-trace" if trace else "ts-script"
+        self._trace = trace
+
+    def check_supported(self, precision: str, device: str) -> None:
+        """TorchScript runs everywhere torch does; fp16 is checked by running the artifact."""
+
+    def export(self, request: ExportRequest, target: Path) -> None:
+        module, inputs = request.prepared()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about Python control flow are expected
+            if self._trace:
+                exported = torch.jit.trace(module, inputs, check_trace=False)
+            else:
+                exported = torch.jit.script(module)
+        exported.save(str(target))
+
+
+class OnnxExporter:
+    format = "onnx"
+    file_name = "model.onnx"
+    settings = f"onnx-opset{ONNX_OPSET}-dynamic-batch"
+    fp16_io = True
+
+    def check_supported(self, precision: str, device: str) -> None:
+        """onnxruntime support for the precision on the device is checked by running the artifact."""
+
+    def export(self, request: ExportRequest, target: Path) -> None:
+        module, inputs = request.prepared()
+        spec = request.spec
+        # Batch is always dynamic; every dim the spec marks -1 (BERT's sequence) is dynamic too.
+        dynamic = {
+            t.name: {0: "batch", **{i + 1: f"{t.name}_d{i + 1}" for i, d in enumerate(t.dims) if d == -1}}
+            for t in (*spec.inputs, *spec.outputs)
+        }
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # The TorchScript-based exporter handles dynamic axes of transformers' BERT reliably.
+            torch.onnx.export(
+                module,
+                inputs,
+                str(target),
+                input_names=spec.input_names(),
+                output_names=spec.output_names(),
+                dynamic_axes=dynamic,
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
+
+
+class TensorRTExporter:
+    format = "trt"
+    file_name = "model.plan"
+    settings = "tensorrt-from-onnx-v1"
+    # The engine computes in fp16 but keeps fp32 inputs and outputs, as TensorRT builds from an fp32 graph.
+    fp16_io = False
+
+    def check_supported(self, precision: str, device: str) -> None:
+        if not device.startswith("cuda"):
+            raise Unsupported("TensorRT plans need a GPU: run with --triton-gpu=N")
+        try:
+            import tensorrt  # noqa: F401
+        except ImportError:
+            raise Unsupported("tensorrt is not installed: pip install 'pytest-triton[tensorrt]'") from None
+
+    def export(self, request: ExportRequest, target: Path) -> None:
+        import tensorrt as trt
+
+        spec = request.spec
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = Path(tmp) / "model.onnx"
+            # Build from an fp32 ONNX file; TensorRT itself lowers to fp16 with the FP16 flag.
+            OnnxExporter().export(
+                ExportRequest(spec, request.module, "fp32", request.device, request.example), onnx_path
+            )
+            logger = trt.Logger(trt.Logger.ERROR)
+            builder = trt.Builder(logger)
+            network = builder.create_network(0)
+            parser = trt.OnnxParser(network, logger)
+            if not parser.parse(onnx_path.read_bytes()):
+                errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+                raise RuntimeError(f"TensorRT could not parse the ONNX export: {errors}")
+            config = builder.create_builder_config()
+            if request.precision == "fp16":
+                config.set_flag(trt.BuilderFlag.FP16)
+            profile = builder.create_optimization_profile()
+            for tensor_spec in spec.inputs:
+                example = request.example[tensor_spec.name].shape
+                low = (1, *[1 if d == -1 else d for d in tensor_spec.dims])
+                high = (spec.max_batch_size, *[example[i + 1] if d == -1 else d for i, d in enumerate(tensor_spec.dims)])
+                profile.set_shape(tensor_spec.name, low, high, high)
+            config.add_optimization_profile(profile)
+            plan = builder.build_serialized_network(network, config)
+            if plan is None:
+                raise RuntimeError("TensorRT failed to build an engine; its log above says why")
+            target.write_bytes(bytes(plan))
+
+
+EXPORTERS = {
+    e.format: e for e in (TorchScriptExporter(trace=False), TorchScriptExporter(trace=True), OnnxExporter(), TensorRTExporter())
+}
+FORMATS = tuple(EXPORTERS)
+PRECISIONS = ("fp32", "fp16")

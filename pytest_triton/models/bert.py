@@ -1,0 +1,118 @@
+"""BERT for extractive question answering (transformers' BertForQuestionAnswering) in three sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pytest_triton.models.checkpoint import load_state_dict
+from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
+
+
+@dataclass(frozen=True)
+class BertSize:
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    # Sequence lengths the parity cases use; the longest is padded in some rows.
+    sequence_lengths: tuple[int, ...]
+
+
+SIZES = {
+    "tiny": BertSize(hidden=128, layers=2, heads=2, intermediate=512, sequence_lengths=(16, 64, 128)),
+    "base": BertSize(hidden=768, layers=12, heads=12, intermediate=3072, sequence_lengths=(128, 384)),
+    "large": BertSize(hidden=1024, layers=24, heads=16, intermediate=4096, sequence_lengths=(128, 384)),
+}
+VOCAB_SIZE = 30522
+MAX_POSITIONS = 512
+SEED = 0
+
+
+class BertQA(torch.nn.Module):
+    """Positional (input_ids, token_type_ids, attention_mask) -> (start_logits, end_logits), as exports need."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(
+            input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask, return_dict=False
+        )
+        return out[0], out[1]
+
+
+def _build(size: BertSize, checkpoint: Path | None, name: str) -> torch.nn.Module:
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    if checkpoint is not None and checkpoint.is_dir():
+        model = BertForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation="eager")
+    else:
+        config = BertConfig(
+            vocab_size=VOCAB_SIZE,
+            hidden_size=size.hidden,
+            num_hidden_layers=size.layers,
+            num_attention_heads=size.heads,
+            intermediate_size=size.intermediate,
+            max_position_embeddings=MAX_POSITIONS,
+            attn_implementation="eager",
+        )
+        torch.manual_seed(SEED)
+        model = BertForQuestionAnswering(config)
+        if checkpoint is not None:
+            load_state_dict(checkpoint, model, name)
+    return BertQA(model).eval()
+
+
+def _samples(size: BertSize, max_batch_size: int, vocab_size: int) -> list[SampleCase]:
+    rng = seeded_generator(SEED)
+    cases = []
+    shortest, *_, longest = size.sequence_lengths
+    plan = [(1, shortest, False)] + [(min(4, max_batch_size), n, False) for n in size.sequence_lengths[1:]]
+    plan.append((max_batch_size, longest, True))
+    for batch, seq, padded in plan:
+        ids = rng.integers(1000, vocab_size, size=(batch, seq), dtype=np.int64)
+        ids[:, 0] = 101  # [CLS]
+        types = np.zeros((batch, seq), dtype=np.int64)
+        types[:, seq // 3 :] = 1
+        mask = np.ones((batch, seq), dtype=np.int64)
+        if padded:
+            # Rows of different real lengths, zero-padded to the longest, as a QA batch arrives.
+            for row, length in enumerate(rng.integers(seq // 4, seq, size=batch)):
+                mask[row, length:] = 0
+                ids[row, length:] = 0
+                types[row, length:] = 0
+        label = f"b{batch}-s{seq}" + ("-padded" if padded else "")
+        cases.append(SampleCase(batch, label, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}))
+    return cases
+
+
+def bert_spec(size_name: str, checkpoint: Path | None = None, max_batch_size: int = 8) -> ModelSpec:
+    """The BERT QA spec of one size; random weights from a fixed seed unless a checkpoint is given."""
+    size = SIZES[size_name]
+    name = f"bert-{size_name}"
+    vocab_size = VOCAB_SIZE
+    if checkpoint is not None and checkpoint.is_dir():
+        from transformers import BertConfig
+
+        vocab_size = BertConfig.from_pretrained(str(checkpoint)).vocab_size
+    return ModelSpec(
+        name=name,
+        family="bert",
+        build=lambda: _build(size, checkpoint, name),
+        inputs=tuple(TensorSpec(n, "int64", (-1,)) for n in ("input_ids", "token_type_ids", "attention_mask")),
+        outputs=(TensorSpec("start_logits", "float32", (-1,)), TensorSpec("end_logits", "float32", (-1,))),
+        make_samples=lambda: _samples(size, max_batch_size, vocab_size),
+        max_batch_size=max_batch_size,
+        unsupported_formats={
+            "ts-script": "transformers' BertForQuestionAnswering is not scriptable by torch.jit.script "
+            "(it uses Python features TorchScript lacks); its TorchScript export is ts-trace",
+        },
+        description=f"BertForQuestionAnswering {size.layers}x{size.hidden}",
+    )

@@ -1,0 +1,68 @@
+"""What the suites need to know about a model, independent of how it is exported or served."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output: its name as Triton serves it, dtype (numpy name) and per-sample dims (-1: variable)."""
+
+    name: str
+    dtype: str
+    dims: tuple[int, ...]
+
+    @property
+    def is_float(self) -> bool:
+        return np.dtype(self.dtype).kind == "f"
+
+    def at_precision(self, precision: str) -> "TensorSpec":
+        """The same tensor as a model exported in `precision` carries it (floats become float16 in fp16)."""
+        if precision == "fp16" and self.is_float:
+            return TensorSpec(self.name, "float16", self.dims)
+        return self
+
+
+@dataclass(frozen=True)
+class SampleCase:
+    """One seeded request shape for parity: batch size plus free dims (e.g. BERT's sequence length)."""
+
+    batch_size: int
+    label: str
+    inputs: Mapping[str, np.ndarray] = field(repr=False, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the suites deploy: how to build it, what it takes and gives, and how to make test inputs.
+
+    `build` returns the eager PyTorch module in eval mode whose forward takes the inputs positionally in
+    `inputs` order and returns a tuple in `outputs` order; it is also the parity reference.
+    """
+
+    name: str
+    family: str
+    build: Callable[[], torch.nn.Module] = field(repr=False, compare=False, hash=False)
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    make_samples: Callable[[], list[SampleCase]] = field(repr=False, compare=False, hash=False)
+    max_batch_size: int = 8
+    # Formats this model cannot take, each with the reason a skipped test shows.
+    unsupported_formats: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    description: str = ""
+
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+
+def seeded_generator(seed: int) -> np.random.Generator:
+    """The one source of sample randomness, so every run and every worker draws the same inputs."""
+    return np.random.default_rng(seed)

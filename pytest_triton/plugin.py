@@ -1,0 +1,151 @@
+"""pytest hooks and fixtures: a thin layer over TritonSession and the checks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from pytest_triton import hookspecs
+from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.models.zoo import ZOO
+from pytest_triton.session import TritonSession
+from pytest_triton.settings import OPTIONS, Settings
+from pytest_triton.variants import Variant, select_specs, select_variants
+
+settings_key = pytest.StashKey[Settings]()
+session_key = pytest.StashKey[TritonSession]()
+variants_key = pytest.StashKey[list[Variant]]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("triton", "Triton Inference Server")
+    for option in OPTIONS:
+        if option.is_switch:
+            group.addoption(f"--{option.flag}", action="store_true", default=None, dest=option.dest, help=option.help)
+            parser.addini(option.dest, option.help, type="bool", default=False)
+        elif option.multiple:
+            group.addoption(f"--{option.flag}", action="append", default=None, dest=option.dest, help=option.help)
+            parser.addini(option.dest, option.help, type="linelist", default=[])
+        else:
+            group.addoption(f"--{option.flag}", default=None, dest=option.dest, help=option.help)
+            parser.addini(option.dest, option.help, default=option.default)
+
+
+def _value(config: pytest.Config, dest: str) -> object:
+    """The command line wins over the ini key."""
+    given = config.getoption(dest)
+    return given if given is not None else config.getini(dest)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("dsession")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "triton: the test talks to a Triton server (started once per process)")
+    user_specs = [spec for specs in config.hook.pytest_triton_models(config=config) for spec in specs or []]
+    known = (*ZOO, *(s.name for s in user_specs))
+    try:
+        settings = Settings.from_values(lambda dest: _value(config, dest), known)
+        specs = select_specs(settings, user_specs)
+    except TritonPluginError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[settings_key] = settings
+    config.stash[variants_key] = select_variants(settings, specs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the server before the header is printed, so the header can name its version and backends."""
+    config = session.config
+    if _is_xdist_controller(config) or session_key in config.stash:
+        return  # each xdist worker starts its own server on ports of its own range
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    settings = config.stash[settings_key]
+    triton = TritonSession(
+        settings=settings,
+        work_dir=Path(tempfile.mkdtemp(prefix=f"pytest-triton-{worker}-")),
+        cache_dir=settings.cache_dir or _default_cache_dir(config),
+        worker_index=int(worker.removeprefix("gw") or 0),
+    )
+    try:
+        triton.start()
+    except TritonPluginError as error:
+        raise pytest.UsageError(f"pytest-triton: {error}") from None
+    config.stash[session_key] = triton
+
+
+def _default_cache_dir(config: pytest.Config) -> Path:
+    """Exports live in pytest's cache (.pytest_cache), or in the temp dir when the cache plugin is off."""
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("triton-exports"))
+    return Path(tempfile.gettempdir()) / "pytest-triton-exports"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[settings_key]
+    if session_key not in config.stash:
+        return [f"triton: launch mode {settings.launch_mode}, device {settings.device}; one server per xdist worker"]
+    facts = config.stash[session_key].facts
+    assert facts is not None
+    return [
+        f"triton: server {facts.version}, launch mode {facts.launch_mode}, device {facts.device}, "
+        f"backends {', '.join(facts.backends) or 'unknown (not our server)'}, ready in {facts.start_seconds:.1f} s"
+    ]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    triton = session.config.stash.get(session_key, None)
+    if triton is not None:
+        triton.close()
+        del session.config.stash[session_key]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "triton_variant" in metafunc.fixturenames:
+        variants = metafunc.config.stash[variants_key]
+        metafunc.parametrize("triton_variant", variants, ids=[v.id for v in variants], scope="session")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    triton = item.config.stash.get(session_key, None)
+    if report.failed and triton is not None and triton.server is not None and "triton_session" in item.fixturenames:
+        tail = triton.server.log_tail(30)
+        if tail:
+            report.sections.append(("tritonserver log (tail)", tail))
+    return report
+
+
+@pytest.fixture(scope="session")
+def triton_session(pytestconfig: pytest.Config) -> TritonSession:
+    """The started TritonSession of this process."""
+    if session_key not in pytestconfig.stash:
+        pytest.fail("pytest-triton: no server was started in this process", pytrace=False)
+    return pytestconfig.stash[session_key]
+
+
+@pytest.fixture(scope="session")
+def triton_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[settings_key]
+
+
+@pytest.fixture(scope="session")
+def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
+    """The variant exported and loaded on the server; skipped with the reason where it cannot run here."""
+    try:
+        return triton_session.deployment(triton_variant.spec, triton_variant.format, triton_variant.precision)
+    except Unsupported as reason:
+        pytest.skip(str(reason))
+    except (ModelLoadError, TritonPluginError) as error:
+        pytest.fail(str(error), pytrace=False)

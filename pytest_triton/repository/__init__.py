@@ -1,0 +1,1 @@
+"""Model repositories: Triton configs built from protobuf, artifacts placed, models loaded."""

@@ -1,0 +1,47 @@
+"""Which backends a server has, found by asking it: Triton has no API that lists them.
+
+For each candidate we ask the server to load a probe model whose file is deliberately empty. A server
+without the backend refuses with "unable to find backend library"; a server with it fails on the file
+instead, which proves the backend is there.
+"""
+
+from __future__ import annotations
+
+from pytest_triton.client import TritonClient
+from pytest_triton.errors import ModelLoadError
+from pytest_triton.repository.config import build_config, to_json
+from pytest_triton.models.spec import TensorSpec
+
+# backend name -> (platform, model file) of its probe.
+CANDIDATES = {
+    "python": ("", "model.py"),
+    "onnxruntime": ("onnxruntime_onnx", "model.onnx"),
+    "pytorch": ("pytorch_libtorch", "model.pt"),
+    "tensorrt": ("tensorrt_plan", "model.plan"),
+}
+_ABSENT_MARKER = "unable to find backend library"
+
+
+def probe_backends(client: TritonClient) -> tuple[str, ...]:
+    """Names of the backends this server can load models with."""
+    found = []
+    for backend, (platform, file_name) in CANDIDATES.items():
+        name = f"pytest_triton_probe_{backend}"
+        config = build_config(
+            name,
+            (TensorSpec("x", "float32", (1,)),),
+            (TensorSpec("y", "float32", (1,)),),
+            max_batch_size=0,
+            platform=platform,
+            backend="" if platform else backend,
+        )
+        # A python model with no TritonPythonModel class fails after the backend loaded it.
+        try:
+            client.load_model(name, to_json(config), {f"file:1/{file_name}": b""})
+        except ModelLoadError as error:
+            if _ABSENT_MARKER in str(error):
+                continue
+        else:
+            client.unload_model(name)
+        found.append(backend)
+    return tuple(found)

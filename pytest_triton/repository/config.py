@@ -1,0 +1,90 @@
+"""config.pbtxt built as Triton's protobuf ModelConfig (as Model Analyzer does), never from string templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+from google.protobuf import json_format, text_format
+from tritonclient.grpc import model_config_pb2 as mc
+from tritonclient.utils import np_to_triton_dtype
+
+from pytest_triton.models.spec import TensorSpec
+
+# Native backend per artifact format, where the server has it; the file name Triton looks for.
+NATIVE_PLATFORMS = {
+    "onnx": ("onnxruntime_onnx", "onnxruntime", "model.onnx"),
+    "ts-script": ("pytorch_libtorch", "pytorch", "model.pt"),
+    "ts-trace": ("pytorch_libtorch", "pytorch", "model.pt"),
+    "trt": ("tensorrt_plan", "tensorrt", "model.plan"),
+}
+
+
+@dataclass(frozen=True)
+class BatchingPolicy:
+    """Dynamic batching as the seeds configure it; `enabled=False` serves each request alone."""
+
+    enabled: bool = True
+    preferred_batch_sizes: tuple[int, ...] = ()
+    max_queue_delay_us: int = 100
+
+
+@dataclass(frozen=True)
+class InstancePolicy:
+    """How many model instances, and on which GPUs (none: on the CPU)."""
+
+    count: int = 1
+    gpus: tuple[int, ...] = ()
+
+
+def triton_dtype(dtype: str) -> int:
+    """numpy dtype name -> ModelConfig DataType enum value."""
+    return mc.DataType.Value(f"TYPE_{np_to_triton_dtype(np.dtype(dtype))}")
+
+
+def build_config(
+    name: str,
+    inputs: tuple[TensorSpec, ...],
+    outputs: tuple[TensorSpec, ...],
+    max_batch_size: int,
+    *,
+    platform: str = "",
+    backend: str = "",
+    default_model_filename: str = "",
+    batching: BatchingPolicy = BatchingPolicy(),
+    instances: InstancePolicy = InstancePolicy(),
+    parameters: Mapping[str, str] | None = None,
+) -> mc.ModelConfig:
+    config = mc.ModelConfig(name=name, max_batch_size=max_batch_size)
+    if platform:
+        config.platform = platform
+    if backend:
+        config.backend = backend
+    if default_model_filename:
+        config.default_model_filename = default_model_filename
+    for tensor in inputs:
+        config.input.add(name=tensor.name, data_type=triton_dtype(tensor.dtype), dims=list(tensor.dims))
+    for tensor in outputs:
+        config.output.add(name=tensor.name, data_type=triton_dtype(tensor.dtype), dims=list(tensor.dims))
+    if batching.enabled and max_batch_size > 0:
+        config.dynamic_batching.preferred_batch_size.extend(batching.preferred_batch_sizes)
+        config.dynamic_batching.max_queue_delay_microseconds = batching.max_queue_delay_us
+    group = config.instance_group.add(count=instances.count)
+    if instances.gpus:
+        group.kind = mc.ModelInstanceGroup.KIND_GPU
+        group.gpus.extend(instances.gpus)
+    else:
+        group.kind = mc.ModelInstanceGroup.KIND_CPU
+    for key, value in (parameters or {}).items():
+        config.parameters[key].string_value = value
+    return config
+
+
+def to_pbtxt(config: mc.ModelConfig) -> str:
+    return text_format.MessageToString(config)
+
+
+def to_json(config: mc.ModelConfig) -> str:
+    """The form the repository API's load request takes as a config override."""
+    return json_format.MessageToJson(config, preserving_proto_field_name=True)

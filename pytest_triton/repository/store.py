@@ -1,0 +1,54 @@
+"""Placing models where a server can load them: its repository directory, or the repository API itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Mapping
+
+from tritonclient.grpc import model_config_pb2 as mc
+
+from pytest_triton.client import TritonClient
+from pytest_triton.repository.config import to_json, to_pbtxt
+
+
+class ModelRepository:
+    """Models for one server. With `directory` (a server we launched) files are written there; without it
+    (a container or a remote server in explicit mode) they travel inside the load request."""
+
+    def __init__(self, client: TritonClient, directory: Path | None) -> None:
+        self.client = client
+        self.directory = directory
+
+    def place(self, name: str, config: mc.ModelConfig, files: Mapping[str, Path | bytes]) -> None:
+        """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") and the config in place,
+        then load the model; a refusal raises ModelLoadError with the server's reason."""
+        if self.directory is None:
+            payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
+            self.client.load_model(name, to_json(config), payload)
+            return
+        model_dir = self.directory / name
+        for rel, source in files.items():
+            target = model_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            if isinstance(source, bytes):
+                target.write_bytes(source)
+            else:
+                _link_or_copy(source, target)
+        staging = model_dir / "config.pbtxt.tmp"
+        staging.write_text(to_pbtxt(config))
+        staging.replace(model_dir / "config.pbtxt")
+        self.client.load_model(name)
+
+    def remove(self, name: str) -> None:
+        self.client.unload_model(name)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    # A hard link costs nothing for a 1 GB export; across file systems fall back to a copy.
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

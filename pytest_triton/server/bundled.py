@@ -1,0 +1,112 @@
+"""The tritonserver binary that ships inside the nvidia-pytriton wheel, made runnable without PyTriton.
+
+The wheel carries the server, the python backend and one backend stub per Python version. Triton looks
+for `<backend-dir>/python/{libtriton_python.so, triton_python_backend_stub}`, so we assemble that
+directory once from the wheel's pieces, for the Python this session runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_triton.errors import ServerStartError
+
+
+@dataclass(frozen=True)
+class ServerInstallation:
+    """A tritonserver binary, its backend directory and the environment it needs."""
+
+    binary: Path
+    backend_dir: Path | None
+    library_path: tuple[Path, ...]
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        paths = [str(p) for p in self.library_path]
+        if env.get("LD_LIBRARY_PATH"):
+            paths.append(env["LD_LIBRARY_PATH"])
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(paths)
+        # The python stub embeds an isolated interpreter that ignores PYTHONPATH and finds its prefix by
+        # looking up "python3" on PATH: this interpreter's directory first makes it use our (virtual)
+        # environment, with its numpy, torch and onnxruntime, instead of the base installation's.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        return env
+
+
+def _wheel_root() -> Path:
+    spec = importlib.util.find_spec("pytriton")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServerStartError(
+            "no tritonserver binary: the nvidia-pytriton wheel is not installed. "
+            "Install it (pip install nvidia-pytriton==0.7.0), pass --triton-server=PATH to a tritonserver "
+            "binary, or use --triton-url=HOST:PORT for a server that already runs."
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _python_library_dir() -> Path:
+    # The backend stub embeds libpython of this version; take the one this interpreter was built with.
+    return Path(sysconfig.get_config_var("LIBDIR") or "/usr/lib")
+
+
+def bundled_installation(work_dir: Path) -> ServerInstallation:
+    """The wheel's server, with a backend directory assembled under `work_dir`."""
+    root = _wheel_root() / "tritonserver"
+    binary = root / "bin" / "tritonserver"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = root / "python_backend_stubs" / version / "triton_python_backend_stub"
+    if not binary.is_file():
+        raise ServerStartError(f"the nvidia-pytriton wheel has no server binary at {binary}; reinstall it")
+    if not stub.is_file():
+        shipped = sorted(p.name for p in (root / "python_backend_stubs").iterdir())
+        raise ServerStartError(
+            f"the nvidia-pytriton wheel has no python backend stub for Python {version} (it has {shipped}); "
+            "run pytest with one of those Python versions"
+        )
+    backend = work_dir / "backends" / "python"
+    backend.mkdir(parents=True, exist_ok=True)
+    for source in [*(root / "backends" / "python").glob("*.*"), stub]:
+        target = backend / source.name
+        if not target.exists() or target.stat().st_size != source.stat().st_size:
+            shutil.copy2(source, target)
+    installation = ServerInstallation(
+        binary=binary,
+        backend_dir=backend.parent,
+        library_path=(_python_library_dir(), root.parent.parent / "nvidia_pytriton.libs"),
+    )
+    _check_libraries(backend / stub.name, installation)
+    return installation
+
+
+def _check_libraries(executable: Path, installation: ServerInstallation) -> None:
+    """Fail early and clearly when a shared library the stub needs is absent (libpython most often)."""
+    try:
+        out = subprocess.run(
+            ["ldd", str(executable)], env=installation.environment(), capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no ldd: the server's own error will say it
+    missing = [line.split("=>")[0].strip() for line in out.splitlines() if "not found" in line]
+    # The CUDA driver library comes with a GPU; without one the server runs on the CPU.
+    missing = [lib for lib in missing if not lib.startswith("libcuda.so")]
+    if missing:
+        raise ServerStartError(
+            f"the python backend stub cannot run: missing shared libraries {missing}. "
+            f"On Debian/Ubuntu install them, e.g. apt-get install libpython{sys.version_info.major}.{sys.version_info.minor}"
+        )
+
+
+def custom_installation(binary: Path) -> ServerInstallation:
+    """A tritonserver given by the user with --triton-server; its own backends are used."""
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        raise ServerStartError(
+            f"--triton-server={binary}: no executable file there; give the path of a tritonserver binary"
+        )
+    return ServerInstallation(binary=binary, backend_dir=None, library_path=())

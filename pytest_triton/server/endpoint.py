@@ -1,0 +1,54 @@
+"""Where a running server answers, and how to talk to it; what every launch mode hands the checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ClientSecurity:
+    """TLS and request headers (auth tokens) passed through to every request; never printed."""
+
+    ssl: bool = False
+    root_certificates: str | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ServerEndpoint:
+    """Addresses of one server. A protocol whose address is unknown is None."""
+
+    launch_mode: str
+    grpc_url: str | None
+    http_url: str | None
+    security: ClientSecurity = ClientSecurity()
+    # Whether this session may load and unload models (false for a remote server in another control mode).
+    manages_models: bool = True
+
+    def url(self, protocol: str) -> str:
+        """The address for `protocol` ("grpc" or "http"), or an error saying how to give it."""
+        url = self.grpc_url if protocol == "grpc" else self.http_url
+        if url is None:
+            raise LookupError(
+                f"no {protocol} address is known for this {self.launch_mode} server; "
+                f"pass it with --triton-url=HOST:PORT --triton-protocol={protocol}"
+            )
+        return url
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        return tuple(p for p, u in (("grpc", self.grpc_url), ("http", self.http_url)) if u)
+
+
+class Server(Protocol):
+    """One launch mode. A check never sees which one it is; it only gets the endpoint."""
+
+    def start(self) -> ServerEndpoint:
+        """Start (or connect) and wait until the server is ready; raise ServerStartError otherwise."""
+
+    def stop(self) -> None:
+        """Stop what start() started; leave no process or shared-memory region behind."""
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server's log, or "" where this mode cannot see it."""

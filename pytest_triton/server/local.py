@@ -1,0 +1,163 @@
+"""A tritonserver process on this machine: loopback only, free ports, explicit model control."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_triton.errors import ServerStartError
+from pytest_triton.server.bundled import ServerInstallation
+from pytest_triton.server.endpoint import ServerEndpoint
+from pytest_triton.server.ports import free_ports
+
+_PORT_TRIES = 3
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # If pytest is killed outright, the kernel stops the server too instead of leaving it running.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass
+class LocalServer:
+    """Launches `installation.binary` serving `repository`, on `gpus` or on the CPU when empty."""
+
+    installation: ServerInstallation
+    repository: Path
+    log_dir: Path
+    gpus: tuple[int, ...] = ()
+    worker_index: int = 0
+    start_timeout: float = 120.0
+    stop_timeout: float = 30.0
+    extra_args: tuple[str, ...] = ()
+    _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _log_path: Path | None = field(default=None, init=False)
+    _shm_prefix: str = field(default="", init=False)
+
+    def start(self) -> ServerEndpoint:
+        self.repository.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        last_log = ""
+        for attempt in range(_PORT_TRIES):
+            http, grpc, metrics = free_ports(3, self.worker_index, skip=attempt * 3)
+            self._launch(http, grpc, metrics)
+            try:
+                self._wait_ready(http)
+            except ServerStartError:
+                last_log = self.log_tail()
+                self.stop()
+                if "address already in use" in last_log.lower():
+                    continue  # another process took a port between our check and the bind
+                raise
+            return ServerEndpoint(
+                launch_mode="local", grpc_url=f"127.0.0.1:{grpc}", http_url=f"127.0.0.1:{http}"
+            )
+        raise ServerStartError(f"tritonserver could not bind free ports in {_PORT_TRIES} tries:\n{last_log}")
+
+    def _launch(self, http: int, grpc: int, metrics: int) -> None:
+        self._shm_prefix = f"pytest_triton_{os.getpid()}_{uuid.uuid4().hex[:8]}_"
+        self._log_path = self.log_dir / f"tritonserver-{http}.log"
+        args = [
+            str(self.installation.binary),
+            f"--model-repository={self.repository}",
+            "--model-control-mode=explicit",
+            # Triton binds 0.0.0.0 by default; a test server must not be reachable from outside.
+            "--http-address=127.0.0.1",
+            "--grpc-address=127.0.0.1",
+            f"--http-port={http}",
+            f"--grpc-port={grpc}",
+            f"--metrics-port={metrics}",
+            # Readiness means "serving"; a model that failed to load is reported by its own readiness.
+            "--strict-readiness=false",
+            f"--exit-timeout-secs={int(self.stop_timeout // 2)}",
+            f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}",
+            *self.extra_args,
+        ]
+        if self.installation.backend_dir is not None:
+            args.append(f"--backend-directory={self.installation.backend_dir}")
+        env = self.installation.environment()
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
+        with open(self._log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                # Own session: a Ctrl-C in the terminal reaches pytest, which then stops the server in order.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+
+    def _wait_ready(self, http_port: int) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        url = f"http://127.0.0.1:{http_port}/v2/health/ready"
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise ServerStartError(
+                    f"tritonserver exited with code {self._process.returncode} while starting; "
+                    f"its log ({self._log_path}) ends with:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise ServerStartError(
+            f"tritonserver was not ready after {self.start_timeout:.0f} s (--triton-start-timeout); "
+            f"its log ends with:\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            # SIGINT: Triton unloads its models and stops their python stubs, then exits.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if process is not None:
+            self._kill_leftover_group(process.pid)
+        self._remove_shared_memory()
+
+    @staticmethod
+    def _kill_leftover_group(pgid: int) -> None:
+        # python backend stubs share the server's process group; none may outlive it.
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _remove_shared_memory(self) -> None:
+        if not self._shm_prefix:
+            return
+        for region in Path("/dev/shm").glob(f"{self._shm_prefix}*"):
+            region.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        with open(self._log_path, errors="replace") as log:
+            return "".join(deque(log, maxlen=lines))
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._log_path

@@ -1,0 +1,43 @@
+"""A server someone else runs, reached at --triton-url; we only check that it answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_triton.client import TritonClient
+from pytest_triton.errors import ServerStartError
+from pytest_triton.server.endpoint import ClientSecurity, ServerEndpoint
+
+
+@dataclass
+class RemoteServer:
+    url: str
+    protocol: str = "grpc"
+    security: ClientSecurity = ClientSecurity()
+    start_timeout: float = 30.0
+
+    def start(self) -> ServerEndpoint:
+        endpoint = ServerEndpoint(
+            launch_mode="remote",
+            grpc_url=self.url if self.protocol == "grpc" else None,
+            http_url=self.url if self.protocol == "http" else None,
+            security=self.security,
+            manages_models=False,
+        )
+        client = TritonClient(endpoint, self.protocol)
+        try:
+            client.wait_ready(self.start_timeout)
+        except ServerStartError as error:
+            raise ServerStartError(
+                f"--triton-url={self.url}: {error}. Check the address and port (gRPC is usually 8001, "
+                "HTTP 8000) and --triton-protocol, or drop --triton-url to launch a local server."
+            ) from None
+        finally:
+            client.close()
+        return endpoint
+
+    def stop(self) -> None:
+        """Nothing to stop: the server is not ours."""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return ""

@@ -1,0 +1,143 @@
+"""One testing session against one server: start it, deploy variants on demand, remember every outcome.
+
+Usable without pytest; the plugin holds one of these per process in `config.stash`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from pytest_triton.client import TritonClient
+from pytest_triton.deployment import Deployment, deploy
+from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.export.cache import ExportCache, weights_digest
+from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.repository.backends import probe_backends
+from pytest_triton.repository.config import InstancePolicy
+from pytest_triton.repository.store import ModelRepository
+from pytest_triton.server.endpoint import Server, ServerEndpoint
+from pytest_triton.server.modes import make_server
+from pytest_triton.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What the server says about itself; the pytest header shows these."""
+
+    version: str
+    launch_mode: str
+    device: str
+    backends: tuple[str, ...]
+    start_seconds: float
+
+
+@dataclass
+class TritonSession:
+    settings: Settings
+    work_dir: Path
+    cache_dir: Path
+    worker_index: int = 0
+    server: Server | None = None
+    endpoint: ServerEndpoint | None = None
+    facts: ServerFacts | None = None
+    _client: TritonClient | None = None
+    _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict)
+    _deployments: dict[tuple[str, str, str], Deployment | Exception] = field(default_factory=dict)
+
+    def start(self) -> ServerFacts:
+        import time
+
+        began = time.monotonic()
+        self.server = make_server(self.settings, self.work_dir, self.worker_index)
+        try:
+            self.endpoint = self.server.start()
+            self._client = TritonClient(self.endpoint, self.endpoint.protocols[0])
+            metadata = self._client.server_metadata()
+            backends = probe_backends(self._client) if self.endpoint.manages_models else ()
+        except BaseException:
+            self.close()
+            raise
+        self.facts = ServerFacts(
+            version=str(metadata.get("version", "?")),
+            launch_mode=self.endpoint.launch_mode,
+            device=self.settings.device,
+            backends=backends,
+            start_seconds=time.monotonic() - began,
+        )
+        return self.facts
+
+    @property
+    def client(self) -> TritonClient:
+        if self._client is None:
+            raise TritonPluginError("the Triton session was not started")
+        return self._client
+
+    def new_client(self, protocol: str) -> TritonClient:
+        assert self.endpoint is not None
+        return TritonClient(self.endpoint, protocol)
+
+    def reference(self, spec: ModelSpec) -> torch.nn.Module:
+        """The eager fp32 module on the session's device, built once per session."""
+        return self._reference_and_digest(spec)[0]
+
+    def _reference_and_digest(self, spec: ModelSpec) -> tuple[torch.nn.Module, str]:
+        if spec.name not in self._references:
+            module = spec.build()
+            self._references[spec.name] = (module, weights_digest(module))
+        return self._references[spec.name]
+
+    def deployment(self, spec: ModelSpec, fmt: str, precision: str) -> Deployment:
+        """Export (cached) and deploy one variant once; later calls re-raise the first outcome's error."""
+        key = (spec.name, fmt, precision)
+        if key not in self._deployments:
+            try:
+                self._deployments[key] = self._deploy(spec, fmt, precision)
+            except (Unsupported, ModelLoadError, TritonPluginError) as error:
+                self._deployments[key] = error
+        outcome = self._deployments[key]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _deploy(self, spec: ModelSpec, fmt: str, precision: str) -> Deployment:
+        assert self.endpoint is not None
+        if not self.endpoint.manages_models:
+            return self._served(spec, precision)
+        module, digest = self._reference_and_digest(spec)
+        artifact = ExportCache(self.cache_dir).get(spec, module, digest, fmt, precision, self.settings.device)
+        repository = ModelRepository(self.client, getattr(self.server, "repository", None))
+        try:
+            return deploy(
+                repository, spec, artifact, self.facts.backends if self.facts else (),
+                instances=InstancePolicy(count=1, gpus=self.settings.gpus[:1]),
+            )
+        except ModelLoadError as error:
+            tail = self.server.log_tail(20) if self.server else ""
+            raise ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error)) from None
+
+    def _served(self, spec: ModelSpec, precision: str) -> Deployment:
+        """A model someone else deployed under the spec's name: its dtypes as the server reports them."""
+        if not self.client.is_model_ready(spec.name):
+            raise ModelLoadError(
+                f"model '{spec.name}' is not ready on {self.settings.url}; deploy it there, or name the served "
+                "model with a spec of your own (pytest_triton_models hook)"
+            )
+        metadata = self.client.model_metadata(spec.name)
+        dtypes = {t["name"]: t["datatype"] for t in (*metadata.get("inputs", []), *metadata.get("outputs", []))}
+
+        def served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
+            from tritonclient.utils import triton_to_np_dtype
+
+            return tuple(TensorSpec(t.name, triton_to_np_dtype(dtypes.get(t.name, "FP32")).__name__, t.dims) for t in tensors)
+
+        return Deployment(spec.name, spec, "served", precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.server is not None:
+            self.server.stop()

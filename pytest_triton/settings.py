@@ -1,0 +1,193 @@
+"""Every option of the plugin, declared once, readable from the command line or an ini key, validated.
+
+The plugin registers them from OPTIONS; `Settings.from_values` turns raw values into a typed, checked
+object that the library uses without pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pytest_triton.checks.parity import Tolerance, parse_tolerances
+from pytest_triton.errors import TritonPluginError
+from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.server.endpoint import ClientSecurity
+
+LAUNCH_MODES = ("local", "remote")
+PROTOCOLS = ("grpc", "http")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: `--{flag}` on the command line and `{dest}` as ini key."""
+
+    flag: str
+    help: str
+    default: str | None = None
+    multiple: bool = False  # may be given several times (and as several ini lines)
+    is_switch: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.flag.replace("-", "_")
+
+
+OPTIONS = (
+    Option("triton-launch-mode", f"how to get a server: {' | '.join(LAUNCH_MODES)} (default: local)", "local"),
+    Option("triton-server", "tritonserver binary for local mode (default: the one in the nvidia-pytriton wheel)"),
+    Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)"),
+    Option("triton-protocol", "protocol of --triton-url: grpc | http (default: grpc)", "grpc"),
+    Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
+    Option("triton-root-certs", "CA bundle for --triton-ssl"),
+    Option("triton-header", "KEY=VALUE request header sent with every request (auth tokens); repeatable", multiple=True),
+    Option("triton-gpu", "GPU index or comma list: serve and compute references there (default: CPU only)"),
+    Option("triton-models", "comma list of zoo models to check (default: bert-tiny,resnext-small)"),
+    Option("triton-formats", f"comma list of formats: {','.join(FORMATS)} (default: all)"),
+    Option("triton-precisions", f"comma list of precisions: {','.join(PRECISIONS)} (default: all)"),
+    Option("triton-checkpoint", "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable", multiple=True),
+    Option("triton-tolerance", "PRECISION:max_abs=X[,mean_abs=Y] parity tolerance override; repeatable", multiple=True),
+    Option("triton-start-timeout", "seconds to wait for the server to be ready (default: 120)", "120"),
+    Option("triton-cache-dir", "where exports are cached (default: pytest's cache dir)"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    launch_mode: str = "local"
+    server_binary: Path | None = None
+    url: str | None = None
+    protocol: str = "grpc"
+    security: ClientSecurity = ClientSecurity()
+    gpus: tuple[int, ...] = ()
+    models: tuple[str, ...] = ()
+    formats: tuple[str, ...] = FORMATS
+    precisions: tuple[str, ...] = PRECISIONS
+    checkpoints: dict[str, Path] = field(default_factory=dict)
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    start_timeout: float = 120.0
+    cache_dir: Path | None = None
+
+    @property
+    def device(self) -> str:
+        """Where references run and instances are placed: the first GPU given, else the CPU."""
+        return f"cuda:{self.gpus[0]}" if self.gpus else "cpu"
+
+    @classmethod
+    def from_values(cls, get: Callable[[str], object], known_models: tuple[str, ...]) -> "Settings":
+        """Build from `get(dest)`; any bad value raises TritonPluginError naming the option and the choices."""
+        url = _text(get("triton_url"))
+        mode = _choice("triton-launch-mode", _text(get("triton_launch_mode")) or "local", LAUNCH_MODES)
+        if url and mode == "local":
+            mode = "remote"
+        if mode == "remote" and not url:
+            raise TritonPluginError("--triton-launch-mode=remote needs --triton-url=HOST:PORT")
+        if url:
+            _check_url(url)
+        models = _list("triton-models", get("triton_models"), known_models)
+        return cls(
+            launch_mode=mode,
+            server_binary=Path(str(get("triton_server"))) if get("triton_server") else None,
+            url=url,
+            protocol=_choice("triton-protocol", _text(get("triton_protocol")) or "grpc", PROTOCOLS),
+            security=ClientSecurity(
+                ssl=bool(get("triton_ssl")),
+                root_certificates=_text(get("triton_root_certs")),
+                headers=_headers(_items(get("triton_header"))),
+            ),
+            gpus=_gpus(_text(get("triton_gpu"))),
+            models=models,
+            formats=_list("triton-formats", get("triton_formats"), FORMATS) or FORMATS,
+            precisions=_list("triton-precisions", get("triton_precisions"), PRECISIONS) or PRECISIONS,
+            checkpoints=_checkpoints(_items(get("triton_checkpoint")), models, known_models),
+            tolerances=parse_tolerances(_items(get("triton_tolerance"))),
+            start_timeout=_positive("triton-start-timeout", _text(get("triton_start_timeout")) or "120"),
+            cache_dir=Path(str(get("triton_cache_dir"))) if get("triton_cache_dir") else None,
+        )
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    return value[-1] if isinstance(value, list) else str(value)
+
+
+def _items(value: object) -> list[str]:
+    if not value:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise TritonPluginError(f"--{option}={value!r} is not valid; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _list(option: str, value: object, choices: tuple[str, ...]) -> tuple[str, ...]:
+    names = [n.strip() for item in _items(value) for n in item.split(",") if n.strip()]
+    unknown = [n for n in names if n not in choices]
+    if unknown:
+        raise TritonPluginError(
+            f"--{option}: unknown {', '.join(map(repr, unknown))}; valid choices: {', '.join(choices)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _check_url(url: str) -> None:
+    host, _, port = url.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TritonPluginError(f"--triton-url={url!r}: expected HOST:PORT, e.g. triton.internal:8001")
+
+
+def _gpus(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        gpus = tuple(int(g) for g in value.split(","))
+    except ValueError:
+        raise TritonPluginError(f"--triton-gpu={value!r}: expected a GPU index or a comma list, e.g. 0 or 0,1") from None
+    if any(g < 0 for g in gpus):
+        raise TritonPluginError(f"--triton-gpu={value!r}: GPU indices are 0 or more")
+    return gpus
+
+
+def _headers(items: list[str]) -> dict[str, str]:
+    headers = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            # Never echo the value: it is often a token.
+            raise TritonPluginError(f"--triton-header: expected KEY=VALUE, got an item without '=' ({key[:20]!r}...)")
+        headers[key.strip()] = value
+    return headers
+
+
+def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ...]) -> dict[str, Path]:
+    checkpoints = {}
+    for item in items:
+        model, sep, path = item.partition("=")
+        if not sep:
+            if len(models) != 1:
+                raise TritonPluginError(
+                    f"--triton-checkpoint={item}: say which model it is for (MODEL=PATH) or select one model "
+                    "with --triton-models"
+                )
+            model, path = models[0], item
+        if model not in known:
+            raise TritonPluginError(f"--triton-checkpoint: unknown model {model!r}; valid: {', '.join(known)}")
+        if not Path(path).exists():
+            raise TritonPluginError(f"--triton-checkpoint for {model}: {path} does not exist")
+        checkpoints[model] = Path(path)
+    return checkpoints
+
+
+def _positive(option: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise TritonPluginError(f"--{option}={value!r}: expected a positive number of seconds")
+    return number
