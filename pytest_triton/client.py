@@ -74,8 +74,13 @@ class TritonClient:
                 if self._client.is_server_ready(headers=self._headers):
                     return
                 last = "the server answers but is not ready"
-            except (InferenceServerException, OSError) as error:
+            except OSError as error:
                 last = str(error).strip() or type(error).__name__
+            except InferenceServerException as error:
+                last = str(error).strip()
+                # Only "cannot connect yet" is worth waiting out; any other refusal will not change.
+                if error.status() not in (None, "StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED"):
+                    raise ServerStartError(f"the server refused the request ({last})") from None
             time.sleep(0.25)
         raise ServerStartError(f"not ready after {timeout:.0f} s ({last})")
 

@@ -25,7 +25,7 @@ class Deployment:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     max_batch_size: int
-    config: mc.ModelConfig | None = field(default=None, compare=False)
+    config: mc.ModelConfig | None = field(default=None, compare=False, repr=False)
 
     @property
     def variant(self) -> str:

@@ -15,5 +15,9 @@ class ModelLoadError(TritonPluginError):
     """The server refused to load a model; carries the server's own error text."""
 
 
+class ExportError(TritonPluginError):
+    """Exporting a model failed; carries the exporter's own message."""
+
+
 class Unsupported(Exception):
     """A variant (format, precision, device) that cannot run here; the message is the skip reason."""

@@ -103,11 +103,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    triton = session.config.stash.get(session_key, None)
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    triton = config.stash.get(session_key, None)
+    if triton is not None:
+        terminalreporter.write_line(f"triton: {triton.summary()}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the server last, also after Ctrl-C or an internal error (pytest always unconfigures)."""
+    triton = config.stash.get(session_key, None)
     if triton is not None:
         triton.close()
-        del session.config.stash[session_key]
+        del config.stash[session_key]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -43,14 +43,17 @@ class TritonSession:
     server: Server | None = None
     endpoint: ServerEndpoint | None = None
     facts: ServerFacts | None = None
-    _client: TritonClient | None = None
-    _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict)
-    _deployments: dict[tuple[str, str, str], Deployment | Exception] = field(default_factory=dict)
+    _client: TritonClient | None = field(default=None, repr=False)
+    _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict, repr=False)
+    _deployments: dict[tuple[str, str, str], Deployment | Exception] = field(default_factory=dict, repr=False)
+    exports_cached: int = 0
+    exports_new: int = 0
 
     def start(self) -> ServerFacts:
         import time
 
         began = time.monotonic()
+        _check_gpus(self.settings.gpus)
         self.server = make_server(self.settings, self.work_dir, self.worker_index)
         try:
             self.endpoint = self.server.start()
@@ -108,7 +111,11 @@ class TritonSession:
             return self._served(spec, precision)
         module, digest = self._reference_and_digest(spec)
         artifact = ExportCache(self.cache_dir).get(spec, module, digest, fmt, precision, self.settings.device)
-        repository = ModelRepository(self.client, getattr(self.server, "repository", None))
+        if artifact.cache_hit:
+            self.exports_cached += 1
+        else:
+            self.exports_new += 1
+        repository = ModelRepository(self.client, self.server.repository if self.server else None)
         try:
             return deploy(
                 repository, spec, artifact, self.facts.backends if self.facts else (),
@@ -135,9 +142,32 @@ class TritonSession:
 
         return Deployment(spec.name, spec, "served", precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size)
 
+    def summary(self) -> str:
+        """One line for the end of a run: what was deployed and how much came from the export cache."""
+        deployed = sum(isinstance(d, Deployment) for d in self._deployments.values())
+        skipped = sum(isinstance(d, Unsupported) for d in self._deployments.values())
+        failed = len(self._deployments) - deployed - skipped
+        return (
+            f"{deployed} deployed, {skipped} unsupported here, {failed} failed; "
+            f"exports: {self.exports_new} new, {self.exports_cached} from cache ({self.cache_dir})"
+        )
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
         if self.server is not None:
             self.server.stop()
+
+
+def _check_gpus(gpus: tuple[int, ...]) -> None:
+    """--triton-gpu must name GPUs that exist, or the server would fail later with a less clear error."""
+    if not gpus:
+        return
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    missing = [g for g in gpus if g >= available]
+    if missing:
+        raise TritonPluginError(
+            f"--triton-gpu={','.join(map(str, gpus))}: this machine has {available} CUDA device(s) visible to "
+            f"torch, so GPU {missing[0]} does not exist; drop --triton-gpu to run on the CPU"
+        )

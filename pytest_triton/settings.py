@@ -6,6 +6,7 @@ object that the library uses without pytest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -160,7 +161,12 @@ def _headers(items: list[str]) -> dict[str, str]:
         if not sep or not key.strip():
             # Never echo the value: it is often a token.
             raise TritonPluginError(f"--triton-header: expected KEY=VALUE, got an item without '=' ({key[:20]!r}...)")
-        headers[key.strip()] = value
+        key = key.strip().lower()  # gRPC metadata keys must be lower case; HTTP names ignore case
+        if not re.fullmatch(r"[a-z0-9._-]+", key):
+            raise TritonPluginError(
+                f"--triton-header: {key!r} is not a valid header name (letters, digits, '-', '_', '.')"
+            )
+        headers[key] = value
     return headers
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from pytest_triton.errors import Unsupported
+from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.exporters import EXPORTERS, ExportRequest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.runtime import load_runner
@@ -102,8 +102,13 @@ class ExportCache:
         staging = Path(tempfile.mkdtemp(prefix=directory.name, dir=self.root))
         try:
             target = staging / exporter.file_name
-            exporter.export(ExportRequest(spec, module, precision, device, example), target)
+            try:
+                exporter.export(ExportRequest(spec, module, precision, device, example), target)
+            except Exception as error:  # torch, onnx and TensorRT each raise their own types
+                raise ExportError(f"exporting {spec.name} as {fmt} {precision} failed: {_first_line(error)}") from error
             reason = _runtime_refusal(fmt, target, device, precision, inputs, example)
+            if reason and precision == "fp32":
+                raise ExportError(f"the fresh {fmt} export of {spec.name} does not run: {reason}")
             if reason:
                 # Remember the refusal too, so a later run skips at once instead of exporting again.
                 target.unlink()
@@ -123,11 +128,15 @@ def largest_sample(spec: ModelSpec) -> dict[str, np.ndarray]:
 def _runtime_refusal(
     fmt: str, path: Path, device: str, precision: str, inputs: tuple[TensorSpec, ...], example: dict[str, np.ndarray]
 ) -> str:
-    """Run the fresh artifact once where it will be served; the runtime's refusal becomes the skip reason."""
+    """Run the fresh artifact once where it will be served. Reduced precision is optional for a runtime:
+    its refusal becomes the skip reason; an fp32 artifact that does not run is a real failure."""
     try:
         runner = load_runner(fmt, path, device)
         runner.run([example[t.name][:1].astype(t.dtype) for t in inputs])
     except Exception as error:  # each runtime has its own error types; any means "cannot run here"
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        return f"{fmt} {precision} does not run on {device} here: {first_line}"
+        return f"{fmt} {precision} does not run on {device} here: {_first_line(error)}"
     return ""
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

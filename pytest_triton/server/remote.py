@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pytest_triton.client import TritonClient
 from pytest_triton.errors import ServerStartError
@@ -15,6 +16,7 @@ class RemoteServer:
     protocol: str = "grpc"
     security: ClientSecurity = ClientSecurity()
     start_timeout: float = 30.0
+    repository: Path | None = None  # not ours to write: models are deployed by whoever runs it
 
     def start(self) -> ServerEndpoint:
         endpoint = ServerEndpoint(

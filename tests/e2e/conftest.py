@@ -1,0 +1,34 @@
+"""End-to-end runs of the suites: a fresh pytest process with a real tritonserver, as a user runs them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+
+@pytest.fixture(scope="session")
+def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One export cache for all end-to-end runs of this test session, so each variant exports once."""
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture
+def small() -> tuple[str, ...]:
+    """The smallest real variant: keeps each end-to-end run to a few seconds once exported."""
+    return ("--triton-models=resnext-small", "--triton-formats=onnx", "--triton-precisions=fp32")
+
+
+@pytest.fixture
+def suites(pytester: pytest.Pytester, export_cache: Path):
+    """Copy the suites into the pytester dir and return a runner of `pytest` there in a subprocess."""
+    shutil.copytree(SUITES, pytester.path / "suites", ignore=shutil.ignore_patterns("__pycache__"))
+    pytester.makeini("[pytest]\ntestpaths = suites\njunit_family = xunit1\n")
+
+    def run(*args: str, timeout: float = 600) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider", *args, timeout=timeout)
+
+    return run

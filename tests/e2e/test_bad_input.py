@@ -1,0 +1,61 @@
+"""Bad input gives one clear message that says what to do: never a traceback, never a hang."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _no_traceback(result) -> None:
+    text = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in text and "INTERNALERROR" not in text, text
+
+
+def test_unknown_model_lists_valid_choices(suites):
+    result = suites("--triton-models=bert-huge")
+    assert result.ret == 4  # pytest's usage error
+    result.stderr.fnmatch_lines(["ERROR: --triton-models: unknown 'bert-huge'; valid choices: bert-tiny, *resnext-small*"])
+    _no_traceback(result)
+
+
+def test_unknown_format_and_bad_tolerance(suites):
+    result = suites("--triton-formats=savedmodel")
+    result.stderr.fnmatch_lines(["ERROR: --triton-formats: unknown 'savedmodel'; valid choices: ts-script, ts-trace, onnx, trt"])
+    result = suites("--triton-tolerance=fp16:max_abs=lots")
+    result.stderr.fnmatch_lines(["ERROR: --triton-tolerance='fp16:max_abs=lots': 'max_abs=lots' is not max_abs=NUMBER*"])
+
+
+def test_missing_server_binary(suites, tmp_path: Path):
+    result = suites(f"--triton-server={tmp_path / 'tritonserver'}")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-server=*tritonserver: no executable file there*"])
+    _no_traceback(result)
+
+
+def test_unreachable_url_fails_fast_with_advice(suites):
+    result = suites("--triton-url=127.0.0.1:9", "--triton-start-timeout=2", timeout=60)
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-url=127.0.0.1:9: not ready after 2 s*Check the address and port*"])
+    _no_traceback(result)
+
+
+def test_gpu_that_does_not_exist(suites):
+    result = suites("--triton-gpu=7")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-gpu=7: this machine has * CUDA device(s)*drop --triton-gpu*"])
+
+
+def test_model_that_fails_to_load_shows_the_servers_reason(suites, tmp_path: Path, small):
+    cache = tmp_path / "exports"
+    suites(*small, f"--triton-cache-dir={cache}").assert_outcomes(passed=10)
+    # A truncated artifact in the cache (a disk that filled up, say) makes the server refuse the model.
+    (artifact,) = cache.glob("resnext-small-onnx-fp32-*/model.onnx")
+    artifact.write_bytes(artifact.read_bytes()[:1000])
+    result = suites(*small, f"--triton-cache-dir={cache}")
+    result.assert_outcomes(passed=1, errors=9)
+    result.stdout.fnmatch_lines(
+        [
+            "*the server could not load model 'resnext-small-onnx-fp32': load failed for model*",
+            "*server log tail:*",
+        ]
+    )
+    _no_traceback(result)

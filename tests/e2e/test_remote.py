@@ -1,0 +1,59 @@
+"""Remote mode: the suites check a server someone else runs, deployed with the library alone (no pytest)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pytest_triton.session import TritonSession
+from pytest_triton.settings import Settings
+from pytest_triton.models.zoo import ZOO
+
+# The served model's name is the spec's name; a user points a spec of their own at it like this.
+CONFTEST = '''
+import dataclasses
+from pytest_triton.models.zoo import ZOO
+
+def pytest_triton_models(config):
+    return [dataclasses.replace(ZOO["resnext-small"](None), name="resnext-small-onnx-fp32")]
+'''
+
+
+@pytest.fixture(scope="module")
+def running_server(tmp_path_factory: pytest.TempPathFactory):
+    """A Triton server started and filled by the library, as a deployment pipeline would."""
+    work = tmp_path_factory.mktemp("remote")
+    session = TritonSession(Settings(), work_dir=work, cache_dir=work / "exports")
+    session.start()
+    try:
+        session.deployment(ZOO["resnext-small"](None), "onnx", "fp32")
+        yield session.endpoint
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_suites_check_a_served_model(suites, pytester, running_server, protocol):
+    pytester.makeconftest(CONFTEST)
+    url = running_server.url(protocol)
+    result = suites(
+        f"--triton-url={url}", f"--triton-protocol={protocol}", "--triton-models=resnext-small-onnx-fp32",
+        "--triton-header=Authorization=Bearer s3cret-token", "-rs",
+    )
+    result.assert_outcomes(passed=9, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"triton: server 2.51.0, launch mode remote, device cpu, backends unknown (not our server)*",
+            "*only one protocol's address is known for this server*",
+        ]
+    )
+    assert "s3cret-token" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_server):
+    pytester.makeconftest(CONFTEST.replace('name="resnext-small-onnx-fp32"', 'name="not-deployed"'))
+    result = suites(f"--triton-url={running_server.grpc_url}", "--triton-models=not-deployed")
+    result.assert_outcomes(passed=1, errors=9)
+    result.stdout.fnmatch_lines(["*model 'not-deployed' is not ready on 127.0.0.1:*; deploy it there*"])

@@ -1,0 +1,70 @@
+"""The suites against the real bundled tritonserver on this CPU, driven as a user would drive them."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+
+
+def test_small_variant_passes_every_check(suites, pytester, small):
+    result = suites(*small, "-v", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines(
+        [
+            "triton: server 2.51.0, launch mode local, device cpu, backends python, ready in *",
+            "*test_bad_request_is_refused_cleanly[[]resnext-small-onnx-fp32-over_max_batch[]] PASSED*",
+            "*test_outputs_match_reference[[]resnext-small-onnx-fp32[]] PASSED*",
+            "triton: 1 deployed, 0 unsupported here, 0 failed; exports: * new, * from cache *",
+        ]
+    )
+    # Parity figures reach JUnit XML, where CI dashboards read them.
+    properties = {p.get("name"): float(p.get("value")) for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    assert "b1.logits.max_abs_diff" in properties
+    assert all(v < 1e-3 for k, v in properties.items() if k.endswith("max_abs_diff"))
+
+
+def test_second_run_takes_exports_from_cache(suites, small):
+    suites(*small)  # makes sure the export exists, whichever test ran first
+    result = suites(*small)
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines(["triton: 1 deployed, 0 unsupported here, 0 failed; exports: 0 new, 1 from cache *"])
+
+
+def test_unsupported_variants_skip_with_their_reason(suites):
+    result = suites(
+        "--triton-models=bert-tiny", "--triton-formats=ts-script,trt", "--triton-precisions=fp32", "-rs"
+    )
+    result.assert_outcomes(passed=1, skipped=18)  # the server check passes; both variants skip
+    result.stdout.fnmatch_lines(
+        [
+            "*bert-tiny as ts-script: transformers' BertForQuestionAnswering is not scriptable by torch.jit.script*",
+            "*TensorRT plans need a GPU: run with --triton-gpu=N*",
+        ]
+    )
+
+
+def test_xdist_workers_get_servers_of_their_own_beside_taken_ports(suites, small):
+    # Something else holds Triton's usual ports and the first ports of worker 0's range.
+    held = []
+    for port in (8000, 8001, 8002, 20000, 20001):
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+            held.append(sock)
+        except OSError:
+            sock.close()  # already taken by someone else: just as good
+    try:
+        result = suites(*small, "-n", "2")
+    finally:
+        for sock in held:
+            sock.close()
+    result.assert_outcomes(passed=10)
+
+
+def test_ini_keys_work_like_options(suites, pytester):
+    pytester.makeini(
+        "[pytest]\ntestpaths = suites\njunit_family = xunit1\ntriton_models = resnext-small\ntriton_formats = onnx\ntriton_precisions = fp32\n"
+    )
+    result = suites()
+    result.assert_outcomes(passed=10)
