@@ -69,12 +69,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if _is_xdist_controller(config) or session_key in config.stash:
         return  # each xdist worker starts its own server on ports of its own range
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    settings = config.stash[settings_key]
+    worker_index = int(worker.removeprefix("gw") or 0)
+    settings = config.stash[settings_key].for_worker(worker_index, "PYTEST_XDIST_WORKER" in os.environ)
+    config.stash[settings_key] = settings
     triton = TritonSession(
         settings=settings,
         work_dir=Path(tempfile.mkdtemp(prefix=f"pytest-triton-{worker}-")),
         cache_dir=settings.cache_dir or _default_cache_dir(config),
-        worker_index=int(worker.removeprefix("gw") or 0),
+        worker_index=worker_index,
     )
     try:
         triton.start()

@@ -119,7 +119,7 @@ class TritonSession:
         try:
             return deploy(
                 repository, spec, artifact, self.facts.backends if self.facts else (),
-                instances=InstancePolicy(count=1, gpus=self.settings.gpus[:1]),
+                instances=InstancePolicy(count=1, gpus=self.settings.gpus),
             )
         except ModelLoadError as error:
             tail = self.server.log_tail(20) if self.server else ""

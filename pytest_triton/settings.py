@@ -6,6 +6,7 @@ object that the library uses without pytest.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,13 @@ class Settings:
     def device(self) -> str:
         """Where references run and instances are placed: the first GPU given, else the CPU."""
         return f"cuda:{self.gpus[0]}" if self.gpus else "cpu"
+
+    def for_worker(self, index: int, is_xdist_worker: bool) -> "Settings":
+        """Under xdist, worker i takes GPU i modulo the list (pytest -n 4 --triton-gpu=0,1,2,3: one GPU each);
+        a single process keeps every GPU and spreads its model instances over them."""
+        if not is_xdist_worker or len(self.gpus) < 2:
+            return self
+        return dataclasses.replace(self, gpus=(self.gpus[index % len(self.gpus)],))
 
     @classmethod
     def from_values(cls, get: Callable[[str], object], known_models: tuple[str, ...]) -> "Settings":

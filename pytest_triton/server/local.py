@@ -89,7 +89,10 @@ class LocalServer:
         if self.installation.backend_dir is not None:
             args.append(f"--backend-directory={self.installation.backend_dir}")
         env = self.installation.environment()
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.gpus)
+        if not self.gpus:
+            # CPU mode stays on the CPU even on a GPU machine. With GPUs the indices in the model configs
+            # are the machine's, so the server must see the same devices as this process.
+            env["CUDA_VISIBLE_DEVICES"] = ""
         with open(self._log_path, "wb") as log:
             self._process = subprocess.Popen(
                 args,
