@@ -16,11 +16,30 @@ from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import ExportCache, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import probe_backends
-from pytest_triton.repository.config import InstancePolicy
+from pytest_triton.repository.config import BatchingPolicy, InstancePolicy
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.endpoint import Server, ServerEndpoint
 from pytest_triton.server.modes import make_server
 from pytest_triton.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServingPolicy:
+    """How a variant is served: dynamic batching and instance count (the perf suite varies these)."""
+
+    batching: BatchingPolicy = BatchingPolicy()
+    instance_count: int = 1
+
+    @property
+    def suffix(self) -> str:
+        """Model-name suffix; empty for the default policy, so the conformance names stay short."""
+        if self == ServingPolicy():
+            return ""
+        batching = self.batching
+        if not batching.enabled:
+            return f"-nodb-i{self.instance_count}"
+        preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
+        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}"
 
 
 @dataclass(frozen=True)
@@ -45,7 +64,7 @@ class TritonSession:
     facts: ServerFacts | None = None
     _client: TritonClient | None = field(default=None, repr=False)
     _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict, repr=False)
-    _deployments: dict[tuple[str, str, str], Deployment | Exception] = field(default_factory=dict, repr=False)
+    _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(default_factory=dict, repr=False)
     exports_cached: int = 0
     exports_new: int = 0
 
@@ -92,12 +111,15 @@ class TritonSession:
             self._references[spec.name] = (module, weights_digest(module))
         return self._references[spec.name]
 
-    def deployment(self, spec: ModelSpec, fmt: str, precision: str) -> Deployment:
-        """Export (cached) and deploy one variant once; later calls re-raise the first outcome's error."""
-        key = (spec.name, fmt, precision)
+    def deployment(
+        self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy = ServingPolicy()
+    ) -> Deployment:
+        """Export (cached) and deploy one variant under one serving policy once; later calls re-raise the
+        first outcome's error."""
+        key = (spec.name, fmt, precision, serving)
         if key not in self._deployments:
             try:
-                self._deployments[key] = self._deploy(spec, fmt, precision)
+                self._deployments[key] = self._deploy(spec, fmt, precision, serving)
             except (Unsupported, ModelLoadError, TritonPluginError) as error:
                 self._deployments[key] = error
         outcome = self._deployments[key]
@@ -105,7 +127,7 @@ class TritonSession:
             raise outcome
         return outcome
 
-    def _deploy(self, spec: ModelSpec, fmt: str, precision: str) -> Deployment:
+    def _deploy(self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy) -> Deployment:
         assert self.endpoint is not None
         if not self.endpoint.manages_models:
             return self._served(spec, precision)
@@ -118,8 +140,13 @@ class TritonSession:
         repository = ModelRepository(self.client, self.server.repository if self.server else None)
         try:
             return deploy(
-                repository, spec, artifact, self.facts.backends if self.facts else (),
-                instances=InstancePolicy(count=1, gpus=self.settings.gpus),
+                repository,
+                spec,
+                artifact,
+                self.facts.backends if self.facts else (),
+                name=f"{spec.name}-{fmt}-{precision}{serving.suffix}",
+                batching=serving.batching,
+                instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
             )
         except ModelLoadError as error:
             tail = self.server.log_tail(20) if self.server else ""
