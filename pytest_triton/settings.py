@@ -7,6 +7,7 @@ object that the library uses without pytest.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,8 @@ def _list(option: str, value: object, choices: tuple[str, ...]) -> tuple[str, ..
 
 
 def _check_url(url: str) -> None:
+    if "://" in url:
+        raise TritonPluginError(f"--triton-url={url!r}: give HOST:PORT without a scheme; TLS is --triton-ssl")
     host, _, port = url.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise TritonPluginError(f"--triton-url={url!r}: expected HOST:PORT, e.g. triton.internal:8001")
@@ -164,15 +167,16 @@ def _gpus(value: str | None) -> tuple[int, ...]:
 
 def _headers(items: list[str]) -> dict[str, str]:
     headers = {}
-    for item in items:
+    # Errors name the item by position, never by content: a misplaced '=' can put a token in the key.
+    for number, item in enumerate(items, start=1):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            # Never echo the value: it is often a token.
-            raise TritonPluginError(f"--triton-header: expected KEY=VALUE, got an item without '=' ({key[:20]!r}...)")
+            raise TritonPluginError(f"--triton-header #{number}: expected KEY=VALUE (its text is not shown)")
         key = key.strip().lower()  # gRPC metadata keys must be lower case; HTTP names ignore case
         if not re.fullmatch(r"[a-z0-9._-]+", key):
             raise TritonPluginError(
-                f"--triton-header: {key!r} is not a valid header name (letters, digits, '-', '_', '.')"
+                f"--triton-header #{number}: the name before '=' may hold only letters, digits, '-', '_' and '.' "
+                "(its text is not shown)"
             )
         headers[key] = value
     return headers
@@ -202,6 +206,6 @@ def _positive(option: str, value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise TritonPluginError(f"--{option}={value!r}: expected a positive number of seconds")
     return number

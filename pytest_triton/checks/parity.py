@@ -45,6 +45,8 @@ def compare(served: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray
     """Per-output differences, computed in float64; a shape mismatch is a failure of its own."""
     diffs = []
     for name, expected in reference.items():
+        if name not in served:
+            raise AssertionError(f"output {name}: the server did not return it (got {sorted(served)})")
         actual = served[name]
         if actual.shape != expected.shape:
             raise AssertionError(f"output {name}: served shape {actual.shape} != reference shape {expected.shape}")

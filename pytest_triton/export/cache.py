@@ -139,4 +139,8 @@ def _runtime_refusal(
 
 
 def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+    """The line of an error message that says what happened."""
+    lines = [line for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    # TorchScript opens with a generic header and ends with the cause.
+    line = lines[-1] if "TorchScript interpreter" in lines[0] else lines[0]
+    return line.strip()[:300]

@@ -23,7 +23,12 @@ def load_state_dict(path: Path, module: torch.nn.Module, model_name: str) -> Non
     if not isinstance(state, dict):
         raise TritonPluginError(f"--triton-checkpoint {path}: expected a state dict, found {type(state).__name__}")
     state = {key.removeprefix("module."): value for key, value in state.items()}
-    result = module.load_state_dict(state, strict=False)
+    try:
+        result = module.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # right keys, wrong shapes (a fine-tune with another head, say)
+        raise TritonPluginError(
+            f"--triton-checkpoint {path} does not fit {model_name}: {str(error).strip().splitlines()[-1]}"
+        ) from None
     if result.missing_keys or result.unexpected_keys:
         raise TritonPluginError(
             f"--triton-checkpoint {path} does not fit {model_name}: "

@@ -40,7 +40,9 @@ class InstancePolicy:
 
 def triton_dtype(dtype: str) -> int:
     """numpy dtype name -> ModelConfig DataType enum value."""
-    return mc.DataType.Value(f"TYPE_{np_to_triton_dtype(np.dtype(dtype))}")
+    name = np_to_triton_dtype(np.dtype(dtype))
+    # The wire protocol says BYTES where ModelConfig says STRING.
+    return mc.DataType.Value("TYPE_STRING" if name == "BYTES" else f"TYPE_{name}")
 
 
 def build_config(

@@ -51,8 +51,10 @@ class LocalServer:
         self.repository.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         last_log = ""
-        for attempt in range(_PORT_TRIES):
-            http, grpc, metrics = free_ports(3, self.worker_index, skip=attempt * 3)
+        last_port: int | None = None
+        for _ in range(_PORT_TRIES):
+            http, grpc, metrics = free_ports(3, self.worker_index, after=last_port)
+            last_port = metrics
             self._launch(http, grpc, metrics)
             try:
                 self._wait_ready(http)

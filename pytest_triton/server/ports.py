@@ -6,6 +6,13 @@ import socket
 
 _FIRST_PORT = 20000
 _PORTS_PER_WORKER = 1000
+_RANGES = (65536 - _FIRST_PORT) // _PORTS_PER_WORKER
+
+
+def worker_range(worker_index: int) -> range:
+    """The ports worker `worker_index` searches; past the 45th worker the ranges are reused in turn."""
+    start = _FIRST_PORT + (worker_index % _RANGES) * _PORTS_PER_WORKER
+    return range(start, start + _PORTS_PER_WORKER)
 
 
 def _is_free(port: int) -> bool:
@@ -17,13 +24,13 @@ def _is_free(port: int) -> bool:
     return True
 
 
-def free_ports(count: int, worker_index: int = 0, skip: int = 0) -> list[int]:
-    """`count` ports free right now inside this worker's range; `skip` moves past earlier tries."""
-    start = _FIRST_PORT + worker_index * _PORTS_PER_WORKER
+def free_ports(count: int, worker_index: int = 0, after: int | None = None) -> list[int]:
+    """`count` ports free right now in this worker's range, above `after` (the last port an earlier try got)."""
+    ports = worker_range(worker_index)
     found: list[int] = []
-    for port in range(start + skip, start + _PORTS_PER_WORKER):
-        if _is_free(port):
+    for port in ports:
+        if (after is None or port > after) and _is_free(port):
             found.append(port)
             if len(found) == count:
                 return found
-    raise OSError(f"no {count} free ports between {start} and {start + _PORTS_PER_WORKER} on 127.0.0.1")
+    raise OSError(f"no {count} free ports between {ports.start} and {ports.stop} on 127.0.0.1")

@@ -1,0 +1,165 @@
+"""deployment + repository.store + client: an exported artifact served by a real (bundled) tritonserver.
+
+The bundled server has the python backend only, so the native path is checked up to the server's refusal
+and the python runner path is checked end to end against the eager module.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from tritonclient.grpc import model_config_pb2 as mc
+from tritonclient.utils import InferenceServerException
+
+from pytest_triton.checks.parity import DEFAULT_TOLERANCES, compare
+from pytest_triton.client import TritonClient
+from pytest_triton.deployment import deploy
+from pytest_triton.errors import ModelLoadError
+from pytest_triton.export.cache import ExportCache, weights_digest
+from pytest_triton.models.zoo import ZOO
+from pytest_triton.repository.backends import probe_backends
+from pytest_triton.repository.config import BatchingPolicy
+from pytest_triton.repository.python_runner import MODEL_FILE
+from pytest_triton.repository.store import ModelRepository
+from pytest_triton.server.bundled import bundled_installation
+from pytest_triton.server.local import LocalServer
+
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    work = tmp_path_factory.mktemp("deploy")
+    spec = ZOO["resnext-small"](None)
+    module = spec.build()
+    digest = weights_digest(module)
+    cache = ExportCache(work / "cache")
+    artifacts = {fmt: cache.get(spec, module, digest, fmt, "fp32", "cpu") for fmt in ("onnx", "ts-trace")}
+    server = LocalServer(bundled_installation(work), work / "repository", work / "logs", worker_index=WORKER)
+    endpoint = server.start()
+    client = TritonClient(endpoint, "grpc")
+    try:
+        repository = ModelRepository(client, server.repository)
+        deployment = deploy(repository, spec, artifacts["onnx"], ("python",))
+        yield {
+            "spec": spec, "module": module, "artifacts": artifacts, "server": server, "endpoint": endpoint,
+            "client": client, "repository": repository, "deployment": deployment,
+        }
+    finally:
+        client.close()
+        server.stop()
+
+
+def eager(module, spec, case):
+    with torch.no_grad():
+        return {spec.outputs[0].name: module(torch.from_numpy(case.inputs["input"])).numpy()}
+
+
+def test_python_backend_deployment_and_its_files(world):
+    deployment, server, spec = world["deployment"], world["server"], world["spec"]
+    assert deployment.model_name == "resnext-small-onnx-fp32"
+    assert deployment.backend == "python"
+    assert deployment.variant == "onnx-fp32"
+    assert deployment.inputs == spec.inputs and deployment.outputs == spec.outputs
+    model_dir = server.repository / deployment.model_name
+    assert sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts) == [
+        "1/model.onnx", "1/model.py", "config.pbtxt",
+    ]
+    # The artifact is hard-linked from the cache (same file system here), not copied.
+    assert (model_dir / "1" / "model.onnx").stat().st_ino == world["artifacts"]["onnx"].path.stat().st_ino
+    assert (model_dir / "1" / "model.py").read_bytes() == MODEL_FILE.read_bytes()
+    config = deployment.config
+    assert config.backend == "python"
+    assert {k: v.string_value for k, v in config.parameters.items()} == {"format": "onnx", "artifact": "model.onnx"}
+    assert config.HasField("dynamic_batching")
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_served_outputs_match_the_eager_module(world, protocol):
+    spec, deployment = world["spec"], world["deployment"]
+    with TritonClient(world["endpoint"], protocol) as client:
+        assert client.is_model_ready(deployment.model_name)
+        for case in spec.make_samples():
+            served = client.infer(deployment.model_name, dict(case.inputs), ["logits"])
+            (diff,) = compare(served, eager(world["module"], spec, case))
+            assert diff.within(DEFAULT_TOLERANCES["fp32"]), (case.label, diff)
+
+
+def test_served_config_is_the_same_over_both_protocols(world):
+    name = world["deployment"].model_name
+    with TritonClient(world["endpoint"], "http") as http:
+        via_http = http.model_config(name)
+    via_grpc = world["client"].model_config(name)
+    assert isinstance(via_grpc, mc.ModelConfig) and isinstance(via_http, mc.ModelConfig)
+    assert via_grpc == via_http
+    assert via_grpc.backend == "python"
+    assert via_grpc.max_batch_size == 8
+    assert [i.name for i in via_grpc.input] == ["input"]
+
+
+def test_metadata_index_and_statistics(world):
+    client, name = world["client"], world["deployment"].model_name
+    metadata = client.model_metadata(name)
+    assert metadata["name"] == name
+    assert [i["name"] for i in metadata["inputs"]] == ["input"]
+    assert [o["name"] for o in metadata["outputs"]] == ["logits"]
+    index = {m["name"]: m for m in client.repository_index()}
+    assert index[name]["state"] == "READY"
+    before = client.statistics(name)
+    case = world["spec"].make_samples()[1]
+    client.infer(name, dict(case.inputs), ["logits"])
+    after = client.statistics(name)
+    assert after.inference_count == before.inference_count + case.batch_size
+    assert after.execution_count == before.execution_count + 1
+    assert after.durations_ns["success"][0] == before.durations_ns.get("success", (0, 0))[0] + 1
+    assert "version" in client.server_metadata()
+
+
+def test_a_bad_request_is_refused_with_the_servers_message(world):
+    name = world["deployment"].model_name
+    with pytest.raises(InferenceServerException) as info:
+        world["client"].infer(name, {"input": np.zeros((1, 3, 32, 32), np.float32)}, ["logits"])
+    assert "input" in info.value.message()
+
+
+def test_native_backend_missing_is_a_model_load_error_with_the_servers_reason(world):
+    """A server without the libtorch backend refuses; the config still uses libtorch's tensor names."""
+    with pytest.raises(ModelLoadError) as info:
+        deploy(world["repository"], world["spec"], world["artifacts"]["ts-trace"], ("pytorch",), name="native-ts")
+    message = str(info.value)
+    assert "'native-ts'" in message
+    assert "pytorch" in message.lower()
+    written = (world["server"].repository / "native-ts" / "config.pbtxt").read_text()
+    assert 'platform: "pytorch_libtorch"' in written
+    assert 'name: "input__0"' in written and 'name: "output__0"' in written
+
+
+def test_repository_api_placement_without_a_directory(world):
+    """Without a directory the files travel inside the load request (as for a remote server)."""
+    repository = ModelRepository(world["client"], None)
+    deployment = deploy(
+        repository, world["spec"], world["artifacts"]["onnx"], ("python",), name="via-api",
+        batching=BatchingPolicy(enabled=False),
+    )
+    try:
+        assert not (world["server"].repository / "via-api").exists()
+        assert world["client"].is_model_ready("via-api")
+        assert not world["client"].model_config("via-api").HasField("dynamic_batching")
+        case = world["spec"].make_samples()[0]
+        served = world["client"].infer("via-api", dict(case.inputs), ["logits"])
+        (diff,) = compare(served, eager(world["module"], world["spec"], case))
+        assert diff.within(DEFAULT_TOLERANCES["fp32"])
+    finally:
+        repository.remove(deployment.model_name)
+    assert not world["client"].is_model_ready("via-api")
+
+
+def test_probe_backends_finds_only_python_on_the_bundled_server(world):
+    assert probe_backends(world["client"]) == ("python",)
+    # Probing leaves nothing loaded behind.
+    assert not [m for m in world["client"].repository_index() if m["name"].startswith("pytest_triton_probe_")
+                and m.get("state") == "READY"]

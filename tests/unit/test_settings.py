@@ -1,0 +1,367 @@
+"""Settings.from_values: every option's parsing and validation, fed as the plugin feeds it (a `get(dest)`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pytest_triton.checks.parity import DEFAULT_TOLERANCES, Tolerance
+from pytest_triton.errors import TritonPluginError
+from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.models.zoo import ZOO
+from pytest_triton.settings import OPTIONS, Settings
+
+KNOWN = tuple(ZOO)
+
+
+def defaults() -> dict[str, object]:
+    """What the plugin's `_value` yields when nothing is given: the ini defaults of each option."""
+    values: dict[str, object] = {}
+    for option in OPTIONS:
+        if option.is_switch:
+            values[option.dest] = False
+        elif option.multiple:
+            values[option.dest] = []
+        else:
+            values[option.dest] = option.default
+    return values
+
+
+def make(known: tuple[str, ...] = KNOWN, **given: object) -> Settings:
+    values = defaults()
+    unknown = set(given) - set(values)
+    assert not unknown, f"test typo: {unknown}"
+    values.update(given)
+    # __getitem__, not .get: a dest the library asks for that no option declares fails loudly.
+    return Settings.from_values(values.__getitem__, known)
+
+
+def error_of(**given: object) -> str:
+    with pytest.raises(TritonPluginError) as info:
+        make(**given)
+    return str(info.value)
+
+
+# -- defaults -----------------------------------------------------------------------------------
+
+
+def test_defaults():
+    settings = make()
+    assert settings.launch_mode == "local"
+    assert settings.url is None
+    assert settings.server_binary is None
+    assert settings.protocol == "grpc"
+    assert settings.formats == FORMATS
+    assert settings.precisions == PRECISIONS
+    assert settings.models == ()
+    assert settings.gpus == ()
+    assert settings.device == "cpu"
+    assert settings.checkpoints == {}
+    assert settings.tolerances == DEFAULT_TOLERANCES
+    assert settings.start_timeout == 120.0
+    assert settings.cache_dir is None
+    assert settings.security.ssl is False
+    assert settings.security.headers == {}
+    assert settings.security.root_certificates is None
+
+
+def test_all_none_is_the_same_as_defaults():
+    """A get() that knows nothing at all (every value None) still gives the defaults."""
+    settings = Settings.from_values(lambda dest: None, KNOWN)
+    assert settings == make()
+
+
+def test_every_option_has_a_unique_flag_and_dest():
+    flags = [o.flag for o in OPTIONS]
+    assert len(flags) == len(set(flags))
+    assert all(o.dest == o.flag.replace("-", "_") for o in OPTIONS)
+    assert all(o.flag.startswith("triton-") for o in OPTIONS)
+
+
+# -- choices ------------------------------------------------------------------------------------
+
+
+def test_models_formats_precisions_parsed_as_comma_lists_and_deduplicated():
+    settings = make(
+        triton_models="resnext-small, bert-tiny,resnext-small",
+        triton_formats="onnx,ts-trace",
+        triton_precisions="fp16",
+    )
+    assert settings.models == ("resnext-small", "bert-tiny")
+    assert settings.formats == ("onnx", "ts-trace")
+    assert settings.precisions == ("fp16",)
+
+
+def test_list_options_accept_ini_linelists():
+    """An ini linelist arrives as a list of lines; each line may itself be a comma list."""
+    settings = make(triton_formats=["onnx", "ts-script,ts-trace"])
+    assert settings.formats == ("onnx", "ts-script", "ts-trace")
+
+
+@pytest.mark.parametrize(
+    "dest, flag, bad, choices",
+    [
+        ("triton_models", "triton-models", "resnet50", KNOWN),
+        ("triton_formats", "triton-formats", "savedmodel", FORMATS),
+        ("triton_precisions", "triton-precisions", "int8", PRECISIONS),
+    ],
+)
+def test_unknown_choice_lists_the_valid_ones(dest, flag, bad, choices):
+    message = error_of(**{dest: f"{choices[0]},{bad}"})
+    assert f"--{flag}" in message
+    assert repr(bad) in message
+    for choice in choices:
+        assert choice in message
+
+
+def test_user_models_are_known_when_passed_as_known():
+    settings = make(known=(*KNOWN, "my-model"), triton_models="my-model")
+    assert settings.models == ("my-model",)
+
+
+def test_empty_formats_fall_back_to_all():
+    assert make(triton_formats=" , ").formats == FORMATS
+    assert make(triton_precisions="").precisions == PRECISIONS
+
+
+def test_bad_launch_mode_lists_choices():
+    message = error_of(triton_launch_mode="docker")
+    assert "--triton-launch-mode='docker'" in message
+    assert "local" in message and "remote" in message
+
+
+def test_bad_protocol_lists_choices():
+    message = error_of(triton_url="h:8001", triton_protocol="rest")
+    assert "--triton-protocol" in message and "grpc" in message and "http" in message
+
+
+# -- url and launch mode ------------------------------------------------------------------------
+
+
+def test_url_implies_remote():
+    settings = make(triton_url="triton.internal:8001")
+    assert settings.launch_mode == "remote"
+    assert settings.url == "triton.internal:8001"
+
+
+def test_url_with_explicit_local_mode_still_means_remote():
+    """The mode's default is 'local', so an explicit local cannot be told apart from the default: the url wins."""
+    assert make(triton_launch_mode="local", triton_url="h:1").launch_mode == "remote"
+
+
+def test_remote_with_http_protocol():
+    settings = make(triton_launch_mode="remote", triton_url="10.0.0.1:8000", triton_protocol="http")
+    assert (settings.launch_mode, settings.protocol) == ("remote", "http")
+
+
+def test_remote_without_url():
+    message = error_of(triton_launch_mode="remote")
+    assert "--triton-url" in message
+
+
+@pytest.mark.parametrize("url", ["localhost", "localhost:", ":8001", "host:port", "host:0", "host:65536", "host:-1"])
+def test_bad_host_port(url):
+    message = error_of(triton_url=url)
+    assert "HOST:PORT" in message
+    assert repr(url) in message
+
+
+@pytest.mark.parametrize("url", ["h:1", "h:65535", "[::1]:8001", "10.1.2.3:8001"])
+def test_good_host_port(url):
+    assert make(triton_url=url).url == url
+
+
+def test_url_with_a_scheme_is_rejected():
+    assert "HOST:PORT" in error_of(triton_url="http://localhost:8000")
+
+
+# -- GPUs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, gpus, device", [("0", (0,), "cuda:0"), ("2,0", (2, 0), "cuda:2"), (" 1 , 3", (1, 3), "cuda:1")]
+)
+def test_gpu_list(value, gpus, device):
+    settings = make(triton_gpu=value)
+    assert settings.gpus == gpus
+    assert settings.device == device
+
+
+@pytest.mark.parametrize("value", ["a", "0,,1", "0;1", "cuda:0", "1.5"])
+def test_gpu_not_a_number(value):
+    message = error_of(triton_gpu=value)
+    assert "--triton-gpu" in message and "comma list" in message
+
+
+def test_gpu_negative():
+    assert "0 or more" in error_of(triton_gpu="0,-1")
+
+
+# -- headers and TLS ----------------------------------------------------------------------------
+
+
+def test_headers_parsed():
+    settings = make(triton_header=["Authorization=Bearer abc=def", " X-Team =ml"])
+    # Only the first '=' splits; the key is stripped and lower-cased (gRPC metadata keys must be), the
+    # value kept exactly as given.
+    assert settings.security.headers == {"authorization": "Bearer abc=def", "x-team": "ml"}
+
+
+def test_header_single_value_from_ini_string():
+    assert make(triton_header="K=V").security.headers == {"k": "V"}
+
+
+def test_header_with_an_empty_value_is_kept():
+    assert make(triton_header=["x-empty="]).security.headers == {"x-empty": ""}
+
+
+@pytest.mark.parametrize("key", ["bad key", "k\u00e9y", "a/b"])
+def test_header_name_must_be_a_valid_token(key):
+    message = error_of(triton_header=[f"{key}=s3cr3t-value"])
+    assert "--triton-header #1" in message and "may hold only letters, digits" in message
+    assert "s3cr3t-value" not in message and key not in message
+
+
+def test_headers_are_not_in_the_repr():
+    settings = make(triton_header=["Authorization=Bearer s3cr3t-value"])
+    assert "s3cr3t-value" not in repr(settings)
+    assert "s3cr3t-value" not in repr(settings.security)
+
+
+@pytest.mark.parametrize("item", ["Authorization: Bearer s3cr3t-value", "=s3cr3t-value", "  =s3cr3t-value"])
+def test_bad_header_does_not_echo_the_secret(item):
+    message = error_of(triton_header=["Good=1", item])
+    assert "--triton-header" in message and "KEY=VALUE" in message
+    assert "s3cr3t-value" not in message
+
+
+def test_bad_header_that_is_only_a_token_does_not_echo_it():
+    message = error_of(triton_header=["s3cr3t-value"])
+    assert "s3cr3t" not in message
+
+
+def test_bad_header_name_does_not_echo_a_token_before_the_equals_sign():
+    message = error_of(triton_header=["Authorization: Basic dXNlcjpzM2NyM3Q="])
+    assert "dxnlcjpzm2nym3q" not in message.lower()
+
+
+def test_ssl_and_root_certs(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    settings = make(triton_url="h:443", triton_ssl=True, triton_root_certs=str(ca))
+    assert settings.security.ssl is True
+    assert settings.security.root_certificates == str(ca)
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+
+
+def test_checkpoint_model_equals_path(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"")
+    settings = make(triton_checkpoint=[f"resnext-small={weights}"])
+    assert settings.checkpoints == {"resnext-small": weights}
+
+
+def test_checkpoint_bare_path_with_one_selected_model(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"")
+    settings = make(triton_models="bert-tiny", triton_checkpoint=[str(weights)])
+    assert settings.checkpoints == {"bert-tiny": weights}
+
+
+@pytest.mark.parametrize("models", [None, "bert-tiny,resnext-small"])
+def test_checkpoint_bare_path_needs_one_model(tmp_path, models):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"")
+    message = error_of(triton_models=models, triton_checkpoint=[str(weights)])
+    assert "MODEL=PATH" in message and "--triton-models" in message
+
+
+def test_checkpoint_missing_file(tmp_path):
+    missing = tmp_path / "nope.pt"
+    message = error_of(triton_checkpoint=[f"bert-tiny={missing}"])
+    assert str(missing) in message and "does not exist" in message and "bert-tiny" in message
+
+
+def test_checkpoint_unknown_model(tmp_path):
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"")
+    message = error_of(triton_checkpoint=[f"gpt2={weights}"])
+    assert "'gpt2'" in message
+    for name in KNOWN:
+        assert name in message
+
+
+def test_checkpoint_directory_is_accepted(tmp_path):
+    """A Hugging Face directory for BERT is a valid checkpoint path."""
+    settings = make(triton_checkpoint=[f"bert-tiny={tmp_path}"])
+    assert settings.checkpoints["bert-tiny"] == tmp_path
+
+
+def test_checkpoint_for_several_models(tmp_path):
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    a.write_bytes(b"")
+    b.write_bytes(b"")
+    settings = make(triton_checkpoint=[f"bert-tiny={a}", f"resnext-small={b}"])
+    assert settings.checkpoints == {"bert-tiny": a, "resnext-small": b}
+
+
+# -- tolerances, timeout, paths -----------------------------------------------------------------
+
+
+def test_tolerance_override():
+    settings = make(triton_tolerance=["fp16:max_abs=0.1", "fp32:mean_abs=2e-4,max_abs=5e-3"])
+    assert settings.tolerances["fp16"] == Tolerance(0.1, DEFAULT_TOLERANCES["fp16"].mean_abs)
+    assert settings.tolerances["fp32"] == Tolerance(5e-3, 2e-4)
+
+
+@pytest.mark.parametrize("item", ["bf16:max_abs=1", "fp16", "fp16:", "fp16:max=1", "fp16:max_abs=x"])
+def test_bad_tolerance(item):
+    message = error_of(triton_tolerance=[item])
+    assert "--triton-tolerance" in message and repr(item) in message
+
+
+@pytest.mark.parametrize("value, seconds", [("30", 30.0), ("0.5", 0.5), ("1e3", 1000.0)])
+def test_start_timeout(value, seconds):
+    assert make(triton_start_timeout=value).start_timeout == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "-inf"])
+def test_bad_start_timeout(value):
+    message = error_of(triton_start_timeout=value)
+    assert "--triton-start-timeout" in message and "positive" in message
+
+
+def test_start_timeout_nan_is_rejected():
+    with pytest.raises(TritonPluginError):
+        make(triton_start_timeout="nan")
+
+
+def test_start_timeout_unset_falls_back_to_120():
+    assert make(triton_start_timeout=None).start_timeout == 120.0
+
+
+def test_server_binary_and_cache_dir_become_paths(tmp_path):
+    settings = make(triton_server=str(tmp_path / "tritonserver"), triton_cache_dir=str(tmp_path / "cache"))
+    assert settings.server_binary == tmp_path / "tritonserver"
+    assert settings.cache_dir == tmp_path / "cache"
+    assert isinstance(settings.cache_dir, Path)
+
+
+def test_last_value_of_a_repeated_single_option_wins():
+    """A single-valued option given as a list (e.g. by an ini file) takes its last element."""
+    assert make(triton_start_timeout=["10", "20"]).start_timeout == 20.0
+    assert not math.isnan(make().start_timeout)
+
+
+def test_for_worker_splits_gpus_among_xdist_workers():
+    settings = make(triton_gpu="0,1,2")
+    assert settings.for_worker(4, is_xdist_worker=True).gpus == (1,)
+    assert settings.for_worker(4, is_xdist_worker=True).device == "cuda:1"
+    assert settings.for_worker(4, is_xdist_worker=False) is settings  # one process keeps every GPU
+    single = make(triton_gpu="3")
+    assert single.for_worker(5, is_xdist_worker=True) is single
+    assert make().for_worker(1, is_xdist_worker=True).gpus == ()
