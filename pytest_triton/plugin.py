@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -10,15 +11,21 @@ from typing import Iterator
 import pytest
 
 from pytest_triton import hookspecs
+from pytest_triton.baselines import hardware_key
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.models.zoo import ZOO
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import OPTIONS, Settings
 from pytest_triton.variants import Variant, select_specs, select_variants
+from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.results_log import ResultsLog
+from pytest_triton import reporting
 
 settings_key = pytest.StashKey[Settings]()
 session_key = pytest.StashKey[TritonSession]()
 variants_key = pytest.StashKey[list[Variant]]()
+perf_plan_key = pytest.StashKey[PerfPlan]()
+results_key = pytest.StashKey[ResultsLog]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -56,10 +63,21 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = Settings.from_values(lambda dest: _value(config, dest), known)
         specs = select_specs(settings, user_specs)
+        config.stash[perf_plan_key] = PerfPlan.from_values(lambda dest: _value(config, dest))
     except TritonPluginError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[settings_key] = settings
     config.stash[variants_key] = select_variants(settings, specs)
+    # Workers write where the controller (or this single process) reads, for the summary and report.
+    workerinput = getattr(config, "workerinput", None)
+    results_dir = workerinput["triton_results_dir"] if workerinput else tempfile.mkdtemp(prefix="pytest-triton-results-")
+    config.stash[results_key] = ResultsLog(Path(results_dir), os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: hand each worker the directory its results go to."""
+    node.workerinput["triton_results_dir"] = str(node.config.stash[results_key].directory)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -109,6 +127,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     triton = config.stash.get(session_key, None)
     if triton is not None:
         terminalreporter.write_line(f"triton: {triton.summary()}")
+    if getattr(config, "workerinput", None) is None:
+        report_dir = _value(config, "triton_report")
+        metadata = {"hardware": hardware_key(config.stash[settings_key].gpus)}
+        for line in reporting.finish(config.stash[results_key], Path(str(report_dir)) if report_dir else None, metadata):
+            terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(trylast=True)
@@ -124,6 +147,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "triton_variant" in metafunc.fixturenames:
         variants = metafunc.config.stash[variants_key]
         metafunc.parametrize("triton_variant", variants, ids=[v.id for v in variants], scope="session")
+    if "triton_perf_point" in metafunc.fixturenames:
+        points = metafunc.config.stash[perf_plan_key].points(metafunc.config.stash[variants_key])
+        metafunc.parametrize("triton_perf_point", points, ids=[p.id for p in points])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -159,3 +185,41 @@ def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
         pytest.skip(str(reason))
     except (ModelLoadError, TritonPluginError) as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def triton_perf_plan(pytestconfig: pytest.Config) -> PerfPlan:
+    return pytestconfig.stash[perf_plan_key]
+
+
+@pytest.fixture(scope="session")
+def triton_results(pytestconfig: pytest.Config) -> ResultsLog:
+    """Where suites leave figures for the terminal summary and the --triton-report directory."""
+    return pytestconfig.stash[results_key]
+
+
+@pytest.fixture(scope="session")
+def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession):
+    """Baselines of this run, one BaselineContext per suite name."""
+    directory = _value(pytestconfig, "triton_baselines_dir") or pytestconfig.rootpath / "baselines"
+    return reporting.BaselinesForRun(
+        root=Path(str(directory)),
+        session=triton_session,
+        update=bool(_value(pytestconfig, "update_baselines")),
+        strict=bool(_value(pytestconfig, "triton_strict_baselines")),
+    )
+
+
+@pytest.fixture
+def triton_progress(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
+    """A function that prints a progress line now, past output capture, during a long measurement."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+
+    def progress(line: str) -> None:
+        if reporter is None or getattr(pytestconfig, "workerinput", None) is not None:
+            return  # xdist workers have no terminal; the summary shows the figures
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"  triton perf: {line}")
+
+    return progress

@@ -53,6 +53,21 @@ OPTIONS = (
     Option("triton-tolerance", "PRECISION:max_abs=X[,mean_abs=Y] parity tolerance override; repeatable", multiple=True),
     Option("triton-start-timeout", "seconds to wait for the server to be ready (default: 120)", "120"),
     Option("triton-cache-dir", "where exports are cached (default: pytest's cache dir)"),
+    # Performance and baselines.
+    Option("update-baselines", "record this run's figures as the new baselines (review the diff in git)", is_switch=True),
+    Option("triton-baselines-dir", "where baselines are stored (default: baselines/ in the rootdir)"),
+    Option("triton-strict-baselines", "a missing baseline fails (for CI) instead of being reported", is_switch=True),
+    Option("triton-report", "write report.json, summary.md and PNG plots into this directory"),
+    Option("triton-perf-formats", "formats the perf suite measures (default: onnx)"),
+    Option("triton-perf-precisions", "precisions the perf suite measures (default: fp32)"),
+    Option("triton-perf-batch-sizes", "batch sizes per request (default: 1,8)"),
+    Option("triton-perf-concurrency", "concurrency levels, perf_analyzer's start:end:step or a comma list (default: 1,4)"),
+    Option("triton-perf-request-rate", "request rates to measure too, start:end:step or a comma list (default: none)"),
+    Option("triton-perf-arrivals", "arrivals for request-rate mode: constant | poisson (default: constant)"),
+    Option("triton-perf-batching", "dynamic batching: off, on or off,on (default: off,on)"),
+    Option("triton-perf-instances", "model instance counts (default: 1,2)"),
+    Option("triton-perf-window", "seconds per measurement window (default: 1.0)"),
+    Option("triton-perf-engine", "asyncio (built in) | perf_analyzer (needs it on PATH) (default: asyncio)"),
 )
 
 
@@ -95,7 +110,7 @@ class Settings:
             raise TritonPluginError("--triton-launch-mode=remote needs --triton-url=HOST:PORT")
         if url:
             _check_url(url)
-        models = _list("triton-models", get("triton_models"), known_models)
+        models = choices_list("triton-models", get("triton_models"), known_models)
         return cls(
             launch_mode=mode,
             server_binary=Path(str(get("triton_server"))) if get("triton_server") else None,
@@ -108,8 +123,8 @@ class Settings:
             ),
             gpus=_gpus(_text(get("triton_gpu"))),
             models=models,
-            formats=_list("triton-formats", get("triton_formats"), FORMATS) or FORMATS,
-            precisions=_list("triton-precisions", get("triton_precisions"), PRECISIONS) or PRECISIONS,
+            formats=choices_list("triton-formats", get("triton_formats"), FORMATS) or FORMATS,
+            precisions=choices_list("triton-precisions", get("triton_precisions"), PRECISIONS) or PRECISIONS,
             checkpoints=_checkpoints(_items(get("triton_checkpoint")), models, known_models),
             tolerances=parse_tolerances(_items(get("triton_tolerance"))),
             start_timeout=_positive("triton-start-timeout", _text(get("triton_start_timeout")) or "120"),
@@ -135,7 +150,8 @@ def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _list(option: str, value: object, choices: tuple[str, ...]) -> tuple[str, ...]:
+def choices_list(option: str, value: object, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma list (or several items) of names from `choices`; an unknown one is an error listing them."""
     names = [n.strip() for item in _items(value) for n in item.split(",") if n.strip()]
     unknown = [n for n in names if n not in choices]
     if unknown:

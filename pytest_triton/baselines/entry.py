@@ -1,0 +1,100 @@
+"""The contents of one baseline file as typed values, and their JSON form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Direction = Literal["higher", "lower"]
+SCHEMA_VERSION = 1
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SIGNIFICANT = 6  # digits kept on write: enough for any tolerance, few enough for a readable diff
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.{_SIGNIFICANT}g}")
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One metric of one test/config: its reference value and how far it may move."""
+
+    value: float
+    unit: str
+    direction: Direction
+    tolerance: float  # relative: 0.05 accepts a 5% change
+    noise: float | None = None  # coefficient of variation of the measurement that set `value`
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "value": _rounded(self.value),
+            "unit": self.unit,
+            "direction": self.direction,
+            "tolerance": _rounded(self.tolerance),
+        }
+        if self.noise is not None:
+            data["noise"] = _rounded(self.noise)
+        return data
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> "BaselineEntry":
+        return BaselineEntry(data["value"], data["unit"], data["direction"], data["tolerance"], data.get("noise"))
+
+
+@dataclass(frozen=True)
+class BaselineKey:
+    """Which file: `scope` is a hardware key (hardware_key()) or a hardware-independent one such as
+    "accuracy"; `suite` separates suites, so each file is updated, locked and diffed on its own."""
+
+    scope: str
+    suite: str
+
+    def __post_init__(self) -> None:
+        for name, value in (("scope", self.scope), ("suite", self.suite)):
+            if not _SLUG.match(value):
+                raise ValueError(f"baseline {name} {value!r} must be lower-case letters, digits, '.', '_' or '-'")
+
+
+@dataclass(frozen=True)
+class BaselineFile:
+    key: BaselineKey
+    software: Mapping[str, str | None] = field(default_factory=dict)
+    # config id -> metric name -> entry
+    entries: Mapping[str, Mapping[str, BaselineEntry]] = field(default_factory=dict)
+
+    def get(self, config: str, metric: str) -> BaselineEntry | None:
+        return self.entries.get(config, {}).get(metric)
+
+    def merged(
+        self, software: Mapping[str, str | None], entries: Mapping[str, Mapping[str, BaselineEntry]]
+    ) -> "BaselineFile":
+        """This file with `entries` written over it; every other config and metric stays as it was."""
+        combined = {config: dict(metrics) for config, metrics in self.entries.items()}
+        for config, metrics in entries.items():
+            combined.setdefault(config, {}).update(metrics)
+        return BaselineFile(self.key, dict(software), combined)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scope": self.key.scope,
+            "suite": self.key.suite,
+            "software": dict(self.software),
+            "entries": {
+                config: {metric: entry.to_json() for metric, entry in metrics.items()}
+                for config, metrics in self.entries.items()
+            },
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> "BaselineFile":
+        """From a document the schema accepted."""
+        return BaselineFile(
+            BaselineKey(data["scope"], data["suite"]),
+            dict(data["software"]),
+            {
+                config: {metric: BaselineEntry.from_json(e) for metric, e in metrics.items()}
+                for config, metrics in data["entries"].items()
+            },
+        )

@@ -1,0 +1,91 @@
+"""The perf check: measure one configuration across its load points, judge each against its baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from pytest_triton.baselines.context import BaselineContext
+from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.checks.payload import served_inputs
+from pytest_triton.deployment import Deployment
+from pytest_triton.export.cache import largest_sample
+from pytest_triton.perf import Measurement, judge, measure, measurement_entries
+from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+
+
+@dataclass
+class PerfOutcome:
+    config: str
+    measurements: list[Measurement] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    # Load points not recorded as baselines, with the reason (unstable, saturated client, errors).
+    not_recorded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[str]:
+        return [c.message for c in self.comparisons if c.failed]
+
+
+def perf_workload(deployment: Deployment, batch_size: int) -> Workload:
+    """Requests of `batch_size` rows from the spec's largest sample (BERT: its longest sequence)."""
+    sample = largest_sample(deployment.spec)
+    rows = {name: np.resize(array, (batch_size, *array.shape[1:])) for name, array in sample.items()}
+    return Workload(
+        model=deployment.model_name,
+        inputs=served_inputs(deployment, rows),
+        outputs=tuple(t.name for t in deployment.outputs),
+        batch_size=batch_size,
+    )
+
+
+def _unfit_for_baseline(m: Measurement) -> str:
+    if m.errors:
+        return f"{m.errors} requests failed ({m.first_error})"
+    if not m.stable:
+        return "never stable (raise --triton-perf-window)"
+    if m.client_saturated:
+        return f"the client was saturated ({m.client_cpu_cores:.2f} cores): the figure measures the client"
+    return ""
+
+
+def run_perf(
+    endpoint: ServerEndpoint,
+    deployment: Deployment,
+    config: str,
+    batch_size: int,
+    plan: PerfPlan,
+    baselines: BaselineContext,
+    progress: Callable[[str], None] = lambda line: None,
+) -> PerfOutcome:
+    """Measure every load point of the plan, judge it (re-measuring a suspected regression once), and
+    record stable points as baselines when asked."""
+    workload = perf_workload(deployment, batch_size)
+    outcome = PerfOutcome(config)
+    entries = {}
+    for load in plan.loads:
+        point_id = f"{config}/{load.label}"
+
+        def take() -> Measurement:
+            return measure(endpoint, workload, [load], plan.settings, plan.engine)[0]
+
+        measurement = take()
+        outcome.measurements.append(measurement)
+        progress(
+            f"{point_id}: {measurement.throughput:.1f} inf/s, p50 {measurement.latency.p50_us / 1000:.2f} ms"
+            f"{'' if measurement.stable else ' (unstable)'}"
+        )
+        reason = _unfit_for_baseline(measurement)
+        if baselines.update:
+            if reason:
+                outcome.not_recorded[point_id] = reason
+            else:
+                entries[point_id] = measurement_entries(measurement)
+            continue
+        outcome.comparisons += judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
+    baselines.record(entries)
+    return outcome

@@ -1,0 +1,79 @@
+"""One inference request of a workload over tritonclient's gRPC or HTTP asyncio client, with the client's
+own work timed apart from the wait."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from tritonclient.utils import np_to_triton_dtype
+
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+
+
+@dataclass(frozen=True)
+class RequestTiming:
+    """ns. send: building the request from numpy; recv: turning the response into numpy."""
+
+    latency_ns: int
+    send_ns: int
+    recv_ns: int
+
+
+class AioInferer:
+    """Sends `workload` as a real client would: tensors serialized anew for every request, outputs decoded."""
+
+    def __init__(
+        self, endpoint: ServerEndpoint, workload: Workload, protocol: str, timeout_s: float, connections: int
+    ) -> None:
+        self._workload = workload
+        self._headers = dict(endpoint.security.headers) or None
+        self._call_options: dict[str, Any] = {"headers": self._headers, "model_version": workload.model_version}
+        url = endpoint.url(protocol)
+        security = endpoint.security
+        if protocol == "grpc":
+            import tritonclient.grpc.aio as grpc_aio
+
+            self._module: Any = grpcclient
+            self._client: Any = grpc_aio.InferenceServerClient(
+                url, ssl=security.ssl, root_certificates=security.root_certificates
+            )
+            self._call_options["client_timeout"] = timeout_s
+            self._outputs = [grpcclient.InferRequestedOutput(name) for name in workload.outputs]
+        elif protocol == "http":
+            import tritonclient.http.aio as http_aio
+
+            context = ssl.create_default_context(cafile=security.root_certificates) if security.ssl else None
+            self._module = httpclient
+            # conn_timeout is aiohttp's total per-request timeout.
+            self._client = http_aio.InferenceServerClient(
+                url, ssl=security.ssl, ssl_context=context, conn_limit=max(connections, 1), conn_timeout=timeout_s
+            )
+            self._outputs = [httpclient.InferRequestedOutput(name, binary_data=True) for name in workload.outputs]
+        else:
+            raise ValueError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
+        self._dtypes = {name: np_to_triton_dtype(array.dtype) for name, array in workload.inputs.items()}
+
+    async def request(self) -> RequestTiming:
+        start = time.perf_counter_ns()
+        inputs = []
+        for name, array in self._workload.inputs.items():
+            tensor = self._module.InferInput(name, list(array.shape), self._dtypes[name])
+            tensor.set_data_from_numpy(array)
+            inputs.append(tensor)
+        sent = time.perf_counter_ns()
+        result = await self._client.infer(self._workload.model, inputs, outputs=self._outputs, **self._call_options)
+        received = time.perf_counter_ns()
+        for name in self._workload.outputs:
+            if result.as_numpy(name) is None:
+                raise RuntimeError(f"the response has no output '{name}'")
+        done = time.perf_counter_ns()
+        return RequestTiming(latency_ns=done - start, send_ns=sent - start, recv_ns=done - received)
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,275 @@
+"""The load generator: tritonclient's asyncio clients driven in closed loop (concurrency) or open loop
+(request rate), measured in time windows until the last ones agree (perf_analyzer's method)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from tritonclient.utils import InferenceServerException
+
+from pytest_triton.client import ModelStatistics, TritonClient
+from pytest_triton.perf.aio_clients import AioInferer, RequestTiming
+from pytest_triton.perf.cpu import CpuMark
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
+from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
+from pytest_triton.perf.server_stats import ServerWindow
+from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.stability import is_stable
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+
+_STATS_TIMEOUT_S = 10.0
+_CLOSE_TIMEOUT_S = 10.0
+_ERROR_BACKOFF_S = 0.001
+
+
+class AsyncioEngine:
+    """Measures with tritonclient's grpc.aio / http.aio clients in this process."""
+
+    name = "asyncio"
+
+    def __init__(self, endpoint: ServerEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def measure(
+        self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings = MeasurementSettings()
+    ) -> list[Measurement]:
+        """From synchronous code (a test); inside a running event loop await measure_async instead."""
+        return asyncio.run(self.measure_async(workload, points, settings))
+
+    async def measure_async(
+        self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings = MeasurementSettings()
+    ) -> list[Measurement]:
+        # Statistics come over the blocking client, run in a thread, so its parsing is TritonClient's own.
+        with TritonClient(self.endpoint, settings.protocol) as stats:
+            return await self._sweep(workload, points, settings, stats)
+
+    async def _sweep(
+        self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings, stats: TritonClient
+    ) -> list[Measurement]:
+        connections = max(
+            [p.requests for p in points if isinstance(p, Concurrency)]
+            + [settings.max_in_flight for p in points if isinstance(p, RequestRate)]
+            + [1]
+        )
+        inferer = AioInferer(self.endpoint, workload, settings.protocol, settings.request_timeout_s, connections)
+        try:
+            results = []
+            for point in points:
+                run = _PointRun(inferer, workload, point, settings, stats)
+                deadline = _point_deadline(settings)
+                try:
+                    results.append(await asyncio.wait_for(run.run(), timeout=deadline))
+                except asyncio.TimeoutError:
+                    raise MeasurementFailed(
+                        f"measuring '{workload.model}' at {point.label} did not finish within {deadline:.0f} s"
+                    ) from None
+            return results
+        finally:
+            try:
+                await asyncio.wait_for(inferer.close(), timeout=_CLOSE_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                pass  # closing is best effort; it must not hide what happened above
+
+
+def _point_deadline(settings: MeasurementSettings) -> float:
+    # Generous: windows overrun while the client is saturated; what matters is that nothing waits forever.
+    windows = settings.warmup_s + settings.max_windows * settings.window_s
+    return 2 * windows + 2 * settings.request_timeout_s + 4 * _STATS_TIMEOUT_S
+
+
+@dataclass
+class _Window:
+    """Raw numbers of one window, kept until the tail is aggregated."""
+
+    result: WindowResult
+    timings: list[RequestTiming]
+
+
+class _PointRun:
+    """One load point: warm-up, then windows until stable or `max_windows`."""
+
+    def __init__(
+        self,
+        inferer: AioInferer,
+        workload: Workload,
+        point: LoadPoint,
+        settings: MeasurementSettings,
+        stats: TritonClient,
+    ) -> None:
+        self._inferer = inferer
+        self._workload = workload
+        self._point = point
+        self._settings = settings
+        self._stats = stats
+        self._stopping = False
+        self._timings: list[RequestTiming] = []
+        self._errors = 0
+        self._dropped = 0
+        self._first_error: str | None = None
+        self._in_flight: set[asyncio.Task] = set()
+
+    async def run(self) -> Measurement:
+        drivers = self._start_load()
+        try:
+            return await self._measure()
+        finally:
+            self._stopping = True
+            await self._drain(drivers)
+
+    # -- load -------------------------------------------------------------------------------------
+    def _start_load(self) -> list[asyncio.Task]:
+        if isinstance(self._point, Concurrency):
+            return [asyncio.create_task(self._closed_loop()) for _ in range(self._point.requests)]
+        return [asyncio.create_task(self._open_loop(self._point))]
+
+    async def _closed_loop(self) -> None:
+        while not self._stopping:
+            await self._one_request()
+
+    async def _open_loop(self, point: RequestRate) -> None:
+        loop = asyncio.get_running_loop()
+        draw = random.Random(self._settings.seed)
+        due = loop.time()
+        while not self._stopping:
+            if len(self._in_flight) >= self._settings.max_in_flight:
+                self._dropped += 1
+            else:
+                task = asyncio.create_task(self._one_request())
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            # Due times follow the schedule, not the previous send, so a late send does not shift the rest.
+            due += draw.expovariate(point.per_second) if point.arrivals == "poisson" else 1.0 / point.per_second
+            # sleep(0) when behind still lets responses be handled between sends.
+            await asyncio.sleep(max(0.0, due - loop.time()))
+
+    async def _one_request(self) -> None:
+        try:
+            timing = await self._inferer.request()
+        except Exception as error:  # noqa: BLE001 - any failure is a failed request of this measurement
+            self._errors += 1
+            if self._first_error is None:
+                self._first_error = f"{type(error).__name__}: {error}".strip()
+            # A request that fails without waiting must still let the window timer run.
+            await asyncio.sleep(_ERROR_BACKOFF_S)
+            return
+        self._timings.append(timing)
+
+    async def _drain(self, drivers: list[asyncio.Task]) -> None:
+        if isinstance(self._point, RequestRate):
+            # Open loop: the schedule and the (possibly many) requests in flight are no longer measured.
+            for task in [*drivers, *self._in_flight]:
+                task.cancel()
+        # Closed loop: each worker finishes its one request, so the next load point starts on an idle server.
+        pending = [*drivers, *self._in_flight]
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=self._settings.request_timeout_s + _CLOSE_TIMEOUT_S)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=_CLOSE_TIMEOUT_S)
+
+    # -- windows ----------------------------------------------------------------------------------
+    async def _snapshot(self) -> ModelStatistics:
+        call = asyncio.to_thread(self._stats.statistics, self._workload.model)
+        try:
+            return await asyncio.wait_for(call, timeout=_STATS_TIMEOUT_S)
+        except (InferenceServerException, asyncio.TimeoutError) as error:
+            failed = f"; requests failed with: {self._first_error}" if self._first_error else ""
+            raise MeasurementFailed(
+                f"no statistics for model '{self._workload.model}' from the server "
+                f"({type(error).__name__}: {error}){failed}"
+            ) from None
+
+    async def _measure(self) -> Measurement:
+        settings = self._settings
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(settings.warmup_s)
+        marks = [CpuMark.now()]
+        self._take_window()  # warm-up requests are not measured
+        snapshots = [await self._snapshot()]
+        windows: list[_Window] = []
+        boundary = loop.time()
+        stable = False
+        while len(windows) < settings.max_windows:
+            boundary += settings.window_s
+            await asyncio.sleep(max(0.0, boundary - loop.time()))
+            marks.append(CpuMark.now())
+            timings, errors, dropped = self._take_window()
+            snapshots.append(await self._snapshot())
+            windows.append(self._window(marks[-2], marks[-1], timings, errors, dropped))
+            if len(windows) == 1 and errors and not timings:
+                # A broken deployment, not a slow one: say so now instead of measuring failures.
+                raise MeasurementFailed(
+                    f"every request to model '{self._workload.model}' failed during the first window "
+                    f"({errors} failures); the first: {self._first_error}"
+                )
+            stable = is_stable(
+                [w.result.throughput for w in windows],
+                [w.result.latency.avg_us for w in windows],
+                settings.stability_pct,
+                settings.stable_windows,
+            )
+            if stable:
+                break
+        return self._aggregate(windows, marks, snapshots, stable)
+
+    def _take_window(self) -> tuple[list[RequestTiming], int, int]:
+        # Swapping the lists is the window boundary: responses are appended on this one thread, in order.
+        taken = (self._timings, self._errors, self._dropped)
+        self._timings, self._errors, self._dropped = [], 0, 0
+        return taken
+
+    def _window(
+        self, opened: CpuMark, closed: CpuMark, timings: list[RequestTiming], errors: int, dropped: int
+    ) -> _Window:
+        duration = closed.wall - opened.wall
+        result = WindowResult(
+            duration_s=duration,
+            requests=len(timings),
+            errors=errors,
+            dropped=dropped,
+            throughput=len(timings) * self._workload.batch_size / duration,
+            latency=LatencyStats.of([t.latency_ns / 1000.0 for t in timings]),
+            client_cpu_cores=closed.cores_since(opened),
+        )
+        return _Window(result, timings)
+
+    def _aggregate(
+        self, windows: list[_Window], marks: list[CpuMark], snapshots: list[ModelStatistics], stable: bool
+    ) -> Measurement:
+        count = min(self._settings.stable_windows, len(windows))
+        tail = windows[-count:]
+        timings = [t for w in tail for t in w.timings]
+        latency = LatencyStats.of([t.latency_ns / 1000.0 for t in timings])
+        server = ServerWindow.between(snapshots[-count - 1], snapshots[-1])
+        send_us = float(np.mean([t.send_ns for t in timings])) / 1000.0 if timings else 0.0
+        recv_us = float(np.mean([t.recv_ns for t in timings])) / 1000.0 if timings else 0.0
+        duration = sum(w.result.duration_s for w in tail)
+        cores = marks[-1].cores_since(marks[-count - 1])
+        return Measurement(
+            model=self._workload.model,
+            protocol=self._settings.protocol,
+            engine=AsyncioEngine.name,
+            load=self._point,
+            batch_size=self._workload.batch_size,
+            throughput=len(timings) * self._workload.batch_size / duration,
+            latency=latency,
+            breakdown=server.breakdown(latency.avg_us, send_us, recv_us),
+            batch_histogram=server.batch_histogram,
+            stable=stable,
+            windows=tuple(w.result for w in windows),
+            tail_windows=count,
+            requests=len(timings),
+            errors=sum(w.result.errors for w in windows),
+            dropped=sum(w.result.dropped for w in windows),
+            first_error=self._first_error,
+            client_cpu_cores=cores,
+            client_saturated=cores >= self._settings.saturation_cores,
+        )

@@ -1,0 +1,40 @@
+"""A Measurement as baseline entries: the metrics a perf baseline keeps, each with its noise."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from pytest_triton.baselines.entry import BaselineEntry
+from pytest_triton.perf.results import METRICS, Measurement
+
+# From A/A runs on a shared 2-core machine (benchmarks/regression_detection.py): throughput, average and
+# median move a few % between runs, while tail percentiles of 1-2 s windows rest on a handful of requests
+# and move by 15-35% with nothing changed; their tolerance is wide to match.
+DEFAULT_TOLERANCES: dict[str, float] = {
+    "throughput": 0.05,
+    "latency_avg": 0.05,
+    "latency_p50": 0.05,
+    "latency_p90": 0.25,
+    "latency_p95": 0.30,
+    "latency_p99": 0.40,
+}
+
+
+def measurement_entries(
+    measurement: Measurement,
+    metrics: Sequence[str] = tuple(DEFAULT_TOLERANCES),
+    tolerances: Mapping[str, float] | None = None,
+) -> dict[str, BaselineEntry]:
+    """metric name -> entry, with the tolerance for newly recorded baselines and the measured noise."""
+    chosen = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    entries = {}
+    for name in metrics:
+        unit, direction = METRICS[name]
+        entries[name] = BaselineEntry(
+            value=measurement.value(name),
+            unit=unit,
+            direction=direction,  # type: ignore[arg-type]
+            tolerance=chosen[name],
+            noise=measurement.noise(name),
+        )
+    return entries

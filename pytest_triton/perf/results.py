@@ -1,0 +1,151 @@
+"""What a measurement found: frozen records that the baselines and the report read."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from pytest_triton.perf.load import LoadPoint, load_from_dict
+
+PERCENTILES = (50, 90, 95, 99)
+
+# Metric name -> (unit, which direction is better). Latencies in µs as perf_analyzer reports them.
+METRICS: dict[str, tuple[str, str]] = {
+    "throughput": ("infer/s", "higher"),
+    "latency_avg": ("us", "lower"),
+    **{f"latency_p{p}": ("us", "lower") for p in PERCENTILES},
+}
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Client-side request latency, µs."""
+
+    avg_us: float
+    p50_us: float
+    p90_us: float
+    p95_us: float
+    p99_us: float
+
+    @staticmethod
+    def of(latencies_us: Sequence[float] | np.ndarray) -> "LatencyStats":
+        values = np.asarray(latencies_us, dtype=float)
+        if values.size == 0:
+            return LatencyStats(0.0, 0.0, 0.0, 0.0, 0.0)
+        p50, p90, p95, p99 = np.percentile(values, PERCENTILES)
+        return LatencyStats(float(values.mean()), float(p50), float(p90), float(p95), float(p99))
+
+
+@dataclass(frozen=True)
+class LatencyBreakdown:
+    """Where an average request spent its time, µs. Server parts come from the statistics extension;
+    network_server is what remains of the client-side latency (transport plus server overhead)."""
+
+    client_send_us: float
+    network_server_us: float
+    server_queue_us: float
+    compute_input_us: float
+    compute_infer_us: float
+    compute_output_us: float
+    client_recv_us: float
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One measurement window."""
+
+    duration_s: float
+    requests: int  # completed successfully inside the window
+    errors: int
+    dropped: int  # open loop only: sends skipped at the in-flight limit
+    throughput: float  # inferences/s
+    latency: LatencyStats
+    client_cpu_cores: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One load point of one model: the aggregate of its last (stable) windows."""
+
+    model: str
+    protocol: str
+    engine: str
+    load: LoadPoint
+    batch_size: int
+    throughput: float  # inferences/s
+    latency: LatencyStats
+    breakdown: LatencyBreakdown
+    batch_histogram: Mapping[int, int] = field(hash=False)  # server batch size -> executions in the window
+    stable: bool
+    windows: tuple[WindowResult, ...]  # every window measured, in order; empty where the engine has none
+    tail_windows: int  # how many of the last windows the aggregate covers
+    requests: int  # completed in the aggregated windows
+    errors: int  # failed in any window: an error anywhere is worth seeing
+    dropped: int = 0  # open loop: sends skipped at the in-flight limit, in any window
+    first_error: str | None = None
+    client_cpu_cores: float = 0.0
+    client_saturated: bool = False
+
+    @property
+    def tail(self) -> tuple[WindowResult, ...]:
+        return self.windows[-self.tail_windows :] if self.tail_windows else ()
+
+    def value(self, metric: str) -> float:
+        return _metric_of(metric, self.throughput, self.latency)
+
+    def noise(self, metric: str) -> float | None:
+        """Coefficient of variation of `metric` across the aggregated windows; None with fewer than two."""
+        values = [_metric_of(metric, w.throughput, w.latency) for w in self.tail]
+        if len(values) < 2:
+            return None
+        mean = sum(values) / len(values)
+        if mean <= 0:
+            return None
+        return float(np.std(values, ddof=1)) / mean
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["load"] = self.load.to_dict()
+        data["batch_histogram"] = {str(k): v for k, v in sorted(self.batch_histogram.items())}
+        data["noise"] = {name: self.noise(name) for name in METRICS}
+        return _finite(data)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "Measurement":
+        """Back from to_dict(), e.g. after travelling from an xdist worker to the controller."""
+        fields = {k: v for k, v in data.items() if k != "noise"}
+        windows = tuple(
+            WindowResult(**{**w, "latency": LatencyStats(**w["latency"])}) for w in data["windows"]
+        )
+        return Measurement(
+            **{
+                **fields,
+                "load": load_from_dict(data["load"]),
+                "latency": LatencyStats(**data["latency"]),
+                "breakdown": LatencyBreakdown(**data["breakdown"]),
+                "batch_histogram": {int(k): v for k, v in data["batch_histogram"].items()},
+                "windows": windows,
+            }
+        )
+
+
+def _metric_of(metric: str, throughput: float, latency: LatencyStats) -> float:
+    if metric not in METRICS:
+        raise KeyError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
+    if metric == "throughput":
+        return throughput
+    return float(getattr(latency, metric.removeprefix("latency_") + "_us"))
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no NaN/inf; a value that is not a number is written as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

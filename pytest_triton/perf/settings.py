@@ -1,0 +1,36 @@
+"""How a measurement is taken: windows, stability rule, protocol and timeouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class MeasurementSettings:
+    """Defaults follow perf_analyzer's rule (3 windows within 10%, at most 10 windows) with shorter
+    windows, since the suites measure many configurations."""
+
+    window_s: float = 1.0
+    warmup_s: float = 0.5
+    stability_pct: float = 10.0
+    stable_windows: int = 3
+    max_windows: int = 10
+    protocol: Literal["grpc", "http"] = "grpc"
+    # Per request; a hung server fails the request, never the whole session.
+    request_timeout_s: float = 30.0
+    # Open-loop safety valve: sends beyond this many in flight are dropped and counted, not queued.
+    max_in_flight: int = 1000
+    # The client counts as saturated at this share of one core (the asyncio loop is one thread).
+    saturation_cores: float = 0.85
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0 or self.warmup_s < 0:
+            raise ValueError("window_s must be positive and warmup_s not negative")
+        if self.stable_windows < 1 or self.max_windows < self.stable_windows:
+            raise ValueError(f"need 1 <= stable_windows ({self.stable_windows}) <= max_windows ({self.max_windows})")
+        if self.stability_pct <= 0:
+            raise ValueError("stability_pct must be positive")
+        if self.protocol not in ("grpc", "http"):
+            raise ValueError(f"protocol must be 'grpc' or 'http', not {self.protocol!r}")

@@ -1,0 +1,57 @@
+"""Numbers and verdicts as people read them, shared by the terminal table and the Markdown page."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from pytest_triton.baselines.verdict import Comparison, Verdict
+
+VERDICT_LABELS = {
+    Verdict.OK: "ok",
+    Verdict.WITHIN_NOISE: "within noise",
+    Verdict.REGRESSION: "REGRESSION",
+    Verdict.IMPROVEMENT: "improved: --update-baselines",
+    Verdict.MISSING: "missing",
+}
+
+
+def value_text(value: float | None, unit: str) -> str:
+    """Latencies (stored in µs) above 1 ms are shown in ms."""
+    if value is None:
+        return "-"
+    if unit == "us" and abs(value) >= 1000:
+        return f"{value / 1000:.3g} ms"
+    return f"{value:.4g} {unit}"
+
+
+def change_text(comparison: Comparison) -> str:
+    if comparison.change is None:
+        return "-"
+    return f"{comparison.change:+.1%}"
+
+
+def verdict_text(comparison: Comparison) -> str:
+    label = VERDICT_LABELS[comparison.verdict]
+    if comparison.verdict is Verdict.MISSING and comparison.failed:
+        return "MISSING (strict)"
+    return label
+
+
+def counts_text(comparisons: Iterable[Comparison]) -> str:
+    """'3 ok, 1 regression, 2 missing' in verdict order; 'no comparisons' when empty."""
+    counts: dict[Verdict, int] = {}
+    for comparison in comparisons:
+        counts[comparison.verdict] = counts.get(comparison.verdict, 0) + 1
+    parts = [f"{counts[v]} {v.value.replace('_', ' ')}" for v in Verdict if v in counts]
+    return ", ".join(parts) or "no comparisons"
+
+
+def _natural(text: str) -> tuple[object, ...]:
+    # c2 before c16, as people count.
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def display_order(comparisons: Iterable[Comparison]) -> list[Comparison]:
+    """Failures first, then by config and metric in natural order."""
+    return sorted(comparisons, key=lambda c: (not c.failed, _natural(c.config), _natural(c.metric)))

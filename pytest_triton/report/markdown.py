@@ -1,0 +1,77 @@
+"""The Markdown summary, fit for a CI job page (GitHub's step summary, GitLab's job artifacts)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.perf.results import Measurement
+from pytest_triton.report.format import change_text, counts_text, display_order, value_text, verdict_text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows),
+    ]
+
+
+def markdown_summary(
+    title: str,
+    measurements: Mapping[str, Sequence[Measurement]],
+    comparisons: Sequence[Comparison],
+    plots: Sequence[str] = (),
+    metadata: Mapping[str, object] | None = None,
+) -> str:
+    lines = [f"# {title}", ""]
+    if metadata:
+        lines += [f"- **{key}**: {value}" for key, value in metadata.items()] + [""]
+    lines += ["## Baselines", "", f"**{counts_text(comparisons)}**", ""]
+    if comparisons:
+        ordered = display_order(comparisons)
+        lines += _table(
+            ("config", "metric", "baseline", "measured", "change", "verdict"),
+            [
+                (
+                    c.config,
+                    c.metric,
+                    value_text(c.baseline_value, c.measured.unit),
+                    value_text(c.measured.value, c.measured.unit),
+                    change_text(c),
+                    f"**{verdict_text(c)}**" if c.failed else verdict_text(c),
+                )
+                for c in ordered
+            ],
+        )
+        lines.append("")
+    lines += ["## Measurements", ""]
+    rows = []
+    for config, series in measurements.items():
+        for m in series:
+            rows.append(
+                (
+                    config,
+                    m.load.label,
+                    f"{m.throughput:.4g}",
+                    value_text(m.latency.p50_us, "us"),
+                    value_text(m.latency.p99_us, "us"),
+                    value_text(m.breakdown.compute_infer_us, "us"),
+                    value_text(m.breakdown.server_queue_us, "us"),
+                    "yes" if m.stable else "**no**",
+                    f"{m.client_cpu_cores:.2f}" + (" **saturated**" if m.client_saturated else ""),
+                    str(m.errors),
+                )
+            )
+    lines += _table(
+        ("config", "load", "infer/s", "p50", "p99", "compute infer", "queue", "stable", "client cores", "errors"),
+        rows,
+    )
+    lines.append("")
+    if plots:
+        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""PNG plots of a sweep, drawn with matplotlib's object API on the Agg canvas (no pyplot, no display,
+no change to the process's global backend)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.results import LatencyBreakdown, Measurement
+
+# Bottom to top: where the request waited, where it ran, and what the transport and client added.
+_COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("queue", "#4c72b0"),
+    ("compute input", "#dd8452"),
+    ("compute infer", "#55a868"),
+    ("compute output", "#c44e52"),
+    ("network + client", "#8c8c8c"),
+)
+_DPI = 120
+
+
+def _components_ms(b: LatencyBreakdown) -> list[float]:
+    network_client = b.network_server_us + b.client_send_us + b.client_recv_us
+    parts = (b.server_queue_us, b.compute_input_us, b.compute_infer_us, b.compute_output_us, network_client)
+    return [v / 1000.0 for v in parts]
+
+
+def _ordered(measurements: Sequence[Measurement]) -> list[Measurement]:
+    def load(m: Measurement) -> float:
+        return m.load.requests if isinstance(m.load, Concurrency) else m.load.per_second
+
+    return sorted(measurements, key=load)
+
+
+def _spread(values: Sequence[float]) -> float:
+    positive = [v for v in values if v > 0]
+    if len(positive) < len(values) or not positive:
+        return 1.0  # a zero cannot go on a log axis
+    return max(positive) / min(positive)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    FigureCanvasAgg(figure)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=_DPI)
+    return path
+
+
+def plot_latency_throughput(series: Mapping[str, Sequence[Measurement]], path: Path) -> Path:
+    """One line per config through its load points: p50 latency solid, p99 dashed, points labelled."""
+    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    axes = figure.add_subplot()
+    colors = [f"C{i % 10}" for i in range(len(series))]
+    for (config, measurements), color in zip(series.items(), colors):
+        points = _ordered(measurements)
+        throughput = [m.throughput for m in points]
+        p50 = [m.latency.p50_us / 1000.0 for m in points]
+        p99 = [m.latency.p99_us / 1000.0 for m in points]
+        axes.plot(throughput, p50, "-o", color=color, label=f"{config} p50", linewidth=2)
+        axes.plot(throughput, p99, "--", marker="x", color=color, alpha=0.6, label=f"{config} p99")
+        for m, x, y in zip(points, throughput, p50):
+            note = m.load.label + ("" if m.stable else " (unstable)")
+            # Left of the point: higher loads lie up and to the left, the p99 line above, so this side is free.
+            axes.annotate(
+                note, (x, y), textcoords="offset points", xytext=(-7, -3), ha="right", fontsize=8, color=color
+            )
+    axes.set_xlabel("throughput (inferences/s)")
+    axes.set_ylabel("latency (ms)")
+    axes.set_title("Latency vs throughput")
+    # Configs of very different speed (a sleep model next to an identity one) squash each other on a
+    # linear axis; past a 10x spread that axis goes logarithmic.
+    everything = [m for sweep in series.values() for m in sweep]
+    latencies = [m.latency.p50_us for m in everything] + [m.latency.p99_us for m in everything]
+    for values, set_scale, axis, set_limit in (
+        ([m.throughput for m in everything], axes.set_xscale, axes.xaxis, axes.set_xlim),
+        (latencies, axes.set_yscale, axes.yaxis, axes.set_ylim),
+    ):
+        if _spread(values) > 10:
+            set_scale("log")
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 100, not 10^2
+        else:
+            set_limit(0, None)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8, loc="best")
+    return _save(figure, path)
+
+
+def plot_latency_breakdown(series: Mapping[str, Sequence[Measurement]], path: Path) -> Path:
+    """Per config, one stacked bar per load point: the average request's latency by component."""
+    count = max(len(series), 1)
+    columns = min(count, 3)
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(4.2 * columns + 1.5, 3.6 * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, (config, measurements) in zip(grid.flat, series.items()):
+        points = _ordered(measurements)
+        labels = [m.load.label for m in points]
+        stacked = [0.0] * len(points)
+        for index, (name, color) in enumerate(_COMPONENTS):
+            heights = [_components_ms(m.breakdown)[index] for m in points]
+            axes.bar(labels, heights, bottom=stacked, color=color, label=name, width=0.6)
+            stacked = [s + h for s, h in zip(stacked, heights)]
+        axes.set_title(config, fontsize=10)
+        axes.set_xlabel("load")
+        axes.set_ylabel("avg latency (ms)")
+        axes.grid(True, axis="y", alpha=0.3)
+    for axes in list(grid.flat)[count:]:
+        axes.set_visible(False)
+    handles, names = grid.flat[0].get_legend_handles_labels()
+    figure.legend(handles[::-1], names[::-1], loc="outside right upper", fontsize=9, title="component")
+    figure.suptitle("Latency breakdown per request")
+    return _save(figure, path)

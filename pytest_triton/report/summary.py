@@ -1,0 +1,41 @@
+"""The terminal summary: one row per compared metric, for pytest's terminal_summary."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.report.format import change_text, counts_text, display_order, value_text, verdict_text
+
+_HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
+
+
+def summary_lines(comparisons: Sequence[Comparison], title: str = "performance baselines") -> list[str]:
+    """A count line and a fixed-width table (failures first, then by config and metric)."""
+    if not comparisons:
+        return [f"{title}: nothing measured"]
+    ordered = display_order(comparisons)
+    rows = [
+        (
+            c.config,
+            c.metric,
+            value_text(c.baseline_value, c.measured.unit),
+            value_text(c.measured.value, c.measured.unit),
+            change_text(c),
+            verdict_text(c),
+        )
+        for c in ordered
+    ]
+    widths = [max(len(row[i]) for row in (_HEADER, *rows)) for i in range(len(_HEADER))]
+    # Text columns left-aligned, numbers right-aligned.
+    aligns = ("<", "<", ">", ">", ">", "<")
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, aligns, widths)).rstrip()
+
+    return [
+        f"{title}: {counts_text(comparisons)}",
+        line(_HEADER),
+        line(["-" * w for w in widths]),
+        *(line(row) for row in rows),
+    ]

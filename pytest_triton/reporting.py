@@ -1,0 +1,76 @@
+"""The end of a run: comparisons and measurements gathered from every process, summarised and reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_triton.baselines import BaselineKey, BaselineStore, Comparison, hardware_key, software_versions
+from pytest_triton.baselines.context import BaselineContext
+from pytest_triton.perf.results import Measurement
+from pytest_triton.report import summary_lines, write_report
+from pytest_triton.results_log import ResultsLog
+from pytest_triton.session import TritonSession
+
+PERF = "perf"
+ACCURACY = "accuracy"
+
+
+@dataclass
+class BaselinesForRun:
+    """Baseline contexts of one run: perf is keyed by hardware, accuracy by nothing but the model."""
+
+    root: Path
+    session: TritonSession
+    update: bool
+    strict: bool
+    _contexts: dict[str, BaselineContext] = field(default_factory=dict, repr=False)
+
+    def context(self, suite: str) -> BaselineContext:
+        if suite not in self._contexts:
+            gpus = self.session.settings.gpus
+            scope = hardware_key(gpus) if suite == PERF else ACCURACY
+            facts = self.session.facts
+            self._contexts[suite] = BaselineContext(
+                store=BaselineStore(self.root),
+                key=BaselineKey(scope, suite),
+                software=software_versions(
+                    {"version": facts.version} if facts else None,
+                    ",".join(facts.backends) if facts else None,
+                    gpus,
+                ),
+                update=self.update,
+                strict=self.strict,
+            )
+        return self._contexts[suite]
+
+
+def log_outcome(log: ResultsLog, suite: str, config: str, measurements: list[Measurement], comparisons: list[Comparison]) -> None:
+    log.append(
+        suite,
+        {
+            "config": config,
+            "measurements": [m.to_dict() for m in measurements],
+            "comparisons": [c.to_dict() for c in comparisons],
+        },
+    )
+
+
+def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -> list[str]:
+    """Terminal lines for every suite that left results, and the report directory when asked for."""
+    lines: list[str] = []
+    measurements: dict[str, list[Measurement]] = {}
+    everything: list[Comparison] = []
+    for suite in (PERF, ACCURACY):
+        records = list(log.read(suite))
+        comparisons = [Comparison.from_dict(c) for record in records for c in record["comparisons"]]
+        for record in records:
+            if record["measurements"]:
+                measurements[record["config"]] = [Measurement.from_dict(m) for m in record["measurements"]]
+        if records:
+            lines += summary_lines(comparisons, title=f"triton {suite} baselines")
+        everything += comparisons
+    if report_dir is not None and (measurements or everything):
+        files = write_report(report_dir, measurements, everything, metadata=metadata)
+        lines.append(f"triton report: {files.markdown} ({len(files.plots)} plots)")
+    return lines

@@ -1,0 +1,64 @@
+"""Performance: throughput and latency of each deployed configuration, measured as perf_analyzer does,
+against the baselines stored for this hardware. `pytest --update-baselines` records new ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_triton.baselines import BaselineFileError
+from pytest_triton.checks.performance import run_perf
+from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.perf.calibration import sleep_model
+from pytest_triton.perf import Concurrency, measure
+from pytest_triton.reporting import PERF, log_outcome
+from pytest_triton.repository.store import ModelRepository
+
+CALIBRATION_SLEEP_MS = 20.0
+
+
+def test_measurement_matches_calibration_model(triton_session, triton_perf_plan):
+    """The measuring setup itself, against a model whose answer is known: 20 ms of sleep per batch."""
+    if not triton_session.endpoint.manages_models:
+        pytest.skip("remote mode: the calibration model can only be deployed on a server this run manages")
+    model = sleep_model(CALIBRATION_SLEEP_MS)
+    model.place(ModelRepository(triton_session.client, triton_session.server.repository))
+    (m,) = measure(triton_session.endpoint, model.workload(), [Concurrency(1)], triton_perf_plan.settings)
+    expected = model.expected_throughput()
+    assert m.errors == 0, m.first_error
+    # Python-backend overhead (1-3 ms a request here) only ever lowers throughput below the known answer.
+    assert 0.75 * expected <= m.throughput <= 1.05 * expected, f"{m.throughput:.1f} inf/s, expected ~{expected:.1f}"
+    assert m.breakdown.compute_infer_us == pytest.approx(CALIBRATION_SLEEP_MS * 1000, rel=0.15)
+
+
+def test_throughput_and_latency_against_baseline(
+    triton_session, triton_perf_point, triton_perf_plan, triton_baselines, triton_results, triton_progress, record_property
+):
+    point = triton_perf_point
+    variant = point.variant
+    try:
+        deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
+    except Unsupported as reason:
+        pytest.skip(str(reason))
+    except (ModelLoadError, TritonPluginError) as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        outcome = run_perf(
+            triton_session.endpoint,
+            deployment,
+            point.id,
+            point.batch_size,
+            triton_perf_plan,
+            triton_baselines.context(PERF),
+            triton_progress,
+        )
+    except BaselineFileError as error:
+        pytest.fail(str(error), pytrace=False)
+    log_outcome(triton_results, PERF, point.id, outcome.measurements, outcome.comparisons)
+    for m in outcome.measurements:
+        record_property(f"{m.load.label}.throughput_infer_per_s", round(m.throughput, 2))
+        record_property(f"{m.load.label}.latency_p50_ms", round(m.latency.p50_us / 1000, 3))
+        record_property(f"{m.load.label}.latency_p99_ms", round(m.latency.p99_us / 1000, 3))
+        assert m.requests > 0 and m.errors == 0, f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
+    assert not outcome.failures, "\n".join(outcome.failures)
+    if outcome.not_recorded:
+        pytest.skip("not recorded as baselines: " + "; ".join(f"{k}: {v}" for k, v in outcome.not_recorded.items()))

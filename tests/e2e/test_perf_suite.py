@@ -1,0 +1,68 @@
+"""The perf suite end to end: record baselines, gate on them, report; bad baseline files never lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+# One short configuration: the calibration check plus one measured point.
+QUICK = (
+    "--triton-models=resnext-small", "--triton-formats=onnx", "--triton-precisions=fp32",
+    "--triton-perf-batching=on", "--triton-perf-instances=1", "--triton-perf-batch-sizes=1",
+    "--triton-perf-concurrency=1", "--triton-perf-window=0.5",
+)
+CONFIG = "resnext-small-onnx-fp32-b1-db100us-p4-p8-i1/c1"
+
+
+@pytest.fixture
+def suite_files() -> tuple[str, ...]:
+    return ("test_perf.py",)
+
+
+def _baseline_file(pytester: pytest.Pytester) -> Path:
+    (path,) = (pytester.path / "baselines").glob("*/perf.json")
+    return path
+
+
+def test_record_then_compare_then_catch_a_regression(suites, pytester):
+    result = suites(*QUICK, "--update-baselines")
+    result.assert_outcomes(passed=2)
+    path = _baseline_file(pytester)
+    stored = json.loads(path.read_text())
+    assert stored["software"]["triton"] == "2.51.0"
+    assert stored["entries"][CONFIG]["throughput"]["direction"] == "higher"
+    assert stored["entries"][CONFIG]["throughput"]["value"] > 0
+    # A second run is judged against what was recorded; the report directory gets its files.
+    result = suites(*QUICK, "--triton-report=report")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["triton perf baselines: *", f"{CONFIG}*throughput*", "triton report: *summary.md (2 plots)"])
+    report = json.loads((pytester.path / "report" / "report.json").read_text())
+    assert CONFIG in {c["config"] for c in report["comparisons"]}
+    assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000
+    # A baseline ten times better than anything this machine does is a regression the run must fail on.
+    stored["entries"][CONFIG]["throughput"]["value"] *= 10
+    stored["entries"][CONFIG]["throughput"]["noise"] = 0.0
+    path.write_text(json.dumps(stored, indent=2, sort_keys=True))
+    result = suites(*QUICK)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*throughput*regression*"])
+
+
+def test_missing_baseline_is_reported_and_fails_when_strict(suites, pytester):
+    result = suites(*QUICK)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["triton perf baselines: *missing*"])
+    result = suites(*QUICK, "--triton-strict-baselines")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_malformed_baseline_file_is_named_and_kept(suites, pytester):
+    suites(*QUICK, "--update-baselines").assert_outcomes(passed=2)
+    path = _baseline_file(pytester)
+    path.write_text('{"entries": "not a mapping"}')
+    result = suites(*QUICK, "--update-baselines")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"*{path.name}*"])
+    assert path.read_text() == '{"entries": "not a mapping"}'

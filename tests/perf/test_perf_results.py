@@ -1,0 +1,106 @@
+"""Measurement records: metrics, noise, the JSON form, and what a baseline keeps of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_triton.perf import Concurrency, RequestRate, measurement_entries
+from pytest_triton.perf.results import METRICS, LatencyBreakdown, LatencyStats, Measurement, WindowResult
+
+
+def window(throughput: float, latency_us: float) -> WindowResult:
+    stats = LatencyStats(latency_us, latency_us, latency_us * 1.2, latency_us * 1.3, latency_us * 1.5)
+    return WindowResult(1.0, int(throughput), 0, 0, throughput, stats, 0.1)
+
+
+def measurement(windows: tuple[WindowResult, ...], load=Concurrency(2)) -> Measurement:
+    return Measurement(
+        model="m",
+        protocol="grpc",
+        engine="asyncio",
+        load=load,
+        batch_size=1,
+        throughput=100.0,
+        latency=LatencyStats(10_000, 9_500, 12_000, 13_000, 15_000),
+        breakdown=LatencyBreakdown(20, 500, 300, 10, 9_000, 30, 20),
+        batch_histogram={1: 40, 2: 30},
+        stable=True,
+        windows=windows,
+        tail_windows=3,
+        requests=300,
+        errors=0,
+        client_cpu_cores=0.2,
+    )
+
+
+def test_latency_stats_of_known_values():
+    stats = LatencyStats.of(list(range(1, 101)))
+    assert stats.avg_us == pytest.approx(50.5)
+    assert stats.p50_us == pytest.approx(50.5)
+    assert stats.p99_us == pytest.approx(99.01)
+    assert LatencyStats.of([]) == LatencyStats(0, 0, 0, 0, 0)
+
+
+def test_noise_is_the_coefficient_of_variation_of_the_aggregated_windows_only():
+    # The first window (warming, far off) is not part of the tail of three.
+    m = measurement((window(10, 50_000), window(90, 10_000), window(100, 10_000), window(110, 10_000)))
+    assert m.noise("throughput") == pytest.approx(0.1)  # std 10 / mean 100
+    assert m.noise("latency_avg") == pytest.approx(0.0)
+    assert measurement((window(100, 10_000),)).noise("throughput") is None
+
+
+def test_metric_values_by_name():
+    m = measurement(())
+    assert m.value("throughput") == 100.0
+    assert m.value("latency_p99") == 15_000
+    with pytest.raises(KeyError, match="latency_p42"):
+        m.value("latency_p42")
+
+
+@pytest.mark.parametrize("load", [Concurrency(2), RequestRate(30, "poisson")])
+def test_to_dict_is_json_and_round_trips(load):
+    m = measurement((window(90, 10_000), window(100, 10_000), window(110, 10_000)), load)
+    data = json.loads(json.dumps(m.to_dict()))
+    assert data["throughput"] == 100.0
+    assert data["batch_histogram"] == {"1": 40, "2": 30}
+    assert data["noise"]["throughput"] == pytest.approx(0.1)
+    assert Measurement.from_dict(data) == m
+
+
+def test_baseline_entries_carry_unit_direction_tolerance_and_noise():
+    m = measurement((window(90, 10_000), window(100, 10_000), window(110, 10_000)))
+    entries = measurement_entries(m, tolerances={"throughput": 0.07})
+
+    assert set(entries) == set(METRICS)
+    assert entries["throughput"].value == 100.0
+    assert (entries["throughput"].unit, entries["throughput"].direction) == ("infer/s", "higher")
+    assert entries["throughput"].tolerance == 0.07
+    assert entries["throughput"].noise == pytest.approx(0.1)
+    assert (entries["latency_p99"].value, entries["latency_p99"].direction) == (15_000, "lower")
+
+
+def test_judge_re_measures_only_when_something_regressed_and_keeps_what_repeats():
+    from pytest_triton.baselines import BaselineFile, BaselineKey, Verdict
+    from pytest_triton.perf import judge
+
+    steady = (window(99, 10_000), window(100, 10_000), window(101, 10_000))
+    base = measurement(steady)
+    baseline = BaselineFile(BaselineKey("cpu-x-2c", "perf"), {}, {"cfg": measurement_entries(base)})
+    slower = Measurement(**{**vars(base), "throughput": 80.0})
+    calls = []
+
+    def remeasure(result: Measurement):
+        def again() -> Measurement:
+            calls.append(1)
+            return result
+        return again
+
+    assert all(c.verdict is Verdict.OK for c in judge("cfg", base, baseline, remeasure=remeasure(base)))
+    assert calls == []  # nothing regressed: no second measurement
+    kept = {c.metric: c.verdict for c in judge("cfg", slower, baseline, remeasure=remeasure(slower))}
+    assert kept["throughput"] is Verdict.REGRESSION and len(calls) == 1
+    dropped = {c.metric: c.verdict for c in judge("cfg", slower, baseline, remeasure=remeasure(base))}
+    assert dropped["throughput"] is Verdict.WITHIN_NOISE
+    assert {c.verdict for c in judge("cfg", base, None, strict=True)} == {Verdict.MISSING}

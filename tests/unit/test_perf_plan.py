@@ -1,0 +1,61 @@
+"""The --triton-perf-* options: defaults, selection of perf points, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_triton.errors import TritonPluginError
+from pytest_triton.models.zoo import ZOO
+from pytest_triton.perf import Concurrency, RequestRate
+from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.variants import Variant
+
+
+def plan(**values: str) -> PerfPlan:
+    return PerfPlan.from_values(lambda dest: values.get(dest))
+
+
+@pytest.fixture(scope="module")
+def variants() -> list[Variant]:
+    bert, resnext = ZOO["bert-tiny"](None), ZOO["resnext-small"](None)
+    return [Variant(s, f, p) for s in (bert, resnext) for f in ("onnx", "ts-trace") for p in ("fp32", "fp16")]
+
+
+def test_defaults_measure_the_seeds_grid_on_onnx_fp32(variants):
+    default = plan()
+    assert default.loads == (Concurrency(1), Concurrency(4))
+    points = default.points(variants)
+    assert {p.variant.format for p in points} == {"onnx"} and {p.variant.precision for p in points} == {"fp32"}
+    # 2 models x batching off/on x instances 1/2 x batch 1/8
+    assert len(points) == 16
+    assert len({p.id for p in points}) == 16
+    assert "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2" in {p.id for p in points}
+    assert "resnext-small-onnx-fp32-b1-nodb-i1" in {p.id for p in points}
+
+
+def test_ranges_and_request_rates():
+    chosen = plan(triton_perf_concurrency="1:8:4,16", triton_perf_request_rate="50", triton_perf_arrivals="poisson")
+    assert chosen.loads[:3] == (Concurrency(1), Concurrency(5), Concurrency(16))
+    assert isinstance(chosen.loads[3], RequestRate) and chosen.loads[3].arrivals == "poisson"
+
+
+def test_batch_sizes_above_max_batch_are_not_measured(variants):
+    assert all(p.batch_size <= p.variant.spec.max_batch_size for p in plan(triton_perf_batch_sizes="1,64").points(variants))
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"triton_perf_batch_sizes": "1,x"}, "--triton-perf-batch-sizes"),
+        ({"triton_perf_instances": "0"}, "at least 1"),
+        ({"triton_perf_batching": "maybe"}, "--triton-perf-batching"),
+        ({"triton_perf_formats": "savedmodel"}, "valid choices: ts-script"),
+        ({"triton_perf_engine": "locust"}, "--triton-perf-engine"),
+        ({"triton_perf_arrivals": "bursty"}, "poisson"),
+        ({"triton_perf_concurrency": "4:1"}, "performance options"),
+        ({"triton_perf_window": "-1"}, "performance options"),
+    ],
+)
+def test_bad_values_name_the_option(values, words):
+    with pytest.raises(TritonPluginError, match=words):
+        plan(**values)
