@@ -16,9 +16,10 @@ from typing import Callable
 from pytest_triton.checks.parity import Tolerance, parse_tolerances
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.server.docker import DEFAULT_IMAGE
 from pytest_triton.server.endpoint import ClientSecurity
 
-LAUNCH_MODES = ("local", "remote")
+LAUNCH_MODES = ("local", "remote", "docker")
 PROTOCOLS = ("grpc", "http")
 
 
@@ -40,6 +41,7 @@ class Option:
 OPTIONS = (
     Option("triton-launch-mode", f"how to get a server: {' | '.join(LAUNCH_MODES)} (default: local)", "local"),
     Option("triton-server", "tritonserver binary for local mode (default: the one in the nvidia-pytriton wheel)"),
+    Option("triton-image", f"Triton image for docker mode (default: {DEFAULT_IMAGE})"),
     Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)"),
     Option("triton-protocol", "protocol of --triton-url: grpc | http (default: grpc)", "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
@@ -75,6 +77,7 @@ OPTIONS = (
 class Settings:
     launch_mode: str = "local"
     server_binary: Path | None = None
+    image: str = DEFAULT_IMAGE
     url: str | None = None
     protocol: str = "grpc"
     security: ClientSecurity = ClientSecurity()
@@ -114,6 +117,7 @@ class Settings:
         return cls(
             launch_mode=mode,
             server_binary=Path(str(get("triton_server"))) if get("triton_server") else None,
+            image=_text(get("triton_image")) or DEFAULT_IMAGE,
             url=url,
             protocol=_choice("triton-protocol", _text(get("triton_protocol")) or "grpc", PROTOCOLS),
             security=ClientSecurity(
