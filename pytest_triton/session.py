@@ -13,7 +13,7 @@ import torch
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment, deploy
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.export.cache import ExportCache, weights_digest
+from pytest_triton.export.cache import ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import probe_backends
 from pytest_triton.repository.config import BatchingPolicy, InstancePolicy
@@ -131,6 +131,7 @@ class TritonSession:
         assert self.endpoint is not None
         if not self.endpoint.manages_models:
             return self._served(spec, precision)
+        check_supported(spec, fmt, precision, self.settings.device)
         module, digest = self._reference_and_digest(spec)
         artifact = ExportCache(self.cache_dir).get(spec, module, digest, fmt, precision, self.settings.device)
         if artifact.cache_hit:

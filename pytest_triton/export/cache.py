@@ -73,9 +73,7 @@ class ExportCache:
     ) -> Artifact:
         """The artifact for this variant, exported and checked on first use; Unsupported where it cannot run."""
         exporter = EXPORTERS[fmt]
-        if fmt in spec.unsupported_formats:
-            raise Unsupported(f"{spec.name} as {fmt}: {spec.unsupported_formats[fmt]}")
-        exporter.check_supported(precision, device)
+        check_supported(spec, fmt, precision, device)
         directory = self.root / f"{spec.name}-{fmt}-{precision}-{self.key(digest, fmt, precision, device)}"
         inputs, outputs = artifact_io(spec, fmt, precision)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -116,6 +114,13 @@ class ExportCache:
             staging.rename(directory)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_supported(spec: ModelSpec, fmt: str, precision: str, device: str) -> None:
+    """Raise Unsupported for what is known not to work before anything is built or exported."""
+    if fmt in spec.unsupported_formats:
+        raise Unsupported(f"{spec.name} as {fmt}: {spec.unsupported_formats[fmt]}")
+    EXPORTERS[fmt].check_supported(precision, device)
 
 
 def largest_sample(spec: ModelSpec) -> dict[str, np.ndarray]:

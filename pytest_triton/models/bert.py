@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -52,6 +54,7 @@ def _build(size: BertSize, checkpoint: Path | None, name: str) -> torch.nn.Modul
     from transformers import BertConfig, BertForQuestionAnswering
 
     if checkpoint is not None and checkpoint.is_dir():
+        # Hugging Face directories: a user's checkpoint, or the tiny model trained on first use.
         model = BertForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation="eager")
     else:
         config = BertConfig(
@@ -70,15 +73,17 @@ def _build(size: BertSize, checkpoint: Path | None, name: str) -> torch.nn.Modul
     return BertQA(model).eval()
 
 
-def _samples(size: BertSize, max_batch_size: int, vocab_size: int) -> list[SampleCase]:
+def _samples(size: BertSize, max_batch_size: int, vocabulary: tuple[int, int]) -> list[SampleCase]:
+    vocab_size, cls_id = vocabulary
     rng = seeded_generator(SEED)
     cases = []
     shortest, *_, longest = size.sequence_lengths
     plan = [(1, shortest, False)] + [(min(4, max_batch_size), n, False) for n in size.sequence_lengths[1:]]
     plan.append((max_batch_size, longest, True))
     for batch, seq, padded in plan:
-        ids = rng.integers(1000, vocab_size, size=(batch, seq), dtype=np.int64)
-        ids[:, 0] = 101  # [CLS]
+        # Ordinary word pieces: past the special tokens (and, in the large vocabularies, past [unused]).
+        ids = rng.integers(1000 if vocab_size > 2000 else 5, vocab_size, size=(batch, seq), dtype=np.int64)
+        ids[:, 0] = cls_id
         types = np.zeros((batch, seq), dtype=np.int64)
         types[:, seq // 3 :] = 1
         mask = np.ones((batch, seq), dtype=np.int64)
@@ -93,26 +98,49 @@ def _samples(size: BertSize, max_batch_size: int, vocab_size: int) -> list[Sampl
     return cases
 
 
-def bert_spec(size_name: str, checkpoint: Path | None = None, max_batch_size: int = 8) -> ModelSpec:
-    """The BERT QA spec of one size; random weights from a fixed seed unless a checkpoint is given."""
+def _vocabulary(checkpoint: Path | None) -> tuple[int, int]:
+    """(vocabulary size, [CLS] id): the standard BERT vocabulary's, or a checkpoint directory's own."""
+    if checkpoint is not None and checkpoint.is_dir():
+        from transformers import AutoTokenizer, BertConfig
+
+        size = BertConfig.from_pretrained(str(checkpoint)).vocab_size
+        cls_id = AutoTokenizer.from_pretrained(str(checkpoint)).cls_token_id
+        return size, cls_id if cls_id is not None else 0
+    return VOCAB_SIZE, 101
+
+
+def bert_spec(
+    size_name: str,
+    checkpoint: Path | None = None,
+    max_batch_size: int = 8,
+    *,
+    trained: Callable[[], Path] | None = None,
+) -> ModelSpec:
+    """The BERT QA spec of one size: a checkpoint's weights where given, else the model `trained` returns
+    (a Hugging Face directory, made on first use), else random weights from a fixed seed."""
     size = SIZES[size_name]
     name = f"bert-{size_name}"
-    vocab_size = VOCAB_SIZE
-    if checkpoint is not None and checkpoint.is_dir():
-        from transformers import BertConfig
 
-        vocab_size = BertConfig.from_pretrained(str(checkpoint)).vocab_size
+    @functools.cache
+    def weights() -> Path | None:
+        return checkpoint if checkpoint is not None or trained is None else trained()
+
+    def tokenizer_dir() -> Path | None:
+        path = weights()
+        return path if path is not None and path.is_dir() else None
+
     return ModelSpec(
         name=name,
         family="bert",
-        build=lambda: _build(size, checkpoint, name),
+        build=lambda: _build(size, weights(), name),
         inputs=tuple(TensorSpec(n, "int64", (-1,)) for n in ("input_ids", "token_type_ids", "attention_mask")),
         outputs=(TensorSpec("start_logits", "float32", (-1,)), TensorSpec("end_logits", "float32", (-1,))),
-        make_samples=lambda: _samples(size, max_batch_size, vocab_size),
+        make_samples=lambda: _samples(size, max_batch_size, _vocabulary(weights())),
         max_batch_size=max_batch_size,
         unsupported_formats={
             "ts-script": "transformers' BertForQuestionAnswering is not scriptable by torch.jit.script "
             "(it uses Python features TorchScript lacks); its TorchScript export is ts-trace",
         },
         description=f"BertForQuestionAnswering {size.layers}x{size.hidden}",
+        tokenizer_dir=tokenizer_dir,
     )

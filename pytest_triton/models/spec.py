@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -55,6 +56,9 @@ class ModelSpec:
     # Formats this model cannot take, each with the reason a skipped test shows.
     unsupported_formats: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     description: str = ""
+    # A Hugging Face directory holding the model's tokenizer, where it has one: QA accuracy needs it.
+    # A callable, since the directory may come into being only when first asked for (a trained model).
+    tokenizer_dir: Callable[[], Path | None] | None = field(default=None, repr=False, compare=False, hash=False)
 
     def input_names(self) -> list[str]:
         return [t.name for t in self.inputs]

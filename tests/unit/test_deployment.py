@@ -19,7 +19,7 @@ from pytest_triton.client import TritonClient
 from pytest_triton.deployment import deploy
 from pytest_triton.errors import ModelLoadError
 from pytest_triton.export.cache import ExportCache, weights_digest
-from pytest_triton.models.zoo import ZOO
+from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.repository.backends import probe_backends
 from pytest_triton.repository.config import BatchingPolicy
 from pytest_triton.repository.python_runner import MODEL_FILE
@@ -33,7 +33,7 @@ WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     work = tmp_path_factory.mktemp("deploy")
-    spec = ZOO["resnext-small"](None)
+    spec = zoo_spec("resnext-small")
     module = spec.build()
     digest = weights_digest(module)
     cache = ExportCache(work / "cache")

@@ -15,7 +15,7 @@ from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.cache import ExportCache, artifact_io, largest_sample, weights_digest
 from pytest_triton.export.exporters import EXPORTERS
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
-from pytest_triton.models.zoo import ZOO
+from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.runtime import load_runner
 
 FP32_FORMATS = ("onnx", "ts-script")
@@ -23,7 +23,7 @@ FP32_FORMATS = ("onnx", "ts-script")
 
 @pytest.fixture(scope="module")
 def resnext():
-    spec = ZOO["resnext-small"](None)
+    spec = zoo_spec("resnext-small")
     module = spec.build()
     return spec, module, weights_digest(module)
 
@@ -132,7 +132,7 @@ def test_trt_on_cpu_is_unsupported_naming_the_gpu(precision, resnext, tmp_path):
 
 
 def test_bert_tiny_as_ts_script_is_unsupported_naming_jit_script(tmp_path):
-    spec = ZOO["bert-tiny"](None)
+    spec = zoo_spec("bert-tiny")
     cache = ExportCache(tmp_path / "cache")
     with pytest.raises(Unsupported) as info:
         # Refused from the spec alone: the module is never built or touched.
@@ -149,13 +149,13 @@ def test_bert_tiny_as_ts_script_is_unsupported_naming_jit_script(tmp_path):
 def test_weights_digest_is_stable_across_two_builds(resnext):
     _, module, digest = resnext
     assert len(digest) == 64
-    assert weights_digest(ZOO["resnext-small"](None).build()) == digest
+    assert weights_digest(zoo_spec("resnext-small").build()) == digest
     assert weights_digest(module) == digest  # and computing it does not change the module
 
 
 def test_weights_digest_changes_with_one_weight(resnext):
     _, module, digest = resnext
-    changed = ZOO["resnext-small"](None).build()
+    changed = zoo_spec("resnext-small").build()
     with torch.no_grad():
         changed.fc.bias[7] += 1e-6
     assert weights_digest(changed) != digest

@@ -11,12 +11,12 @@ from pytest_triton.models.bert import SIZES, VOCAB_SIZE, bert_spec
 from pytest_triton.models.checkpoint import load_state_dict
 from pytest_triton.models.resnext import NUM_CLASSES, resnext_spec
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO
+from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO, zoo_spec
 
 
 @pytest.fixture(scope="module")
 def resnext_small() -> torch.nn.Module:
-    return ZOO["resnext-small"](None).build()
+    return zoo_spec("resnext-small").build()
 
 
 def assert_same_cases(a, b):
@@ -34,8 +34,8 @@ def assert_same_cases(a, b):
 def test_zoo_names_and_defaults():
     assert set(ZOO) == {"bert-tiny", "bert-base", "bert-large", "resnext101-32x4d", "resnext-small"}
     assert set(DEFAULT_MODELS) <= set(ZOO)
-    for name, factory in ZOO.items():
-        spec = factory(None)
+    for name in ZOO:
+        spec = zoo_spec(name)
         assert isinstance(spec, ModelSpec)
         assert spec.name == name
         assert spec.description
@@ -54,7 +54,7 @@ def test_tensor_spec_at_precision():
 
 
 def test_bert_io_names():
-    spec = ZOO["bert-tiny"](None)
+    spec = zoo_spec("bert-tiny")
     assert spec.input_names() == ["input_ids", "token_type_ids", "attention_mask"]
     assert spec.output_names() == ["start_logits", "end_logits"]
     assert all(t.dtype == "int64" and t.dims == (-1,) for t in spec.inputs)
@@ -64,13 +64,13 @@ def test_bert_io_names():
 
 
 def test_bert_samples_are_deterministic_across_calls_and_specs():
-    spec = ZOO["bert-tiny"](None)
+    spec = zoo_spec("bert-tiny")
     assert_same_cases(spec.make_samples(), spec.make_samples())
-    assert_same_cases(spec.make_samples(), ZOO["bert-tiny"](None).make_samples())
+    assert_same_cases(spec.make_samples(), zoo_spec("bert-tiny").make_samples())
 
 
 def test_bert_samples_cover_several_sequence_lengths_and_a_padded_batch():
-    spec = ZOO["bert-tiny"](None)
+    spec = zoo_spec("bert-tiny")
     cases = spec.make_samples()
     lengths = {c.inputs["input_ids"].shape[1] for c in cases}
     assert lengths == set(SIZES["tiny"].sequence_lengths)
@@ -91,7 +91,7 @@ def test_bert_samples_cover_several_sequence_lengths_and_a_padded_batch():
 
 
 def test_bert_sample_contents():
-    spec = ZOO["bert-tiny"](None)
+    spec = bert_spec("tiny")  # random weights over the standard vocabulary, where [CLS] is 101
     for case in spec.make_samples():
         assert set(case.inputs) == set(spec.input_names())
         ids = case.inputs["input_ids"]
@@ -110,7 +110,7 @@ def test_bert_samples_respect_max_batch_size():
 
 
 def test_bert_tiny_eager_module_returns_outputs_in_spec_order():
-    spec = ZOO["bert-tiny"](None)
+    spec = zoo_spec("bert-tiny")
     module = spec.build()
     assert not module.training
     case = spec.make_samples()[0]
@@ -127,7 +127,7 @@ def test_bert_tiny_eager_module_returns_outputs_in_spec_order():
 
 
 def test_resnext_io_and_samples():
-    spec = ZOO["resnext-small"](None)
+    spec = zoo_spec("resnext-small")
     assert spec.input_names() == ["input"] and spec.output_names() == ["logits"]
     assert spec.inputs[0].dims == (3, 64, 64)
     assert spec.outputs[0].dims == (NUM_CLASSES,)
@@ -145,7 +145,7 @@ def test_resnext_batch_sizes_deduplicated_for_small_max_batch():
 
 
 def test_resnext_builds_are_identical(resnext_small):
-    again = ZOO["resnext-small"](None).build()
+    again = zoo_spec("resnext-small").build()
     first, second = resnext_small.state_dict(), again.state_dict()
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
@@ -153,7 +153,7 @@ def test_resnext_builds_are_identical(resnext_small):
 
 def test_resnext_small_logits_are_in_fp16_range(resnext_small):
     """BatchNorm calibration keeps random-weight logits small enough for fp16 parity to mean something."""
-    case = ZOO["resnext-small"](None).make_samples()[0]
+    case = zoo_spec("resnext-small").make_samples()[0]
     with torch.no_grad():
         logits = resnext_small(torch.from_numpy(case.inputs["input"]))
     assert logits.shape == (1, NUM_CLASSES)
@@ -181,7 +181,7 @@ def test_checkpoint_round_trip(resnext_small, tmp_path, wrap):
     }[wrap]
     path = tmp_path / "weights.pt"
     torch.save(saved, path)
-    loaded = ZOO["resnext-small"](path).build().state_dict()
+    loaded = zoo_spec("resnext-small", path).build().state_dict()
     assert loaded.keys() == state.keys()
     assert all(torch.equal(loaded[k], state[k]) for k in state)
     # BatchNorm statistics come from the checkpoint, not from a recalibration.
@@ -195,7 +195,7 @@ def test_checkpoint_with_wrong_keys_names_them(resnext_small, tmp_path):
     path = tmp_path / "wrong.pt"
     torch.save(state, path)
     with pytest.raises(TritonPluginError) as info:
-        ZOO["resnext-small"](path).build()
+        zoo_spec("resnext-small", path).build()
     message = str(info.value)
     assert "resnext-small" in message and str(path) in message
     assert "missing ['fc.weight']" in message
@@ -220,14 +220,14 @@ def test_checkpoint_with_wrong_shapes_gives_a_plugin_error(resnext_small, tmp_pa
     path = tmp_path / "ten-classes.pt"
     torch.save(state, path)
     with pytest.raises(TritonPluginError):
-        ZOO["resnext-small"](path).build()
+        zoo_spec("resnext-small", path).build()
 
 
 def test_checkpoint_that_is_not_a_torch_file(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("these are not weights")
     with pytest.raises(TritonPluginError) as info:
-        ZOO["resnext-small"](path).build()
+        zoo_spec("resnext-small", path).build()
     message = str(info.value)
     assert "cannot read" in message and str(path) in message
     assert "torch.save(model.state_dict())" in message
@@ -250,7 +250,8 @@ def test_checkpoint_that_is_not_a_dict(tmp_path):
 
 
 def test_bert_checkpoint_state_dict(tmp_path):
-    spec = ZOO["bert-tiny"](None)
+    # A state dict must fit the zoo's architecture of that size (the random-weight BERT, full vocabulary).
+    spec = bert_spec("tiny")
     state = {k: v.clone() for k, v in spec.build().state_dict().items()}
     # The wrapper module's keys carry a "model." prefix: exactly what the loader expects for BertQA.model.
     inner = {k.removeprefix("model."): v for k, v in state.items()}
@@ -258,5 +259,5 @@ def test_bert_checkpoint_state_dict(tmp_path):
     inner[key] = inner[key] + 1.0
     path = tmp_path / "bert.pt"
     torch.save(inner, path)
-    loaded = ZOO["bert-tiny"](path).build().state_dict()
+    loaded = zoo_spec("bert-tiny", path).build().state_dict()
     assert torch.equal(loaded[f"model.{key}"], inner[key])

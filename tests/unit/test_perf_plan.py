@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.models.zoo import ZOO
+from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.perf import Concurrency, RequestRate
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.variants import Variant
@@ -17,7 +17,7 @@ def plan(**values: str) -> PerfPlan:
 
 @pytest.fixture(scope="module")
 def variants() -> list[Variant]:
-    bert, resnext = ZOO["bert-tiny"](None), ZOO["resnext-small"](None)
+    bert, resnext = zoo_spec("bert-tiny"), zoo_spec("resnext-small")
     return [Variant(s, f, p) for s in (bert, resnext) for f in ("onnx", "ts-trace") for p in ("fp32", "fp16")]
 
 

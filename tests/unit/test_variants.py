@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_triton.export.exporters import FORMATS, PRECISIONS
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO
+from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO, zoo_spec
 from pytest_triton.settings import Settings
 from pytest_triton.variants import Variant, select_specs, select_variants
 
@@ -48,7 +48,7 @@ def test_checkpoint_reaches_the_zoo_factory(tmp_path):
 
 
 def test_local_variants_are_the_full_product_in_order():
-    specs = [ZOO["bert-tiny"](None), ZOO["resnext-small"](None)]
+    specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
     variants = select_variants(Settings(), specs)
     assert len(variants) == len(specs) * len(FORMATS) * len(PRECISIONS)
     assert [v.id for v in variants[:3]] == [
@@ -58,13 +58,13 @@ def test_local_variants_are_the_full_product_in_order():
 
 
 def test_formats_and_precisions_narrow_the_product():
-    spec = ZOO["resnext-small"](None)
+    spec = zoo_spec("resnext-small")
     variants = select_variants(Settings(formats=("onnx",), precisions=("fp16", "fp32")), [spec])
     assert [v.id for v in variants] == ["resnext-small-onnx-fp16", "resnext-small-onnx-fp32"]
     assert variants[0] == Variant(spec, "onnx", "fp16")
 
 
 def test_remote_variants_are_one_served_variant_per_model_at_the_first_precision():
-    specs = [ZOO["bert-tiny"](None), ZOO["resnext-small"](None)]
+    specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
     settings = Settings(launch_mode="remote", url="h:8001", precisions=("fp16", "fp32"))
     assert [v.id for v in select_variants(settings, specs)] == ["bert-tiny-served-fp16", "resnext-small-served-fp16"]
