@@ -69,7 +69,14 @@ OPTIONS = (
     Option("triton-perf-batching", "dynamic batching: off, on or off,on (default: off,on)"),
     Option("triton-perf-instances", "model instance counts (default: 1,2)"),
     Option("triton-perf-window", "seconds per measurement window (default: 1.0)"),
+    Option("triton-perf-stability", "stable when the last 3 windows agree within this % (default: 10)"),
     Option("triton-perf-engine", "asyncio (built in) | perf_analyzer (needs it on PATH) (default: asyncio)"),
+    # Accuracy.
+    Option("squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate (default: held-out synthetic sets)"),
+    Option("squad-max-seq-length", "feature length (default: 384, or the model's position count if smaller)"),
+    Option("squad-doc-stride", "window stride over long contexts (default: 128 at length 384)"),
+    Option("squad-max-query-length", "question tokens kept (default: 64 at length 384)"),
+    Option("triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points (default: 1.0)"),
 )
 
 

@@ -66,6 +66,7 @@ def run_perf(
     record stable points as baselines when asked."""
     workload = perf_workload(deployment, batch_size)
     outcome = PerfOutcome(config)
+    baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
     entries = {}
     for load in plan.loads:
         point_id = f"{config}/{load.label}"

@@ -83,7 +83,8 @@ class PerfPlan:
             if rate:
                 loads += [p for part in rate.split(",") for p in request_rate_range(part, arrivals)]  # type: ignore[arg-type]
             window = float(text("triton_perf_window", "1.0"))
-            settings = MeasurementSettings(window_s=window, warmup_s=min(window, 1.0))
+            stability = float(text("triton_perf_stability", "10"))
+            settings = MeasurementSettings(window_s=window, warmup_s=min(window, 1.0), stability_pct=stability)
         except ValueError as error:
             raise TritonPluginError(f"performance options: {error}") from None
         engine = text("triton_perf_engine", "asyncio")
