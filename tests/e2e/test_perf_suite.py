@@ -36,9 +36,10 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     assert stored["software"]["triton"] == "2.51.0"
     assert stored["entries"][CONFIG]["throughput"]["direction"] == "higher"
     assert stored["entries"][CONFIG]["throughput"]["value"] > 0
-    # Tolerances live in the file, per entry; widen them as a reviewer would for a machine this shared.
+    # Tolerances live in the file, per entry. Other tests share these two cores and move latency by 2-3x,
+    # so this run accepts anything: it checks the comparison and the report, not this machine.
     for entry in stored["entries"][CONFIG].values():
-        entry["tolerance"] = 0.9
+        entry["tolerance"] = 10.0
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
     # A second run is judged against what was recorded; the report directory gets its files.
     result = suites(*QUICK, "--triton-report=report")
@@ -47,10 +48,11 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     report = json.loads((pytester.path / "report" / "report.json").read_text())
     assert CONFIG in {c["config"] for c in report["comparisons"]}
     assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000
-    # A baseline ten times better than anything this machine does is a regression the run must fail on.
-    stored["entries"][CONFIG]["throughput"].update(value=stored["entries"][CONFIG]["throughput"]["value"] * 10, noise=0.0, tolerance=0.05)
+    # A baseline a hundred times better than anything this machine does is a regression the run must fail on.
+    stored["entries"][CONFIG]["throughput"].update(value=stored["entries"][CONFIG]["throughput"]["value"] * 100, noise=0.0, tolerance=0.05)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
-    result = suites(*QUICK)
+    # perf_analyzer's 10% stability rule: the measured noise stays small enough to rule it out as the cause.
+    result = suites(*QUICK, "--triton-perf-stability=10", "--triton-perf-window=1")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*throughput*regression*"])
 
