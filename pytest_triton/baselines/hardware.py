@@ -37,16 +37,21 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def gpu_names() -> list[str]:
-    """Names of the GPUs by index, from nvidia-smi; empty where there is none."""
+def nvidia_smi_query(field: str) -> list[str]:
+    """One `nvidia-smi --query-gpu` field per GPU, by index; empty where there is no GPU or no nvidia-smi."""
     try:
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"],
             capture_output=True, text=True, timeout=30, check=True,
         ).stdout  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs by index, from nvidia-smi; empty where there is none."""
+    return nvidia_smi_query("name")
 
 
 def hardware_key(gpus: Sequence[int] = ()) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import platform
-import subprocess
 from importlib import metadata
 from typing import Any, Mapping, Sequence
+
+from pytest_triton.baselines.hardware import nvidia_smi_query
 
 
 def package_version(*names: str) -> str | None:
@@ -19,14 +20,8 @@ def package_version(*names: str) -> str | None:
 
 
 def driver_version() -> str | None:
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=30, check=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.splitlines()[0].strip() if out.strip() else None
+    versions = nvidia_smi_query("driver_version")
+    return versions[0] if versions else None
 
 
 def software_versions(
