@@ -17,6 +17,7 @@ from pytest_triton.models.zoo import ZOO
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import OPTIONS, Settings
 from pytest_triton.variants import Variant, select_specs, select_variants
+from pytest_triton.checks.accuracy import AccuracyPlan, AccuracyRun
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.results_log import ResultsLog
 from pytest_triton import reporting
@@ -25,6 +26,7 @@ settings_key = pytest.StashKey[Settings]()
 session_key = pytest.StashKey[TritonSession]()
 variants_key = pytest.StashKey[list[Variant]]()
 perf_plan_key = pytest.StashKey[PerfPlan]()
+accuracy_plan_key = pytest.StashKey[AccuracyPlan]()
 results_key = pytest.StashKey[ResultsLog]()
 
 
@@ -64,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = Settings.from_values(lambda dest: _value(config, dest), known)
         specs = select_specs(settings, user_specs)
         config.stash[perf_plan_key] = PerfPlan.from_values(lambda dest: _value(config, dest))
+        config.stash[accuracy_plan_key] = AccuracyPlan.from_values(lambda dest: _value(config, dest))
     except TritonPluginError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[settings_key] = settings
@@ -172,6 +175,12 @@ def triton_session(pytestconfig: pytest.Config) -> TritonSession:
 
 
 @pytest.fixture(scope="session")
+def triton_models(pytestconfig: pytest.Config) -> list:
+    """The ModelSpecs this run checks, each once (zoo and conftest models)."""
+    return list({v.spec.name: v.spec for v in pytestconfig.stash[variants_key]}.values())
+
+
+@pytest.fixture(scope="session")
 def triton_settings(pytestconfig: pytest.Config) -> Settings:
     return pytestconfig.stash[settings_key]
 
@@ -223,3 +232,20 @@ def triton_progress(pytestconfig: pytest.Config, request: pytest.FixtureRequest)
             reporter.write_line(f"  triton perf: {line}")
 
     return progress
+
+
+@pytest.fixture(scope="session")
+def triton_accuracy(pytestconfig: pytest.Config, triton_session: TritonSession) -> AccuracyRun:
+    """SQuAD sets and in-process reference results, made once per model for the whole run."""
+    return AccuracyRun(
+        plan=pytestconfig.stash[accuracy_plan_key],
+        data_dir=triton_session.cache_dir / "squad",
+        device=triton_session.settings.device,
+    )
+
+
+@pytest.fixture(scope="session")
+def triton_report_dir(pytestconfig: pytest.Config) -> Path | None:
+    """--triton-report's directory, where suites may leave files of their own (SQuAD predictions)."""
+    value = _value(pytestconfig, "triton_report")
+    return Path(str(value)) if value else None

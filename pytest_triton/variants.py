@@ -24,8 +24,8 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
     """--triton-models picks by name among zoo and user specs; without it: the defaults plus the user's."""
     by_name = {spec.name: spec for spec in user_specs}
     names = settings.models or (*DEFAULT_MODELS, *by_name)
-    cache = settings.cache_dir or DEFAULT_CACHE
-    return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n), cache) for n in dict.fromkeys(names)]
+    # Trained models are cached per machine (XDG cache), not per --triton-cache-dir: they train once.
+    return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n), DEFAULT_CACHE) for n in dict.fromkeys(names)]
 
 
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:

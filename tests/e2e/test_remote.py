@@ -9,15 +9,15 @@ import pytest
 
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
-from pytest_triton.models.zoo import ZOO
+from pytest_triton.models.zoo import zoo_spec
 
 # The served model's name is the spec's name; a user points a spec of their own at it like this.
 CONFTEST = '''
 import dataclasses
-from pytest_triton.models.zoo import ZOO
+from pytest_triton.models.zoo import zoo_spec
 
 def pytest_triton_models(config):
-    return [dataclasses.replace(ZOO["resnext-small"](None), name="resnext-small-onnx-fp32")]
+    return [dataclasses.replace(zoo_spec("resnext-small"), name="resnext-small-onnx-fp32")]
 '''
 
 
@@ -28,7 +28,7 @@ def running_server(tmp_path_factory: pytest.TempPathFactory):
     session = TritonSession(Settings(), work_dir=work, cache_dir=work / "exports")
     session.start()
     try:
-        session.deployment(ZOO["resnext-small"](None), "onnx", "fp32")
+        session.deployment(zoo_spec("resnext-small"), "onnx", "fp32")
         yield session.endpoint
     finally:
         session.close()

@@ -1,0 +1,191 @@
+"""QA accuracy through Triton: SQuAD EM/F1 of a served BERT, against the in-process model and the baseline.
+
+Tolerances against the in-process eager fp32 model on the same features:
+
+    fp32: every prediction identical (so EM and F1 are equal)
+    fp16: EM and F1 each within 1.0 point (--triton-accuracy-tolerance)
+
+The embedded default evaluates held-out synthetic sets (v1.1 style, and v2.0 style with unanswerable
+questions) written under the cache directory; --squad-file evaluates a real SQuAD file instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from pytest_triton.baselines.entry import BaselineEntry
+from pytest_triton.client import TritonClient
+from pytest_triton.deployment import Deployment
+from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.models.spec import ModelSpec
+from pytest_triton.squad.data import SquadDataset, SquadFormatError, load_squad
+from pytest_triton.squad.features import Feature, make_features
+from pytest_triton.squad.inference import Infer, run_features, torch_qa_infer
+from pytest_triton.squad.metrics import evaluate
+from pytest_triton.squad.postprocess import Prediction, postprocess
+from pytest_triton.squad.synthetic import write_synthetic
+
+HELD_OUT_SEED = 7
+HELD_OUT_PARAGRAPHS = 120
+FP16_POINTS = 1.0
+
+
+@dataclass(frozen=True)
+class AccuracyPlan:
+    squad_file: Path | None
+    max_seq_length: int | None  # None: 384, or what the model's position embeddings allow
+    doc_stride: int | None
+    max_query_length: int | None
+    fp16_points: float = FP16_POINTS
+    batch_size: int = 4
+    concurrency: int = 4
+
+    @classmethod
+    def from_values(cls, get: Callable[[str], object]) -> "AccuracyPlan":
+        def number(option: str, dest: str, kind: type = int) -> object:
+            value = get(dest)
+            if value in (None, ""):
+                return None
+            try:
+                parsed = kind(value)
+            except ValueError:
+                parsed = -1
+            if parsed <= 0:
+                raise TritonPluginError(f"--{option}={value!r}: expected a positive number")
+            return parsed
+
+        squad_file = get("squad_file")
+        if squad_file and not Path(str(squad_file)).is_file():
+            raise TritonPluginError(f"--squad-file={squad_file}: no such file; give a SQuAD v1.1 or v2.0 JSON file")
+        tolerance = number("triton-accuracy-tolerance", "triton_accuracy_tolerance", float)
+        return cls(
+            squad_file=Path(str(squad_file)) if squad_file else None,
+            max_seq_length=number("squad-max-seq-length", "squad_max_seq_length"),  # type: ignore[arg-type]
+            doc_stride=number("squad-doc-stride", "squad_doc_stride"),  # type: ignore[arg-type]
+            max_query_length=number("squad-max-query-length", "squad_max_query_length"),  # type: ignore[arg-type]
+            fp16_points=FP16_POINTS if tolerance is None else tolerance,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class SquadSet:
+    """One evaluation set, tokenized for one model."""
+
+    name: str
+    dataset: SquadDataset
+    features: list[Feature] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    exact_match: float
+    f1: float
+    official: dict
+    predictions: list[Prediction] = field(repr=False)
+    seconds: float
+    features: int
+
+    @property
+    def features_per_second(self) -> float:
+        return self.features / self.seconds if self.seconds else 0.0
+
+    def answers(self) -> dict[str, str]:
+        return {p.id: p.text for p in self.predictions}
+
+    def entries(self) -> dict[str, BaselineEntry]:
+        """EM and F1 as baseline entries: deterministic, so no noise; 0.5% relative tolerance."""
+        return {
+            metric: BaselineEntry(value=value, unit="%", direction="higher", tolerance=0.005, noise=0.0)
+            for metric, value in (("exact_match", self.exact_match), ("f1", self.f1))
+        }
+
+
+def evaluate_backend(squad: SquadSet, infer: Infer, plan: AccuracyPlan, progress: bool = False) -> AccuracyResult:
+    """Run every feature through `infer` (bounded concurrency, so a dynamic batcher sees them together),
+    post-process as the reference scripts do, and score with the official semantics."""
+    began = time.perf_counter()
+    logits = run_features(squad.features, infer, plan.batch_size, plan.concurrency, progress)
+    seconds = time.perf_counter() - began
+    with_negative = squad.dataset.version == "2.0"
+    predictions = postprocess(squad.dataset.examples, squad.features, logits, with_negative)
+    scores = evaluate(squad.dataset, {p.id: p.text for p in predictions})
+    return AccuracyResult(scores.exact_match, scores.f1, scores.official(), predictions, seconds, len(squad.features))
+
+
+def triton_infer(client: TritonClient, deployment: Deployment) -> Infer:
+    """An `infer` over the served model: spec input names mapped to served names and dtypes."""
+    start_name, end_name = (t.name for t in deployment.outputs)
+
+    def infer(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        inputs = {
+            served.name: batch[spec.name].astype(served.dtype)
+            for spec, served in zip(deployment.spec.inputs, deployment.inputs)
+        }
+        out = client.infer(deployment.model_name, inputs, [start_name, end_name])
+        return out[start_name].astype(np.float32), out[end_name].astype(np.float32)
+
+    return infer
+
+
+@dataclass
+class AccuracyRun:
+    """Evaluation sets and in-process reference results of one run, each made once per model."""
+
+    plan: AccuracyPlan
+    data_dir: Path
+    device: str
+    _sets: dict[str, list[SquadSet]] = field(default_factory=dict, repr=False)
+    _references: dict[tuple[str, str], AccuracyResult] = field(default_factory=dict, repr=False)
+
+    def sets(self, spec: ModelSpec) -> list[SquadSet]:
+        if spec.name not in self._sets:
+            self._sets[spec.name] = self._make_sets(spec)
+        return self._sets[spec.name]
+
+    def reference(self, spec: ModelSpec, module: torch.nn.Module, squad: SquadSet) -> AccuracyResult:
+        key = (spec.name, squad.name)
+        if key not in self._references:
+            self._references[key] = evaluate_backend(squad, torch_qa_infer(module, self.device), self.plan)
+        return self._references[key]
+
+    def _make_sets(self, spec: ModelSpec) -> list[SquadSet]:
+        from transformers import AutoConfig, AutoTokenizer
+
+        tokenizer_dir = spec.tokenizer_dir() if spec.tokenizer_dir else None
+        if tokenizer_dir is None:
+            raise Unsupported(
+                f"{spec.name} has no tokenizer: give it a Hugging Face checkpoint directory with "
+                "--triton-checkpoint to evaluate its accuracy"
+            )
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+        positions = AutoConfig.from_pretrained(str(tokenizer_dir)).max_position_embeddings
+        # BERT's reference settings (384, 128, 64) where the model allows 384 positions; for a shorter
+        # model, half its length as stride and a quarter for the question (what the tiny model trains with).
+        seq = self.plan.max_seq_length or min(384, positions)
+        stride = self.plan.doc_stride or (128 if seq >= 384 else seq // 2)
+        query = self.plan.max_query_length or (64 if seq >= 384 else seq // 4)
+        sets = []
+        for name, dataset in self._datasets():
+            sets.append(SquadSet(name, dataset, make_features(dataset.examples, tokenizer, seq, stride, query)))
+        return sets
+
+    def _datasets(self) -> list[tuple[str, SquadDataset]]:
+        try:
+            if self.plan.squad_file is not None:
+                return [(self.plan.squad_file.stem, load_squad(self.plan.squad_file))]
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            found = []
+            for version in ("1.1", "2.0"):
+                path = self.data_dir / f"synthetic-heldout-v{version}.json"
+                if not path.exists():
+                    write_synthetic(path, HELD_OUT_SEED, HELD_OUT_PARAGRAPHS, version)  # type: ignore[arg-type]
+                found.append((f"synthetic-v{version}", load_squad(path)))
+            return found
+        except SquadFormatError as error:
+            raise TritonPluginError(str(error)) from None
