@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer, BertForQuestionAnswering
 
+from pytest_triton.models.zoo import DEFAULT_CACHE
 from pytest_triton.squad import tiny_model
 from pytest_triton.squad.features import make_features
 from pytest_triton.squad.inference import run_features, torch_qa_infer
@@ -70,8 +71,8 @@ def test_failed_training_leaves_nothing_and_is_retried(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def trained_model_dir(request) -> Path:
-    """The real tiny model, trained once and kept in pytest's cache directory across runs."""
-    return tiny_qa_model_dir(Path(request.config.cache.mkdir("pytest-triton-squad-tiny-model")))
+    """The real tiny model, from the per-machine cache the zoo's bert-tiny uses: trained once per machine."""
+    return tiny_qa_model_dir(DEFAULT_CACHE / "models")
 
 
 def _score(model_dir: Path, version: str, seed: int):
