@@ -71,7 +71,7 @@ def _checked(
 
 
 def torch_qa_infer(model: torch.nn.Module, device: str = "cpu") -> Infer:
-    """Return an `infer` for an in-process torch QA module (Hugging Face output or a (start, end) tuple)."""
+    """Return an `infer` that runs a torch QA module in eval mode on `device` (HF output or a (start, end) tuple)."""
     import torch
 
     model.eval().to(device)

@@ -1,11 +1,14 @@
 """Deterministic synthetic SQuAD data: templated facts about invented places, small enough for a tiny BERT to learn.
 
-Each paragraph states three to five facts about one invented place ("The capital of Zorvia is Quellmar."), each
-fact in one of two phrasings; a question asks for one fact, the others are distractors. Answers are names, years,
-counts and goods of one to five word pieces. In v2.0-style data some questions ask for a fact the paragraph does not
-state, or about a place it does not mention. Names are built from syllables, some with non-ASCII letters; every name
-belongs to exactly one split by a stable hash, so held-out data never reuses a training name. (Paragraphs about two
-places, where the place must be matched too, proved too hard for a 2-layer model trained for a minute on a CPU.)
+Each paragraph states three to five facts about one invented place ("The capital of Zorvia is Quellmar."), each in
+one of two phrasings; a question asks for one fact and the others are distractors. Answers are names, years, counts
+and goods of one to five word pieces. In v2.0-style data some questions ask for a fact the paragraph does not state,
+or about a place it does not mention. Names are built from syllables, some with non-ASCII letters; every name belongs
+to exactly one split by a stable hash, so held-out data never reuses a training name.
+
+Two simplifications keep it learnable by a 2-layer model in a minute of CPU: one place per paragraph (two places,
+where the place must be matched too, stayed below 50 EM), and one-word family names for people ("Marrowsen",
+"King Quellski"): with two-word names, where a name ends was the hardest thing to learn and training was unstable.
 """
 
 from __future__ import annotations

@@ -22,11 +22,12 @@ from pytest_triton.squad.tiny_model import Recipe, tiny_qa_model_dir
 
 def test_recipe_key_follows_every_field():
     assert Recipe().key() == Recipe().key()
-    assert Recipe(steps=Recipe().steps + 1).key() != Recipe().key()
-    assert Recipe(torch_seed=7).key() != Recipe().key()
+    changed = [Recipe(**{name: 7}).key() for name in ("steps", "torch_seed", "layers", "threads")]
+    assert len({Recipe().key(), *changed}) == 5
 
 
 def test_concurrent_callers_train_once_and_never_see_a_partial_model(tmp_path, monkeypatch):
+    """Three threads stand in for xdist workers: the file lock is per path, so it serialises threads too."""
     calls: list[Path] = []
 
     def fake_train(recipe: Recipe, out_dir: Path) -> None:
@@ -36,6 +37,9 @@ def test_concurrent_callers_train_once_and_never_see_a_partial_model(tmp_path, m
         (out_dir / "model.safetensors").write_text("weights")
 
     monkeypatch.setattr(tiny_model, "train", fake_train)
+    killed = tmp_path / f".tiny-bert-squad-{Recipe().key()}-killed"  # staging left by a trainer that was killed
+    killed.mkdir()
+    (killed / "config.json").write_text("{}")
     results: list[Path] = []
 
     def call() -> None:
