@@ -5,6 +5,7 @@ Usable without pytest; the plugin holds one of these per process in `config.stas
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +70,6 @@ class TritonSession:
     exports_new: int = 0
 
     def start(self) -> ServerFacts:
-        import time
-
         began = time.monotonic()
         _check_gpus(self.settings.gpus)
         self.server = make_server(self.settings, self.work_dir, self.worker_index)

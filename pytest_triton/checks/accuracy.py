@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from pytest_triton.baselines.entry import BaselineEntry
+from pytest_triton.checks.payload import served_inputs
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment
 from pytest_triton.errors import TritonPluginError, Unsupported
@@ -123,11 +124,7 @@ def triton_infer(client: TritonClient, deployment: Deployment) -> Infer:
     start_name, end_name = (t.name for t in deployment.outputs)
 
     def infer(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        inputs = {
-            served.name: batch[spec.name].astype(served.dtype)
-            for spec, served in zip(deployment.spec.inputs, deployment.inputs)
-        }
-        out = client.infer(deployment.model_name, inputs, [start_name, end_name])
+        out = client.infer(deployment.model_name, served_inputs(deployment, batch), [start_name, end_name])
         return out[start_name].astype(np.float32), out[end_name].astype(np.float32)
 
     return infer
