@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from pytest_triton.baselines import BaselineKey, BaselineStore, Comparison, hardware_key, software_versions
 from pytest_triton.baselines.context import BaselineContext
@@ -45,13 +46,24 @@ class BaselinesForRun:
         return self._contexts[suite]
 
 
-def log_outcome(log: ResultsLog, suite: str, config: str, measurements: list[Measurement], comparisons: list[Comparison]) -> None:
+def log_outcome(
+    log: ResultsLog,
+    suite: str,
+    config: str,
+    measurements: list[Measurement],
+    comparisons: list[Comparison],
+    recorded: Sequence[str] = (),
+    baseline_file: Path | None = None,
+) -> None:
+    """One test's results, for the summary; `recorded`: configs written into `baseline_file` by an update."""
     log.append(
         suite,
         {
             "config": config,
             "measurements": [m.to_dict() for m in measurements],
             "comparisons": [c.to_dict() for c in comparisons],
+            "recorded": list(recorded),
+            "baseline_file": str(baseline_file) if recorded and baseline_file else None,
         },
     )
 
@@ -67,8 +79,10 @@ def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -
         for record in records:
             if record["measurements"]:
                 measurements[record["config"]] = [Measurement.from_dict(m) for m in record["measurements"]]
+        recorded = [config for record in records for config in record.get("recorded", ())]
+        files = sorted({record["baseline_file"] for record in records if record.get("baseline_file")})
         if records:
-            lines += summary_lines(comparisons, title=f"triton {suite} baselines")
+            lines += summary_lines(comparisons, title=f"triton {suite} baselines", recorded=len(recorded), files=files)
         everything += comparisons
     if report_dir is not None and (measurements or everything):
         files = write_report(report_dir, measurements, everything, metadata=metadata)

@@ -6,6 +6,7 @@ exactly what the in-process check ran.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -19,7 +20,7 @@ class ArtifactRunner(Protocol):
 
 
 class OnnxRunner:
-    def __init__(self, path: Path, device: str) -> None:
+    def __init__(self, path: Path, device: str, threads: int | None = None) -> None:
         import onnxruntime
 
         providers: list = ["CPUExecutionProvider"]
@@ -27,6 +28,9 @@ class OnnxRunner:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(device.partition(":")[2] or 0)}))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(path), options, providers=providers)
         if device.startswith("cuda") and "CUDAExecutionProvider" not in self._session.get_providers():
             raise RuntimeError(f"onnxruntime has no CUDA execution provider here ({onnxruntime.get_device()})")
@@ -37,8 +41,11 @@ class OnnxRunner:
 
 
 class TorchScriptRunner:
-    def __init__(self, path: Path, device: str) -> None:
+    def __init__(self, path: Path, device: str, threads: int | None = None) -> None:
         import torch
+
+        if threads:
+            torch.set_num_threads(threads)  # process-wide; each Triton instance is a stub process of its own
 
         self._torch = torch
         self._device = torch.device(device)
@@ -56,7 +63,7 @@ class TorchScriptRunner:
 
 
 class TensorRTRunner:
-    def __init__(self, path: Path, device: str) -> None:
+    def __init__(self, path: Path, device: str, threads: int | None = None) -> None:  # threads: CPU only, unused
         import tensorrt
         import torch
 
@@ -94,6 +101,13 @@ class TensorRTRunner:
 _RUNNERS = {"onnx": OnnxRunner, "ts-script": TorchScriptRunner, "ts-trace": TorchScriptRunner, "trt": TensorRTRunner}
 
 
-def load_runner(fmt: str, path: Path, device: str) -> ArtifactRunner:
-    """The runner for artifact format `fmt` on `device` ("cpu" or "cuda:N")."""
-    return _RUNNERS[fmt](path, device)
+def load_runner(fmt: str, path: Path, device: str, threads: int | None = None) -> ArtifactRunner:
+    """The runner for artifact format `fmt` on `device` ("cpu" or "cuda:N"); `threads` caps its CPU threads
+    (None: the library's default, every core)."""
+    return _RUNNERS[fmt](path, device, threads)
+
+
+def cpu_threads_per_instance(instances: int) -> int:
+    """An equal share of this process's cores for each of `instances` CPU model instances. Left at every core,
+    two instances' thread pools spin against each other: on 2 cores, 2 instances served a quarter of what one did."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, instances))

@@ -14,7 +14,7 @@ import torch
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment, deploy
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.export.cache import ExportCache, check_supported, weights_digest
+from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import probe_backends
 from pytest_triton.repository.config import BatchingPolicy, InstancePolicy
@@ -126,10 +126,8 @@ class TritonSession:
             raise outcome
         return outcome
 
-    def _deploy(self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy) -> Deployment:
-        assert self.endpoint is not None
-        if not self.endpoint.manages_models:
-            return self._served(spec, precision)
+    def artifact(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
+        """The exported file of one variant (cached), as the server gets it; also for timing it in-process."""
         check_supported(spec, fmt, precision, self.settings.device)
         module, digest = self._reference_and_digest(spec)
         artifact = ExportCache(self.cache_dir).get(spec, module, digest, fmt, precision, self.settings.device)
@@ -137,6 +135,13 @@ class TritonSession:
             self.exports_cached += 1
         else:
             self.exports_new += 1
+        return artifact
+
+    def _deploy(self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy) -> Deployment:
+        assert self.endpoint is not None
+        if not self.endpoint.manages_models:
+            return self._served(spec, precision)
+        artifact = self.artifact(spec, fmt, precision)
         repository = ModelRepository(self.client, self.server.repository if self.server else None)
         try:
             return deploy(

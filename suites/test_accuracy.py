@@ -75,7 +75,9 @@ def test_squad_through_triton(
             comparisons += compare_entries(config, entries[config], context.baseline(), strict=context.strict)
         except BaselineFileError as error:
             pytest.fail(str(error), pytrace=False)
-    context.record(entries)
-    log_outcome(triton_results, ACCURACY, deployment.model_name, [], [] if context.update else comparisons)
+    recorded = context.record(entries)
+    log_outcome(
+        triton_results, ACCURACY, deployment.model_name, [], [] if context.update else comparisons, recorded, context.path
+    )
     problems += [c.message for c in comparisons if c.failed and not context.update]
     assert not problems, "\n".join(problems)

@@ -42,6 +42,7 @@ def test_throughput_and_latency_against_baseline(
         pytest.skip(str(reason))
     except (ModelLoadError, TritonPluginError) as error:
         pytest.fail(str(error), pytrace=False)
+    context = triton_baselines.context(PERF)
     try:
         outcome = run_perf(
             triton_session.endpoint,
@@ -49,12 +50,14 @@ def test_throughput_and_latency_against_baseline(
             point.id,
             point.batch_size,
             triton_perf_plan,
-            triton_baselines.context(PERF),
+            context,
             triton_progress,
         )
     except BaselineFileError as error:
         pytest.fail(str(error), pytrace=False)
-    log_outcome(triton_results, PERF, point.id, outcome.measurements, outcome.comparisons)
+    log_outcome(
+        triton_results, PERF, point.id, outcome.measurements, outcome.comparisons, outcome.recorded, context.path
+    )
     for m in outcome.measurements:
         record_property(f"{m.load.label}.throughput_infer_per_s", round(m.throughput, 2))
         record_property(f"{m.load.label}.latency_p50_ms", round(m.latency.p50_us / 1000, 3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
@@ -25,7 +26,14 @@ class BaselineContext:
             self._loaded, self._read = self.store.load(self.key), True
         return self._loaded
 
-    def record(self, entries: Mapping[str, Mapping[str, BaselineEntry]]) -> None:
-        """Merge `entries` (config -> metric -> entry) into the stored file, when --update-baselines asks."""
-        if self.update and entries:
-            self.store.update(self.key, self.software, entries)
+    def record(self, entries: Mapping[str, Mapping[str, BaselineEntry]]) -> list[str]:
+        """Merge `entries` (config -> metric -> entry) into the stored file, when --update-baselines asks;
+        returns the configs written."""
+        if not (self.update and entries):
+            return []
+        self.store.update(self.key, self.software, entries)
+        return sorted(entries)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path(self.key)

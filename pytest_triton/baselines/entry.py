@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping
 
 Direction = Literal["higher", "lower"]
@@ -69,10 +69,14 @@ class BaselineFile:
     def merged(
         self, software: Mapping[str, str | None], entries: Mapping[str, Mapping[str, BaselineEntry]]
     ) -> "BaselineFile":
-        """This file with `entries` written over it; every other config and metric stays as it was."""
+        """This file with `entries` written over it; every other config and metric stays as it was. A stored
+        entry keeps its tolerance: that is a reviewed policy, while value and noise are what was measured."""
         combined = {config: dict(metrics) for config, metrics in self.entries.items()}
         for config, metrics in entries.items():
-            combined.setdefault(config, {}).update(metrics)
+            stored = combined.setdefault(config, {})
+            for metric, entry in metrics.items():
+                previous = stored.get(metric)
+                stored[metric] = replace(entry, tolerance=previous.tolerance) if previous else entry
         return BaselineFile(self.key, dict(software), combined)
 
     def to_json(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class PerfOutcome:
     comparisons: list[Comparison] = field(default_factory=list)
     # Load points not recorded as baselines, with the reason (unstable, saturated client, errors).
     not_recorded: dict[str, str] = field(default_factory=dict)
+    recorded: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -88,5 +89,5 @@ def run_perf(
                 entries[point_id] = measurement_entries(measurement)
             continue
         outcome.comparisons += judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
-    baselines.record(entries)
+    outcome.recorded = baselines.record(entries)
     return outcome

@@ -10,9 +10,16 @@ from pytest_triton.report.format import change_text, counts_text, display_order,
 _HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
 
 
-def summary_lines(comparisons: Sequence[Comparison], title: str = "performance baselines") -> list[str]:
-    """A count line and a fixed-width table (failures first, then by config and metric)."""
+def summary_lines(
+    comparisons: Sequence[Comparison], title: str = "performance baselines", recorded: int = 0, files: Sequence[str] = ()
+) -> list[str]:
+    """A count line and a fixed-width table (failures first, then by config and metric); under
+    --update-baselines, how many configs were written where."""
     if not comparisons:
+        if recorded:
+            where = ", ".join(files) or "the baselines directory"
+            plural = "" if recorded == 1 else "s"
+            return [f"{title}: {recorded} config{plural} recorded into {where}; review the diff and commit it"]
         return [f"{title}: nothing measured"]
     ordered = display_order(comparisons)
     rows = [

@@ -49,6 +49,14 @@ def test_merge_keeps_unrelated_entries_and_replaces_the_updated_ones(tmp_path):
     assert loaded.software["triton"] == "2.52.0"
 
 
+def test_an_update_keeps_the_tolerance_a_reviewer_set(tmp_path):
+    store = BaselineStore(tmp_path)
+    store.update(KEY, SOFTWARE, {"a/c1": {"throughput": BaselineEntry(100, "infer/s", "higher", 0.25, 0.02)}})
+    store.update(KEY, SOFTWARE, {"a/c1": {"throughput": entry(90, noise=0.03)}})  # recorded with the default 5%
+
+    assert store.load(KEY).get("a/c1", "throughput") == BaselineEntry(90, "infer/s", "higher", 0.25, 0.03)
+
+
 def test_files_are_sorted_and_stable_so_a_diff_shows_only_changes(tmp_path):
     store = BaselineStore(tmp_path)
     store.update(KEY, SOFTWARE, {"z/c1": {"throughput": entry(1.0)}, "a/c1": {"throughput": entry(2.123456789)}})
@@ -102,7 +110,7 @@ def test_an_update_that_would_be_invalid_is_refused_and_the_file_kept(tmp_path):
     before = store.path(KEY).read_text()
 
     with pytest.raises(BaselineFileError, match=r"(?s)update of baseline file .*tolerance"):
-        store.update(KEY, SOFTWARE, {"a/c1": {"throughput": BaselineEntry(1, "x", "higher", tolerance=-1)}})
+        store.update(KEY, SOFTWARE, {"b/c1": {"throughput": BaselineEntry(1, "x", "higher", tolerance=-1)}})
     assert store.path(KEY).read_text() == before
 
 

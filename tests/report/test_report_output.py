@@ -67,6 +67,11 @@ def test_summary_of_nothing_says_so():
     assert summary_lines([]) == ["performance baselines: nothing measured"]
 
 
+def test_summary_of_an_update_says_what_was_recorded_where():
+    lines = summary_lines([], recorded=16, files=["baselines/cpu-x-2c/perf.json"])
+    assert lines == ["performance baselines: 16 configs recorded into baselines/cpu-x-2c/perf.json; review the diff and commit it"]
+
+
 def test_write_report_writes_json_markdown_and_plots_with_the_numbers(tmp_path):
     files = write_report(
         tmp_path / "report", MEASUREMENTS, COMPARISONS, metadata={"hardware": "cpu-amd-epyc-2c", "triton": "2.51.0"}

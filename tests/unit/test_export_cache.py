@@ -198,6 +198,15 @@ def test_artifact_matches_eager_module(fmt, fp32_artifacts, resnext):
     np.testing.assert_allclose(served, expected, atol=1e-4, rtol=0)
 
 
+def test_onnx_runner_with_a_thread_cap_computes_the_same(fp32_artifacts, resnext):
+    spec = resnext[0]
+    case = next(c for c in spec.make_samples() if c.batch_size == 4)
+    capped = load_runner("onnx", fp32_artifacts["onnx"].path, "cpu", threads=1)
+    assert capped._session.get_session_options().intra_op_num_threads == 1
+    (expected,) = load_runner("onnx", fp32_artifacts["onnx"].path, "cpu").run([case.inputs["input"]])
+    np.testing.assert_allclose(capped.run([case.inputs["input"]])[0], expected, atol=1e-5, rtol=0)
+
+
 def test_onnx_artifact_has_a_dynamic_batch(fp32_artifacts, resnext):
     spec = resnext[0]
     runner = load_runner("onnx", fp32_artifacts["onnx"].path, "cpu")

@@ -16,12 +16,14 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         params = {key: value["string_value"] for key, value in config.get("parameters", {}).items()}
-        from pytest_triton.runtime import load_runner
+        from pytest_triton.runtime import cpu_threads_per_instance, load_runner
 
         gpu = args["model_instance_kind"] == "GPU"
         device = f"cuda:{args['model_instance_device_id']}" if gpu else "cpu"
         artifact = Path(args["model_repository"]) / args["model_version"] / params["artifact"]
-        self._runner = load_runner(params["format"], artifact, device)
+        cpu_instances = sum(g.get("count", 1) for g in config.get("instance_group", []) if g.get("kind") == "KIND_CPU")
+        threads = None if gpu else cpu_threads_per_instance(cpu_instances)
+        self._runner = load_runner(params["format"], artifact, device, threads)
         self._inputs = [(i["name"], pb_utils.triton_string_to_numpy(i["data_type"])) for i in config["input"]]
         self._outputs = [(o["name"], pb_utils.triton_string_to_numpy(o["data_type"])) for o in config["output"]]
 
