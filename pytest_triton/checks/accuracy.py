@@ -30,7 +30,7 @@ from pytest_triton.squad.features import Feature, make_features
 from pytest_triton.squad.inference import Infer, run_features, torch_qa_infer
 from pytest_triton.squad.metrics import evaluate
 from pytest_triton.squad.postprocess import Prediction, postprocess
-from pytest_triton.squad.synthetic import write_synthetic
+from pytest_triton.squad.synthetic import generator_digest, write_synthetic
 
 HELD_OUT_SEED = 7
 HELD_OUT_PARAGRAPHS = 120
@@ -168,18 +168,20 @@ class AccuracyRun:
         stride = self.plan.doc_stride or (128 if seq >= 384 else seq // 2)
         query = self.plan.max_query_length or (64 if seq >= 384 else seq // 4)
         sets = []
-        for name, dataset in self._datasets():
+        for name, dataset in self.datasets():
             sets.append(SquadSet(name, dataset, make_features(dataset.examples, tokenizer, seq, stride, query)))
         return sets
 
-    def _datasets(self) -> list[tuple[str, SquadDataset]]:
+    def datasets(self) -> list[tuple[str, SquadDataset]]:
         try:
             if self.plan.squad_file is not None:
                 return [(self.plan.squad_file.stem, load_squad(self.plan.squad_file))]
             self.data_dir.mkdir(parents=True, exist_ok=True)
             found = []
             for version in ("1.1", "2.0"):
-                path = self.data_dir / f"synthetic-heldout-v{version}.json"
+                # Named by what decides the content, so a changed generator never reuses an old file.
+                name = f"synthetic-heldout-v{version}-seed{HELD_OUT_SEED}-{HELD_OUT_PARAGRAPHS}p-{generator_digest()}"
+                path = self.data_dir / f"{name}.json"
                 if not path.exists():
                     write_synthetic(path, HELD_OUT_SEED, HELD_OUT_PARAGRAPHS, version)  # type: ignore[arg-type]
                 found.append((f"synthetic-v{version}", load_squad(path)))

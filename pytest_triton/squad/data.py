@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,11 @@ def write_squad(path: Path | str, dataset: SquadDataset) -> None:
             qa["is_impossible"] = example.is_impossible
         paragraphs[-1]["qas"].append(qa)
     document = {"version": f"v{dataset.version}", "data": articles}
-    Path(path).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    # Written aside and renamed into place: a reader (another xdist worker) never sees half a file.
+    target = Path(path)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    os.replace(staging, target)
 
 
 def read_json(path: Path) -> Any:

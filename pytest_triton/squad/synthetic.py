@@ -13,7 +13,10 @@ where the place must be matched too, stayed below 50 EM), and one-word family na
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import random
+import sys
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -169,6 +172,11 @@ def generate(
                 examples.append(Example(qid, place, question, context, (answers[index],), False))
     version: Version = "2.0" if unanswerable_fraction > 0 else "1.1"
     return SquadDataset(version=version, examples=tuple(examples))
+
+
+def generator_digest() -> str:
+    """A hash of this module's source: data written by a changed generator gets a new file name."""
+    return hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
 
 
 def write_synthetic(

@@ -44,3 +44,19 @@ def test_held_out_data_never_reuses_training_names():
     train, held_out = invented_words("train"), invented_words("heldout")
     assert len(train) > 300 and len(held_out) > 300
     assert not train & held_out
+
+
+def test_held_out_files_are_named_by_the_generator_so_a_change_never_reuses_one(tmp_path, monkeypatch):
+    from pytest_triton.checks import accuracy
+
+    plan = accuracy.AccuracyPlan(squad_file=None, max_seq_length=None, doc_stride=None, max_query_length=None)
+    run = accuracy.AccuracyRun(plan, tmp_path, "cpu")
+    first = run.datasets()
+    monkeypatch.setattr(accuracy, "generator_digest", lambda: "changedgen000")
+    second = run.datasets()
+
+    assert [name for name, _ in first] == [name for name, _ in second] == ["synthetic-v1.1", "synthetic-v2.0"]
+    assert first == second  # same generator output under both names here, but each name written afresh
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert len(files) == 4 and sum("changedgen000" in name for name in files) == 2
+    assert not any(name.startswith(".") for name in files)  # written aside and renamed: no staging left
