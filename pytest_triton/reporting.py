@@ -63,9 +63,17 @@ def log_outcome(
             "measurements": [m.to_dict() for m in measurements],
             "comparisons": [c.to_dict() for c in comparisons],
             "recorded": list(recorded),
-            "baseline_file": str(baseline_file) if recorded and baseline_file else None,
+            "baseline_file": _shown_path(baseline_file) if recorded and baseline_file else None,
         },
     )
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the working directory where it lies below it (baselines/... in a checkout), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -> list[str]:

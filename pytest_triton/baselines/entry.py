@@ -79,6 +79,17 @@ class BaselineFile:
                 stored[metric] = replace(entry, tolerance=previous.tolerance) if previous else entry
         return BaselineFile(self.key, dict(software), combined)
 
+    def with_tolerances(self, tolerances: Mapping[str, float]) -> "BaselineFile":
+        """This file with every entry of each named metric given that tolerance (a reviewer's decision)."""
+        entries = {
+            config: {
+                metric: replace(entry, tolerance=tolerances[metric]) if metric in tolerances else entry
+                for metric, entry in metrics.items()
+            }
+            for config, metrics in self.entries.items()
+        }
+        return BaselineFile(self.key, self.software, entries)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,

@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from filelock import FileLock, Timeout
 
@@ -46,12 +46,15 @@ class BaselineStore:
     ) -> BaselineFile:
         """Merge `entries` (config -> metric -> entry) into the file and record `software`; returns what was
         written. An invalid existing file raises BaselineFileError and is left as it is."""
+        return self.modify(key, lambda current: current.merged(software, entries))
+
+    def modify(self, key: BaselineKey, change: Callable[[BaselineFile], BaselineFile]) -> BaselineFile:
+        """Write `change(current file)` under the lock (an empty file where there is none), validated first."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with FileLock(_lock_path(path), timeout=self.lock_timeout_s):
-                current = self._read(key) or BaselineFile(key)
-                updated = current.merged(software, entries)
+                updated = change(self._read(key) or BaselineFile(key))
                 document = updated.to_json()
                 validate(document, path, before_write=True)
                 _replace(path, dumps(document))

@@ -57,6 +57,17 @@ def test_an_update_keeps_the_tolerance_a_reviewer_set(tmp_path):
     assert store.load(KEY).get("a/c1", "throughput") == BaselineEntry(90, "infer/s", "higher", 0.25, 0.03)
 
 
+
+def test_tolerances_set_per_metric_apply_to_every_config_and_survive_updates(tmp_path):
+    store = BaselineStore(tmp_path)
+    store.update(KEY, SOFTWARE, {"a/c1": {"throughput": entry(1)}, "b/c4": {"throughput": entry(2)}})
+    store.modify(KEY, lambda current: current.with_tolerances({"throughput": 0.2, "latency_p50": 0.3}))
+    store.update(KEY, SOFTWARE, {"a/c1": {"throughput": entry(5)}})
+
+    loaded = store.load(KEY)
+    assert [loaded.get(c, "throughput").tolerance for c in ("a/c1", "b/c4")] == [0.2, 0.2]
+    assert loaded.get("a/c1", "throughput").value == 5
+
 def test_files_are_sorted_and_stable_so_a_diff_shows_only_changes(tmp_path):
     store = BaselineStore(tmp_path)
     store.update(KEY, SOFTWARE, {"z/c1": {"throughput": entry(1.0)}, "a/c1": {"throughput": entry(2.123456789)}})

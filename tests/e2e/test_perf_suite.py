@@ -32,7 +32,8 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     result = suites(*QUICK, "--update-baselines")
     result.assert_outcomes(passed=2)
     path = _baseline_file(pytester)
-    result.stdout.fnmatch_lines([f"triton perf baselines: 1 config recorded into {path}; review the diff and commit it"])
+    shown = path.relative_to(pytester.path)  # the run starts in pytester.path
+    result.stdout.fnmatch_lines([f"triton perf baselines: 1 config recorded into {shown}; review the diff and commit it"])
     stored = json.loads(path.read_text())
     assert stored["software"]["triton"] == "2.51.0"
     assert stored["entries"][CONFIG]["throughput"]["direction"] == "higher"
