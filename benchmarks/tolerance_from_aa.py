@@ -35,7 +35,10 @@ def observed(report_dirs: list[Path]) -> tuple[dict[tuple[str, str], list[float]
     directions: dict[str, str] = {}
     alarms: dict[str, int] = defaultdict(int)
     for directory in report_dirs:
-        report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+        try:
+            report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"{directory}: no readable report.json ({error}); give --triton-report directories") from None
         for comparison in report["comparisons"]:
             if comparison["baseline"] is None:
                 continue  # missing: nothing to move from
