@@ -2,7 +2,8 @@
 
 Nothing can be downloaded here, so the whole recipe is local: a WordPiece vocabulary made from the synthetic
 generator's own word lists, a 2-layer BERT with sinusoid-initialised positions, 1500 deterministic single-thread
-CPU steps over fresh synthetic questions (about 40 s on an idle core). The cache entry is keyed by a hash of the
+CPU steps over fresh synthetic questions in length-grouped batches (about 47 s on an idle 2-core machine, 7 of them
+making the data). The cache entry is keyed by a hash of the
 recipe and of the code that makes the data, features and model, so any change retrains and an unchanged recipe
 loads at once. Training runs under a file lock into a temporary directory that is then renamed into place, so
 concurrent pytest-xdist workers train once and never see a half-written model.
@@ -42,6 +43,7 @@ MAX_QUERY_LENGTH = 32
 """Question truncation to use with MAX_SEQ_LENGTH."""
 
 TRAINING_REPORT = "training_report.json"
+_BUCKET_BATCHES = 32  # batches sorted by length together: enough to group lengths, few enough to stay random
 _SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -214,14 +216,24 @@ def _deterministic_torch(threads: int) -> Iterator[None]:
         torch.use_deterministic_algorithms(previous[1])
 
 
-def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Yield `steps` batches of feature indexes, reshuffling whenever the data is used up."""
-    order, position = torch.randperm(n, generator=generator), 0
-    for _ in range(steps):
-        if position + batch_size > n:
-            order, position = torch.randperm(n, generator=generator), 0
-        yield order[position : position + batch_size]
-        position += batch_size
+def _batches(lengths: torch.Tensor, batch_size: int, steps: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Yield `steps` batches of feature indexes of similar length, in random order, reshuffling whenever the data
+    is used up. A batch is cut to its longest sequence, so grouping by length halves the padding computed."""
+    yielded = 0
+    while True:
+        order = torch.randperm(len(lengths), generator=generator)
+        usable = len(order) - len(order) % batch_size
+        pool = batch_size * _BUCKET_BATCHES
+        batches = []
+        for start in range(0, usable, pool):
+            chunk = order[start : min(start + pool, usable)]
+            chunk = chunk[torch.argsort(lengths[chunk], stable=True)]
+            batches += list(chunk.split(batch_size))
+        for index in torch.randperm(len(batches), generator=generator).tolist():
+            if yielded == steps:
+                return
+            yield batches[index]
+            yielded += 1
 
 
 def _fit(
@@ -239,7 +251,7 @@ def _fit(
     lengths = inputs["attention_mask"].sum(dim=1)
     losses: list[float] = []
     model.train()
-    for batch in _batches(len(labels), recipe.batch_size, recipe.steps, generator):
+    for batch in _batches(lengths, recipe.batch_size, recipe.steps, generator):
         # Cut the batch to its longest real sequence: padding costs time and only adds never-right answer positions.
         length = int(lengths[batch].max())
         output = model(

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoTokenizer, BertForQuestionAnswering
 
 from pytest_triton.models.zoo import DEFAULT_CACHE
@@ -25,6 +26,22 @@ def test_recipe_key_follows_every_field():
     changed = [Recipe(**{name: 7}).key() for name in ("steps", "torch_seed", "layers", "threads")]
     assert len({Recipe().key(), *changed}) == 5
 
+
+
+def test_training_batches_group_similar_lengths_and_cover_the_data_once_per_pass():
+    lengths = torch.randint(10, 129, (1000,), generator=torch.Generator().manual_seed(0))
+
+    def batches(seed: int) -> list[torch.Tensor]:
+        return list(tiny_model._batches(lengths, 32, 40, torch.Generator().manual_seed(seed)))
+
+    drawn = batches(1)
+    assert len(drawn) == 40 and all(len(b) == 32 for b in drawn)
+    first_pass = torch.cat(drawn[:31])  # 31 full batches of 32 in 1000 features
+    assert len(set(first_pass.tolist())) == len(first_pass)  # nothing twice within a pass
+    padded = sum(int(lengths[b].max()) * len(b) for b in drawn) / sum(int(lengths[b].sum()) for b in drawn)
+    assert padded < 1.1  # a random batch of lengths 10-128 pads to about 1.8x
+    assert all(torch.equal(a, b) for a, b in zip(drawn, batches(1)))  # deterministic
+    assert not all(torch.equal(a, b) for a, b in zip(drawn, batches(2)))
 
 def test_concurrent_callers_train_once_and_never_see_a_partial_model(tmp_path, monkeypatch):
     """Three threads stand in for xdist workers: the file lock is per path, so it serialises threads too."""
