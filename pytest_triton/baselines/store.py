@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 
 from filelock import FileLock, Timeout
 
+from pytest_triton.atomic_write import write_text_atomic
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
 from pytest_triton.baselines.schema import BaselineFileError, parse, validate
 
@@ -57,7 +58,7 @@ class BaselineStore:
                 updated = change(self._read(key) or BaselineFile(key))
                 document = updated.to_json()
                 validate(document, path, before_write=True)
-                _replace(path, dumps(document))
+                write_text_atomic(path, dumps(document))
                 return updated
         except Timeout:
             raise BaselineFileError(
@@ -89,20 +90,3 @@ def _lock_path(path: Path) -> Path:
     directory = Path(tempfile.gettempdir()) / f"pytest-triton-locks-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     return directory / f"{digest}.lock"
-
-
-def _replace(path: Path, text: str) -> None:
-    # Same directory, so os.replace is an atomic rename; fsync first, so a crash leaves old or new, never half.
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+
+from pytest_triton.atomic_write import write_text_atomic
 
 Version = Literal["1.1", "2.0"]
 
@@ -85,11 +86,7 @@ def write_squad(path: Path | str, dataset: SquadDataset) -> None:
             qa["is_impossible"] = example.is_impossible
         paragraphs[-1]["qas"].append(qa)
     document = {"version": f"v{dataset.version}", "data": articles}
-    # Written aside and renamed into place: a reader (another xdist worker) never sees half a file.
-    target = Path(path)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    staging.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    os.replace(staging, target)
+    write_text_atomic(Path(path), json.dumps(document, ensure_ascii=False))  # other xdist workers may read it
 
 
 def read_json(path: Path) -> Any:
