@@ -65,13 +65,9 @@ def suggested(largest: float, metric: str, margin: float) -> float:
 
 def recentred(current: BaselineFile, values: dict[tuple[str, str], list[float]], tolerances: dict[str, float]) -> BaselineFile:
     medians = {key: float(np.median(figures)) for key, figures in values.items()}
-    entries = {
-        config: {
-            metric: replace(entry, value=medians.get((config, metric), entry.value)) for metric, entry in metrics.items()
-        }
-        for config, metrics in current.entries.items()
-    }
-    return BaselineFile(current.key, current.software, entries).with_tolerances(tolerances)
+    return current.map_entries(
+        lambda config, metric, entry: replace(entry, value=medians.get((config, metric), entry.value))
+    ).with_tolerances(tolerances)
 
 
 def main() -> None:

@@ -88,9 +88,11 @@ def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -
             if record["measurements"]:
                 measurements[record["config"]] = [Measurement.from_dict(m) for m in record["measurements"]]
         recorded = [config for record in records for config in record.get("recorded", ())]
-        files = sorted({record["baseline_file"] for record in records if record.get("baseline_file")})
+        baseline_files = sorted({record["baseline_file"] for record in records if record.get("baseline_file")})
         if records:
-            lines += summary_lines(comparisons, title=f"triton {suite} baselines", recorded=len(recorded), files=files)
+            lines += summary_lines(
+                comparisons, title=f"triton {suite} baselines", recorded=len(recorded), files=baseline_files
+            )
         everything += comparisons
     if report_dir is not None and (measurements or everything):
         files = write_report(report_dir, measurements, everything, metadata=metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 Direction = Literal["higher", "lower"]
 SCHEMA_VERSION = 1
@@ -79,16 +79,19 @@ class BaselineFile:
                 stored[metric] = replace(entry, tolerance=previous.tolerance) if previous else entry
         return BaselineFile(self.key, dict(software), combined)
 
-    def with_tolerances(self, tolerances: Mapping[str, float]) -> "BaselineFile":
-        """This file with every entry of each named metric given that tolerance (a reviewer's decision)."""
+    def map_entries(self, change: Callable[[str, str, BaselineEntry], BaselineEntry]) -> "BaselineFile":
+        """This file with each entry replaced by `change(config, metric, entry)`."""
         entries = {
-            config: {
-                metric: replace(entry, tolerance=tolerances[metric]) if metric in tolerances else entry
-                for metric, entry in metrics.items()
-            }
+            config: {metric: change(config, metric, entry) for metric, entry in metrics.items()}
             for config, metrics in self.entries.items()
         }
         return BaselineFile(self.key, self.software, entries)
+
+    def with_tolerances(self, tolerances: Mapping[str, float]) -> "BaselineFile":
+        """This file with every entry of each named metric given that tolerance (a reviewer's decision)."""
+        return self.map_entries(
+            lambda config, metric, entry: replace(entry, tolerance=tolerances[metric]) if metric in tolerances else entry
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -178,9 +178,10 @@ class AccuracyRun:
                 return [(self.plan.squad_file.stem, load_squad(self.plan.squad_file))]
             self.data_dir.mkdir(parents=True, exist_ok=True)
             found = []
+            # Named by what decides the content, so a changed generator never reuses an old file.
+            made_by = f"seed{HELD_OUT_SEED}-{HELD_OUT_PARAGRAPHS}p-{generator_digest()}"
             for version in ("1.1", "2.0"):
-                # Named by what decides the content, so a changed generator never reuses an old file.
-                name = f"synthetic-heldout-v{version}-seed{HELD_OUT_SEED}-{HELD_OUT_PARAGRAPHS}p-{generator_digest()}"
+                name = f"synthetic-heldout-v{version}-{made_by}"
                 path = self.data_dir / f"{name}.json"
                 if not path.exists():
                     write_synthetic(path, HELD_OUT_SEED, HELD_OUT_PARAGRAPHS, version)  # type: ignore[arg-type]
