@@ -29,7 +29,7 @@ class Comparison:
     baseline: BaselineEntry | None
     verdict: Verdict
     change: float | None  # relative, signed: (measured - baseline) / baseline
-    noise_bound: float | None  # the relative change noise can explain
+    noise_bound: float | None  # the relative change noise can explain, in the direction of `change`
     failed: bool
     message: str
 
@@ -66,9 +66,19 @@ class Comparison:
         )
 
 
-def noise_bound(baseline: BaselineEntry, measured: BaselineEntry, sigmas: float = NOISE_SIGMAS) -> float:
-    """`sigmas` standard deviations of the difference of two noisy values (relative); unknown noise counts 0."""
-    return sigmas * math.hypot(baseline.noise or 0.0, measured.noise or 0.0)
+def _noise_explains(change: float, baseline: BaselineEntry, measured: BaselineEntry, sigmas: float) -> float:
+    """The relative change, in the direction of `change`, within `sigmas` standard deviations of the two
+    measurements' noise (unknown noise counts 0).
+
+    Judged on a log scale because these metrics are positive and their noise multiplies: on a linear scale a
+    badly scattered measurement (coefficient of variation 0.35) would explain even a hundredfold drop."""
+    log_bound = sigmas * math.hypot(_log_sigma(baseline.noise), _log_sigma(measured.noise))
+    return math.expm1(log_bound) if change >= 0 else -math.expm1(-log_bound)
+
+
+def _log_sigma(cv: float | None) -> float:
+    """The standard deviation of ln(x) for a lognormal x with this coefficient of variation."""
+    return math.sqrt(math.log1p(cv * cv)) if cv else 0.0
 
 
 def compare(
@@ -88,7 +98,7 @@ def compare(
         message = f"{name}: no baseline{hint}"
         return Comparison(config, metric, measured, None, Verdict.MISSING, None, None, strict, message)
     change = _relative_change(measured.value, baseline.value)
-    bound = noise_bound(baseline, measured, sigmas)
+    bound = _noise_explains(change, baseline, measured, sigmas)
     worse = change < 0 if baseline.direction == "higher" else change > 0
     size = abs(change)
     shown = f"{_number(measured.value)} {measured.unit} vs baseline {_number(baseline.value)} ({change:+.1%})"
@@ -96,11 +106,11 @@ def compare(
         verdict, message = Verdict.OK, f"{name}: {shown}, within tolerance {baseline.tolerance:.0%}"
     elif size <= bound:
         verdict, message = Verdict.WITHIN_NOISE, (
-            f"{name}: {shown}, beyond tolerance {baseline.tolerance:.0%} but within noise ±{bound:.1%}"
+            f"{name}: {shown}, beyond tolerance {baseline.tolerance:.0%} but within noise (it explains up to {bound:.1%})"
         )
     elif worse:
         verdict, message = Verdict.REGRESSION, (
-            f"{name}: regression, {shown}; beyond tolerance {baseline.tolerance:.0%} and noise ±{bound:.1%}"
+            f"{name}: regression, {shown}; beyond tolerance {baseline.tolerance:.0%} and noise (it explains up to {bound:.1%})"
         )
     else:
         verdict, message = Verdict.IMPROVEMENT, (

@@ -35,6 +35,10 @@ def verdict_text(comparison: Comparison) -> str:
     label = VERDICT_LABELS[comparison.verdict]
     if comparison.verdict is Verdict.MISSING and comparison.failed:
         return "MISSING (strict)"
+    if comparison.verdict is Verdict.WITHIN_NOISE and comparison.change is not None and comparison.noise_bound is not None:
+        # Either the windows' scatter covers the change, or a second measurement did not repeat it.
+        covered = abs(comparison.change) <= comparison.noise_bound
+        return f"{label} (up to {comparison.noise_bound:.0%})" if covered else f"{label} (not repeated)"
     return label
 
 

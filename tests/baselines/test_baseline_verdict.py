@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pytest_triton.baselines import (
@@ -34,15 +36,25 @@ def test_a_drop_beyond_tolerance_and_noise_is_a_regression():
     result = compare("cfg", "throughput", throughput(88), throughput(100))
 
     assert result.verdict is Verdict.REGRESSION and result.failed
-    assert result.noise_bound == pytest.approx(3 * (0.01**2 + 0.01**2) ** 0.5)
+    # 3 sigma of the log ratio: ln(1 + 0.01^2)^0.5 is 0.01 to 5 digits; as a drop, 1 - e^-0.0424.
+    assert result.noise_bound == pytest.approx(1 - math.exp(-3 * math.hypot(0.01, 0.01)), rel=1e-3)
     assert "-12.0%" in result.message and "cfg throughput" in result.message
 
 
 def test_a_drop_beyond_tolerance_that_the_noise_explains_is_not_a_regression():
-    # 12% down, but both runs scattered by 5%: 3 sigma of the difference is ±21%.
+    # 12% down, but both runs scattered by 5%: 3 sigma of the log ratio covers a drop of 19%.
     result = compare("cfg", "throughput", throughput(88, noise=0.05), throughput(100, noise=0.05))
     assert result.verdict is Verdict.WITHIN_NOISE and not result.failed
     assert "within noise" in result.message
+
+
+def test_scattered_windows_never_explain_a_hundredfold_drop():
+    # A re-measurement during a burst of other load scattered its windows by 35%. On a linear scale 3 sigma
+    # would cover -100% and acquit anything; as a log ratio it covers a drop of 64%, a rise of 177%.
+    drop = compare("cfg", "throughput", throughput(1, noise=0.35), throughput(100, noise=0.0))
+    rise = compare("cfg", "throughput", throughput(250, noise=0.35), throughput(100, noise=0.0))
+    assert drop.verdict is Verdict.REGRESSION and drop.noise_bound == pytest.approx(0.64, abs=0.01)
+    assert rise.verdict is Verdict.WITHIN_NOISE and rise.noise_bound == pytest.approx(1.77, abs=0.01)
 
 
 def test_direction_decides_what_is_worse():

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from pytest_triton.baselines import BaselineEntry, compare
+from pytest_triton.baselines import BaselineEntry, compare, confirm
 from pytest_triton.perf import Concurrency
 from pytest_triton.perf.results import LatencyBreakdown, LatencyStats, Measurement, WindowResult
 from pytest_triton.report import summary_lines, write_report
+from pytest_triton.report.format import verdict_text
 
 
 def sweep(model: str, compute_ms: float) -> list[Measurement]:
@@ -61,6 +62,15 @@ def test_summary_lines_table_carries_baseline_measured_change_and_verdict():
     assert "10 ms" in lines[4] and "10.2 ms" in lines[4] and "+2.5%" in lines[4] and lines[4].endswith("ok")
     assert lines[5].split()[-1] == "missing" and " - " in lines[5]
     assert lines[2].startswith("-" * len("sleep-10ms/c1") + "  -")  # the first column fits the longest config
+
+
+def test_within_noise_says_whether_the_scatter_covered_it_or_a_repeat_did_not_confirm_it():
+    scattered = BaselineEntry(88.0, "infer/s", "higher", 0.05, 0.05)
+    covered = compare("cfg", "throughput", scattered, BaselineEntry(100.0, "infer/s", "higher", 0.05, 0.05))
+    first = compare("cfg", "throughput", throughput(70.0), throughput(100.0))
+    (not_repeated,) = confirm([first], [compare("cfg", "throughput", throughput(99.0), throughput(100.0))])
+    assert verdict_text(covered) == "within noise (up to 19%)"
+    assert verdict_text(not_repeated) == "within noise (not repeated)"
 
 
 def test_summary_of_nothing_says_so():
