@@ -61,7 +61,8 @@ def test_squad_through_triton(
         if triton_report_dir is not None:
             write_predictions(served.predictions, triton_report_dir / "squad" / deployment.model_name / squad.name)
         if deployment.precision == "fp32":
-            differing = [qid for qid, text in served.answers().items() if reference.answers()[qid] != text]
+            expected = reference.answers()
+            differing = [qid for qid, text in served.answers().items() if expected[qid] != text]
             if differing:
                 problems.append(f"{squad.name}: {len(differing)} predictions differ from in-process, e.g. {differing[:3]}")
         else:

@@ -30,6 +30,7 @@ from pytest_triton.squad.features import Feature, make_features
 from pytest_triton.squad.inference import Infer, run_features, torch_qa_infer
 from pytest_triton.squad.metrics import evaluate
 from pytest_triton.squad.postprocess import Prediction, postprocess
+from pytest_triton.squad.prediction_files import official_predictions
 from pytest_triton.squad.synthetic import generator_digest, write_synthetic
 
 HELD_OUT_SEED = 7
@@ -97,7 +98,7 @@ class AccuracyResult:
         return self.features / self.seconds if self.seconds else 0.0
 
     def answers(self) -> dict[str, str]:
-        return {p.id: p.text for p in self.predictions}
+        return official_predictions(self.predictions)
 
     def entries(self) -> dict[str, BaselineEntry]:
         """EM and F1 as baseline entries: deterministic, so no noise; 0.5% relative tolerance."""
@@ -115,7 +116,7 @@ def evaluate_backend(squad: SquadSet, infer: Infer, plan: AccuracyPlan, progress
     seconds = time.perf_counter() - began
     with_negative = squad.dataset.version == "2.0"
     predictions = postprocess(squad.dataset.examples, squad.features, logits, with_negative)
-    scores = evaluate(squad.dataset, {p.id: p.text for p in predictions})
+    scores = evaluate(squad.dataset, official_predictions(predictions))
     return AccuracyResult(scores.exact_match, scores.f1, scores.official(), predictions, seconds, len(squad.features))
 
 

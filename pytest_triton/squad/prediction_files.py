@@ -18,12 +18,17 @@ NBEST_FILE = "nbest_predictions.json"
 NULL_ODDS_FILE = "null_odds.json"
 
 
+def official_predictions(predictions: Sequence[Prediction]) -> dict[str, str]:
+    """What predictions.json holds and the official scorers read: question id -> answer text."""
+    return {p.id: p.text for p in predictions}
+
+
 def write_predictions(predictions: Sequence[Prediction], out_dir: Path | str) -> list[Path]:
     """Write predictions.json and nbest_predictions.json (and null_odds.json for v2.0) into out_dir; return paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
-        PREDICTIONS_FILE: {p.id: p.text for p in predictions},
+        PREDICTIONS_FILE: official_predictions(predictions),
         NBEST_FILE: {p.id: [asdict(entry) for entry in p.nbest] for p in predictions},
     }
     if any(p.null_score_diff is not None for p in predictions):

@@ -57,7 +57,6 @@ def test_an_update_keeps_the_tolerance_a_reviewer_set(tmp_path):
     assert store.load(KEY).get("a/c1", "throughput") == BaselineEntry(90, "infer/s", "higher", 0.25, 0.03)
 
 
-
 def test_tolerances_set_per_metric_apply_to_every_config_and_survive_updates(tmp_path):
     store = BaselineStore(tmp_path)
     store.update(KEY, SOFTWARE, {"a/c1": {"throughput": entry(1)}, "b/c4": {"throughput": entry(2)}})
@@ -67,6 +66,7 @@ def test_tolerances_set_per_metric_apply_to_every_config_and_survive_updates(tmp
     loaded = store.load(KEY)
     assert [loaded.get(c, "throughput").tolerance for c in ("a/c1", "b/c4")] == [0.2, 0.2]
     assert loaded.get("a/c1", "throughput").value == 5
+
 
 def test_files_are_sorted_and_stable_so_a_diff_shows_only_changes(tmp_path):
     store = BaselineStore(tmp_path)

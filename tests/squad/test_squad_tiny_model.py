@@ -17,6 +17,7 @@ from pytest_triton.squad.features import make_features
 from pytest_triton.squad.inference import run_features, torch_qa_infer
 from pytest_triton.squad.metrics import evaluate
 from pytest_triton.squad.postprocess import postprocess
+from pytest_triton.squad.prediction_files import official_predictions
 from pytest_triton.squad.synthetic import generate
 from pytest_triton.squad.tiny_model import Recipe, tiny_qa_model_dir
 
@@ -105,7 +106,7 @@ def _score(model_dir: Path, version: str, seed: int):
     )
     logits = run_features(features, torch_qa_infer(model), batch_size=64)
     predictions = postprocess(dataset.examples, features, logits, with_negative=version == "2.0")
-    return evaluate(dataset, {p.id: p.text for p in predictions})
+    return evaluate(dataset, official_predictions(predictions))
 
 
 def test_tiny_model_answers_held_out_v11_questions(trained_model_dir):
