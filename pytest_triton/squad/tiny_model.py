@@ -33,7 +33,7 @@ from pytest_triton.squad import data as data_module
 from pytest_triton.squad import features as features_module
 from pytest_triton.squad import synthetic
 from pytest_triton.squad.data import Example, answer_span
-from pytest_triton.squad.features import Feature, make_features
+from pytest_triton.squad.features import Feature, make_features, model_inputs
 
 MAX_SEQ_LENGTH = 128
 """Feature length the tiny model is trained for (its max_position_embeddings); use it with make_features."""
@@ -135,10 +135,7 @@ def train(recipe: Recipe, out_dir: Path) -> None:
     features = make_features(
         data.examples, tokenizer, recipe.max_seq_length, recipe.doc_stride, recipe.max_query_length
     )
-    inputs = {
-        name: torch.from_numpy(np.stack([getattr(f, name) for f in features]))
-        for name in ("input_ids", "token_type_ids", "attention_mask")
-    }
+    inputs = {name: torch.from_numpy(array) for name, array in model_inputs(features).items()}
     labels = torch.from_numpy(_labels(features, data.examples))
     prepared = time.perf_counter()
 
