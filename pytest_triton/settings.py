@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pytest_triton.checks.parity import Tolerance, parse_tolerances
+from pytest_triton.checks.parity import Tolerances, parse_tolerances
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.export.exporters import FORMATS, PRECISIONS
 from pytest_triton.server.docker import DEFAULT_IMAGE
@@ -52,7 +52,7 @@ OPTIONS = (
     Option("triton-formats", f"comma list of formats: {','.join(FORMATS)} (default: all)"),
     Option("triton-precisions", f"comma list of precisions: {','.join(PRECISIONS)} (default: all)"),
     Option("triton-checkpoint", "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable", multiple=True),
-    Option("triton-tolerance", "PRECISION:max_abs=X[,mean_abs=Y] parity tolerance override; repeatable", multiple=True),
+    Option("triton-tolerance", "PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] parity tolerance override; repeatable", multiple=True),
     Option("triton-start-timeout", "seconds to wait for the server to be ready (default: 120)", "120"),
     Option("triton-cache-dir", "where exports are cached (default: pytest's cache dir)"),
     # Performance and baselines.
@@ -93,7 +93,7 @@ class Settings:
     formats: tuple[str, ...] = FORMATS
     precisions: tuple[str, ...] = PRECISIONS
     checkpoints: dict[str, Path] = field(default_factory=dict)
-    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    tolerances: Tolerances = field(default_factory=Tolerances)
     start_timeout: float = 120.0
     cache_dir: Path | None = None
 

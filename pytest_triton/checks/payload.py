@@ -1,4 +1,5 @@
-"""Requests for a deployment built from a spec's sample inputs, and the reference answers to them."""
+"""Requests for a deployment built from a spec's sample inputs, the reference answers to them, and how far apart
+the two are."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Mapping
 import numpy as np
 import torch
 
+from pytest_triton.checks.parity import OutputDiff, Tolerances, compare
+from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment
-from pytest_triton.models.spec import ModelSpec
+from pytest_triton.models.spec import ModelSpec, SampleCase
 
 
 def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -32,3 +35,19 @@ def reference_outputs(module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[
     if isinstance(outputs, torch.Tensor):
         outputs = (outputs,)
     return {t.name: o.float().cpu().numpy() for t, o in zip(spec.outputs, outputs)}
+
+
+def sample_diffs(
+    client: TritonClient, deployment: Deployment, module: torch.nn.Module, device: str, tolerances: Tolerances
+) -> list[tuple[SampleCase, OutputDiff]]:
+    """Every sample case of the spec sent to the deployment and compared with `module`'s answer, each output under
+    its own tolerance at the deployment's precision."""
+    spec = deployment.spec
+    chosen = {t.name: tolerances.for_output(deployment.precision, t.name, spec.tolerances) for t in spec.outputs}
+    names = [t.name for t in deployment.outputs]
+    found = []
+    for case in spec.make_samples():
+        expected = reference_outputs(module, spec, case.inputs, device)
+        served = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
+        found += [(case, diff) for diff in compare(spec_outputs(deployment, served), expected, chosen, case.compared)]
+    return found

@@ -54,7 +54,7 @@ def _build(size: BertSize, checkpoint: Path | None, name: str) -> torch.nn.Modul
     from transformers import BertConfig, BertForQuestionAnswering
 
     if checkpoint is not None and checkpoint.is_dir():
-        # Hugging Face directories: a user's checkpoint, or the tiny model trained on first use.
+        # Hugging Face directories: a user's checkpoint, or the shipped tiny QA model.
         model = BertForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation="eager")
     else:
         config = BertConfig(
@@ -94,7 +94,10 @@ def _samples(size: BertSize, max_batch_size: int, vocabulary: tuple[int, int]) -
                 ids[row, length:] = 0
                 types[row, length:] = 0
         label = f"b{batch}-s{seq}" + ("-padded" if padded else "")
-        cases.append(SampleCase(batch, label, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}))
+        inputs = {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+        # Logits at padded positions are never read as answers: parity only asks them to be finite.
+        real = mask.astype(bool)
+        cases.append(SampleCase(batch, label, inputs, compared={"start_logits": real, "end_logits": real}))
     return cases
 
 
@@ -117,7 +120,7 @@ def bert_spec(
     trained: Callable[[], Path] | None = None,
 ) -> ModelSpec:
     """The BERT QA spec of one size: a checkpoint's weights where given, else the model `trained` returns
-    (a Hugging Face directory, made on first use), else random weights from a fixed seed."""
+    (a Hugging Face directory, looked up on first use), else random weights from a fixed seed."""
     size = SIZES[size_name]
     name = f"bert-{size_name}"
 

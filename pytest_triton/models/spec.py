@@ -30,12 +30,28 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """Parity bound of one output: |served - reference| <= atol + rtol * |reference| elementwise, and the mean
+    absolute difference within mean_abs (see checks.parity)."""
+
+    atol: float
+    rtol: float
+    mean_abs: float
+
+    def bound(self, reference_abs: np.ndarray) -> np.ndarray:
+        return self.atol + self.rtol * reference_abs
+
+
+@dataclass(frozen=True)
 class SampleCase:
     """One seeded request shape for parity: batch size plus free dims (e.g. BERT's sequence length)."""
 
     batch_size: int
     label: str
     inputs: Mapping[str, np.ndarray] = field(repr=False, hash=False, compare=False)
+    # Per output, a boolean mask of the elements that mean something (False: masked out by the model, such as
+    # logits at padded positions); parity holds the others only to being finite. Absent: every element counts.
+    compared: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,8 @@ class ModelSpec:
     # A Hugging Face directory holding the model's tokenizer, where it has one: QA accuracy needs it.
     # A callable, since the directory may come into being only when first asked for (a trained model).
     tokenizer_dir: Callable[[], Path | None] | None = field(default=None, repr=False, compare=False, hash=False)
+    # Parity tolerances of particular outputs: precision -> output -> Tolerance, over the per-precision defaults.
+    tolerances: Mapping[str, Mapping[str, Tolerance]] = field(default_factory=dict, compare=False, hash=False)
 
     def input_names(self) -> list[str]:
         return [t.name for t in self.inputs]

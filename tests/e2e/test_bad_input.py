@@ -20,8 +20,8 @@ def test_unknown_model_lists_valid_choices(suites):
 def test_unknown_format_and_bad_tolerance(suites):
     result = suites("--triton-formats=savedmodel")
     result.stderr.fnmatch_lines(["ERROR: --triton-formats: unknown 'savedmodel'; valid choices: ts-script, ts-trace, onnx, trt"])
-    result = suites("--triton-tolerance=fp16:max_abs=lots")
-    result.stderr.fnmatch_lines(["ERROR: --triton-tolerance='fp16:max_abs=lots': 'max_abs=lots' is not max_abs=NUMBER*"])
+    result = suites("--triton-tolerance=fp16:atol=lots")
+    result.stderr.fnmatch_lines(["ERROR: --triton-tolerance='fp16:atol=lots': 'atol=lots' is not atol=NUMBER*"])
 
 
 def test_missing_server_binary(suites, tmp_path: Path):

@@ -87,6 +87,8 @@ def test_bert_samples_cover_several_sequence_lengths_and_a_padded_batch():
         assert mask[row, :length].all() and not mask[row, length:].any()  # one run of ones, then zeros
         assert not case.inputs["input_ids"][row, length:].any()
         assert not case.inputs["token_type_ids"][row, length:].any()
+    # Parity compares the logits of real tokens only.
+    assert all((case.compared[output] == mask.astype(bool)).all() for output in spec.output_names())
     assert any(c.inputs["attention_mask"].all() for c in cases), "unpadded cases too"
 
 

@@ -59,7 +59,7 @@ def test_defaults():
     assert settings.gpus == ()
     assert settings.device == "cpu"
     assert settings.checkpoints == {}
-    assert settings.tolerances == DEFAULT_TOLERANCES
+    assert settings.tolerances.by_precision == DEFAULT_TOLERANCES and not settings.tolerances.by_output
     assert settings.start_timeout == 120.0
     assert settings.cache_dir is None
     assert settings.security.ssl is False
@@ -314,12 +314,14 @@ def test_checkpoint_for_several_models(tmp_path):
 
 
 def test_tolerance_override():
-    settings = make(triton_tolerance=["fp16:max_abs=0.1", "fp32:mean_abs=2e-4,max_abs=5e-3"])
-    assert settings.tolerances["fp16"] == Tolerance(0.1, DEFAULT_TOLERANCES["fp16"].mean_abs)
-    assert settings.tolerances["fp32"] == Tolerance(5e-3, 2e-4)
+    settings = make(triton_tolerance=["fp16:atol=0.1", "fp32:mean_abs=2e-4,atol=5e-3", "fp16/end_logits:rtol=0.5"])
+    fp16 = DEFAULT_TOLERANCES["fp16"]
+    assert settings.tolerances.by_precision["fp16"] == Tolerance(0.1, fp16.rtol, fp16.mean_abs)
+    assert settings.tolerances.by_precision["fp32"] == Tolerance(5e-3, DEFAULT_TOLERANCES["fp32"].rtol, 2e-4)
+    assert settings.tolerances.for_output("fp16", "end_logits") == Tolerance(0.1, 0.5, fp16.mean_abs)
 
 
-@pytest.mark.parametrize("item", ["bf16:max_abs=1", "fp16", "fp16:", "fp16:max=1", "fp16:max_abs=x"])
+@pytest.mark.parametrize("item", ["bf16:atol=1", "fp16", "fp16:", "fp16:max=1", "fp16:atol=x", "fp16:max_abs=1"])
 def test_bad_tolerance(item):
     message = error_of(triton_tolerance=[item])
     assert "--triton-tolerance" in message and repr(item) in message

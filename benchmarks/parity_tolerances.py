@@ -1,0 +1,81 @@
+"""How much of a parity tolerance each served variant of the zoo's models needs, to set the defaults from.
+
+    .venv/bin/python benchmarks/parity_tolerances.py [--models bert-tiny resnext-small] [--gpu N]
+
+Serves every format and precision of each model that this machine runs (a real tritonserver, as the parity suite
+does) and compares the suite's own sample cases with the eager fp32 reference. Per variant, sample case and output
+it prints max abs diff and mean abs diff over the compared elements, the largest |ref| there, and `a`: the
+smallest tolerance of the form atol = rtol = a that passes (|served - ref| <= a + a * |ref|), plus the largest
+difference at masked (padded) positions. A default is the worst `a` of a precision times a margin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pytest_triton.baselines.hardware import hardware_key
+from pytest_triton.checks.parity import Tolerance, Tolerances
+from pytest_triton.checks.payload import reference_outputs, sample_diffs
+from pytest_triton.errors import Unsupported
+from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
+from pytest_triton.session import TritonSession
+from pytest_triton.settings import Settings
+
+# atol = rtol = 1: bound_used is then max(|d| / (1 + |ref|)), the smallest `a` of that form that passes.
+_UNIT = Tolerance(1.0, 1.0, np.inf)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    parser.add_argument("--gpu", type=int, default=None, help="serve and compute references on this GPU")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="parity-tolerances-"))
+    gpus = () if args.gpu is None else (args.gpu,)
+    settings = Settings(gpus=gpus)
+    session = TritonSession(settings, work_dir=work, cache_dir=work / "exports")
+    print(f"hardware {hardware_key(gpus)} ({platform.processor() or platform.machine()})")
+    session.start()
+    worst: dict[str, float] = {}
+    try:
+        print(f"{'variant':<28} {'case':<16} {'output':<13} {'max_abs':>9} {'mean_abs':>9} {'max|ref|':>8} "
+              f"{'a':>9} {'masked max_abs':>14}")  # fmt: skip
+        for name in args.models:
+            spec = zoo_spec(name)
+            module = session.reference(spec)
+            largest = {
+                case.label: {k: float(np.abs(v).max()) for k, v in
+                             reference_outputs(module, spec, case.inputs, settings.device).items()}
+                for case in spec.make_samples()
+            }  # fmt: skip
+            for fmt in FORMATS:
+                for precision in PRECISIONS:
+                    try:
+                        deployment = session.deployment(spec, fmt, precision)
+                    except Unsupported as reason:
+                        print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
+                        continue
+                    unit = Tolerances({p: _UNIT for p in PRECISIONS})
+                    for case, diff in sample_diffs(session.client, deployment, module, settings.device, unit):
+                        masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"
+                        print(
+                            f"{deployment.model_name:<28} {case.label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "
+                            f"{diff.mean_abs:>9.3g} {largest[case.label][diff.output]:>8.3g} "
+                            f"{diff.bound_used:>9.3g} {masked:>14}"
+                        )
+                        worst[precision] = max(worst.get(precision, 0.0), diff.bound_used)
+    finally:
+        session.close()
+    for precision, value in sorted(worst.items()):
+        print(f"{precision}: worst a = {value:.3g} (atol = rtol = a passes every case)")
+
+
+if __name__ == "__main__":
+    main()
