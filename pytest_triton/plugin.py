@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from pytest_triton import hookspecs
-from pytest_triton.baselines import hardware_key
+from pytest_triton.baselines.hardware import hardware_facts
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.models.zoo import ZOO
 from pytest_triton.session import TritonSession
@@ -106,6 +106,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[session_key] = triton
 
 
+def _baselines_root(config: pytest.Config) -> Path:
+    return Path(str(_value(config, "triton_baselines_dir") or config.rootpath / "baselines"))
+
+
 def _default_cache_dir(config: pytest.Config) -> Path:
     """Exports live in pytest's cache (.pytest_cache), or in the temp dir when the cache plugin is off."""
     cache = getattr(config, "cache", None)
@@ -132,8 +136,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(f"triton: {triton.summary()}")
     if getattr(config, "workerinput", None) is None:
         report_dir = _value(config, "triton_report")
-        metadata = {"hardware": hardware_key(config.stash[settings_key].gpus)}
-        for line in reporting.finish(config.stash[results_key], Path(str(report_dir)) if report_dir else None, metadata):
+        gpus = config.stash[settings_key].gpus
+        hardware = hardware_facts(gpus)
+        notes = reporting.legacy_baselines_note(_baselines_root(config), hardware, gpus)
+        lines = reporting.finish(
+            config.stash[results_key], Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes
+        )
+        for line in lines:
             terminalreporter.write_line(line)
 
 
@@ -210,9 +219,8 @@ def triton_results(pytestconfig: pytest.Config) -> ResultsLog:
 @pytest.fixture(scope="session")
 def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession):
     """Baselines of this run, one BaselineContext per suite name."""
-    directory = _value(pytestconfig, "triton_baselines_dir") or pytestconfig.rootpath / "baselines"
     return reporting.BaselinesForRun(
-        root=Path(str(directory)),
+        root=_baselines_root(pytestconfig),
         session=triton_session,
         update=bool(_value(pytestconfig, "update_baselines")),
         strict=bool(_value(pytestconfig, "triton_strict_baselines")),

@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from pytest_triton.baselines import BaselineKey, BaselineStore, Comparison, hardware_key, software_versions
+from pytest_triton.baselines import BaselineKey, BaselineStore, Comparison, software_versions
 from pytest_triton.baselines.context import BaselineContext
+from pytest_triton.baselines.hardware import HardwareFacts, hardware_facts
+from pytest_triton.baselines.migrate import COMMAND as MIGRATE_COMMAND
+from pytest_triton.baselines.migrate import legacy_scope_for
 from pytest_triton.perf.results import Measurement
 from pytest_triton.report import summary_lines, write_report
 from pytest_triton.results_log import ResultsLog
@@ -30,16 +33,17 @@ class BaselinesForRun:
     def context(self, suite: str) -> BaselineContext:
         if suite not in self._contexts:
             gpus = self.session.settings.gpus
-            scope = hardware_key(gpus) if suite == PERF else ACCURACY
+            hardware = hardware_facts(gpus) if suite == PERF else None
             facts = self.session.facts
             self._contexts[suite] = BaselineContext(
                 store=BaselineStore(self.root),
-                key=BaselineKey(scope, suite),
+                key=BaselineKey(hardware.key() if hardware else ACCURACY, suite),
                 software=software_versions(
                     {"version": facts.version} if facts else None,
                     ",".join(facts.backends) if facts else None,
                     gpus,
                 ),
+                hardware=hardware.to_json() if hardware else None,
                 update=self.update,
                 strict=self.strict,
             )
@@ -76,8 +80,24 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -> list[str]:
-    """Terminal lines for every suite that left results, and the report directory when asked for."""
+def legacy_baselines_note(root: Path, facts: HardwareFacts, gpus: Sequence[int]) -> list[str]:
+    """A line where this machine's perf baselines lie only under the old hardware key, which is not applied."""
+    old = legacy_scope_for(root, facts)
+    if old is None or (root / facts.key()).exists():
+        return []
+    flag = f" --triton-gpu={','.join(map(str, gpus))}" if gpus else ""
+    return [
+        f"triton perf baselines: {_shown_path(old)} is filed under the old hardware key, which does not tell CPU "
+        f"generations apart, so it is not applied here ({facts.key()}); on the machine that recorded it, run "
+        f"`{MIGRATE_COMMAND}{flag}`, or record this machine's with --update-baselines"
+    ]
+
+
+def finish(
+    log: ResultsLog, report_dir: Path | None, metadata: dict[str, str], perf_notes: Sequence[str] = ()
+) -> list[str]:
+    """Terminal lines for every suite that left results (`perf_notes` after the perf table), and the report
+    directory when asked for."""
     lines: list[str] = []
     measurements: dict[str, list[Measurement]] = {}
     everything: list[Comparison] = []
@@ -93,6 +113,7 @@ def finish(log: ResultsLog, report_dir: Path | None, metadata: dict[str, str]) -
             lines += summary_lines(
                 comparisons, title=f"triton {suite} baselines", recorded=len(recorded), files=baseline_files
             )
+            lines += perf_notes if suite == PERF else []
         everything += comparisons
     if report_dir is not None and (measurements or everything):
         files = write_report(report_dir, measurements, everything, metadata=metadata)

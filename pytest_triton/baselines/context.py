@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
 from pytest_triton.baselines.store import BaselineStore
@@ -15,6 +15,7 @@ class BaselineContext:
     store: BaselineStore
     key: BaselineKey
     software: Mapping[str, str | None]
+    hardware: Mapping[str, Any] | None = None  # facts behind a hardware scope, recorded with the entries
     update: bool = False
     strict: bool = False
     _loaded: BaselineFile | None = field(default=None, init=False, repr=False)
@@ -31,7 +32,7 @@ class BaselineContext:
         returns the configs written."""
         if not (self.update and entries):
             return []
-        self.store.update(self.key, self.software, entries)
+        self.store.update(self.key, self.software, entries, self.hardware)
         return sorted(entries)
 
     @property

@@ -25,6 +25,9 @@ class BaselineEntry:
     direction: Direction
     tolerance: float  # relative: 0.05 accepts a 5% change
     noise: float | None = None  # coefficient of variation of the measurement that set `value`
+    # The model's weights digest (the start of export.cache.weights_digest) where the value depends on them
+    # (accuracy): a value measured with other weights says nothing about these.
+    weights: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -35,11 +38,15 @@ class BaselineEntry:
         }
         if self.noise is not None:
             data["noise"] = _rounded(self.noise)
+        if self.weights is not None:
+            data["weights"] = self.weights
         return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> "BaselineEntry":
-        return BaselineEntry(data["value"], data["unit"], data["direction"], data["tolerance"], data.get("noise"))
+        return BaselineEntry(
+            data["value"], data["unit"], data["direction"], data["tolerance"], data.get("noise"), data.get("weights")
+        )
 
 
 @dataclass(frozen=True)
@@ -62,22 +69,29 @@ class BaselineFile:
     software: Mapping[str, str | None] = field(default_factory=dict)
     # config id -> metric name -> entry
     entries: Mapping[str, Mapping[str, BaselineEntry]] = field(default_factory=dict)
+    # The facts the scope's hardware key was made of (HardwareFacts.to_json()); None in files of other scopes and in
+    # files written before keys told CPU generations apart.
+    hardware: Mapping[str, Any] | None = None
 
     def get(self, config: str, metric: str) -> BaselineEntry | None:
         return self.entries.get(config, {}).get(metric)
 
     def merged(
-        self, software: Mapping[str, str | None], entries: Mapping[str, Mapping[str, BaselineEntry]]
+        self,
+        software: Mapping[str, str | None],
+        entries: Mapping[str, Mapping[str, BaselineEntry]],
+        hardware: Mapping[str, Any] | None = None,
     ) -> "BaselineFile":
-        """This file with `entries` written over it; every other config and metric stays as it was. A stored
-        entry keeps its tolerance: that is a reviewed policy, while value and noise are what was measured."""
+        """This file with `entries` written over it, measured with `software` on `hardware` (None: as recorded);
+        every other config and metric stays as it was. A stored entry keeps its tolerance: that is a reviewed
+        policy, while value and noise are what was measured."""
         combined = {config: dict(metrics) for config, metrics in self.entries.items()}
         for config, metrics in entries.items():
             stored = combined.setdefault(config, {})
             for metric, entry in metrics.items():
                 previous = stored.get(metric)
                 stored[metric] = replace(entry, tolerance=previous.tolerance) if previous else entry
-        return BaselineFile(self.key, dict(software), combined)
+        return BaselineFile(self.key, dict(software), combined, hardware if hardware is not None else self.hardware)
 
     def map_entries(self, change: Callable[[str, str, BaselineEntry], BaselineEntry]) -> "BaselineFile":
         """This file with each entry replaced by `change(config, metric, entry)`."""
@@ -85,7 +99,7 @@ class BaselineFile:
             config: {metric: change(config, metric, entry) for metric, entry in metrics.items()}
             for config, metrics in self.entries.items()
         }
-        return BaselineFile(self.key, self.software, entries)
+        return replace(self, entries=entries)
 
     def with_tolerances(self, tolerances: Mapping[str, float]) -> "BaselineFile":
         """This file with every entry of each named metric given that tolerance (a reviewer's decision)."""
@@ -94,7 +108,7 @@ class BaselineFile:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "scope": self.key.scope,
             "suite": self.key.suite,
@@ -104,6 +118,9 @@ class BaselineFile:
                 for config, metrics in self.entries.items()
             },
         }
+        if self.hardware is not None:
+            document["hardware"] = dict(self.hardware)
+        return document
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> "BaselineFile":
@@ -115,4 +132,5 @@ class BaselineFile:
                 config: {metric: BaselineEntry.from_json(e) for metric, e in metrics.items()}
                 for config, metrics in data["entries"].items()
             },
+            data.get("hardware"),
         )

@@ -44,10 +44,12 @@ class BaselineStore:
         key: BaselineKey,
         software: Mapping[str, str | None],
         entries: Mapping[str, Mapping[str, BaselineEntry]],
+        hardware: Mapping[str, Any] | None = None,
     ) -> BaselineFile:
-        """Merge `entries` (config -> metric -> entry) into the file and record `software`; returns what was
-        written. An invalid existing file raises BaselineFileError and is left as it is."""
-        return self.modify(key, lambda current: current.merged(software, entries))
+        """Merge `entries` (config -> metric -> entry) into the file and record `software` (and `hardware`, the
+        facts of a hardware scope); returns what was written. An invalid existing file raises BaselineFileError
+        and is left as it is."""
+        return self.modify(key, lambda current: current.merged(software, entries, hardware))
 
     def modify(self, key: BaselineKey, change: Callable[[BaselineFile], BaselineFile]) -> BaselineFile:
         """Write `change(current file)` under the lock (an empty file where there is none), validated first."""

@@ -19,6 +19,7 @@ class Verdict(str, Enum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"  # beyond tolerance and noise, the good way: update the baseline
     MISSING = "missing"  # no baseline yet
+    NOT_APPLIED = "not_applied"  # the baseline was measured with other model weights
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,19 @@ def compare(
     sigmas: float = NOISE_SIGMAS,
 ) -> Comparison:
     """A regression needs both: a change beyond the baseline's tolerance, and beyond what the noise of the
-    two measurements explains. A missing baseline fails only in strict mode."""
+    two measurements explains. A missing baseline fails only in strict mode; one measured with other model
+    weights is not applied."""
     name = f"{config} {metric}"
     if baseline is None:
         hint = " (strict mode: a baseline is required)" if strict else "; run with --update-baselines to record one"
         message = f"{name}: no baseline{hint}"
         return Comparison(config, metric, measured, None, Verdict.MISSING, None, None, strict, message)
+    if baseline.weights and measured.weights and baseline.weights != measured.weights:
+        message = (
+            f"{name}: baseline measured with other weights ({baseline.weights}, this model has {measured.weights}): "
+            "not applied; run with --update-baselines to record one for these weights"
+        )
+        return Comparison(config, metric, measured, baseline, Verdict.NOT_APPLIED, None, None, False, message)
     change = _relative_change(measured.value, baseline.value)
     bound = _noise_explains(change, baseline, measured, sigmas)
     worse = change < 0 if baseline.direction == "higher" else change > 0

@@ -13,6 +13,7 @@ VERDICT_LABELS = {
     Verdict.REGRESSION: "REGRESSION",
     Verdict.IMPROVEMENT: "improved: --update-baselines",
     Verdict.MISSING: "missing",
+    Verdict.NOT_APPLIED: "not applied: other weights",
 }
 
 

@@ -57,6 +57,14 @@ def test_an_update_keeps_the_tolerance_a_reviewer_set(tmp_path):
     assert store.load(KEY).get("a/c1", "throughput") == BaselineEntry(90, "infer/s", "higher", 0.25, 0.03)
 
 
+def test_the_weights_an_entry_was_measured_with_are_stored_and_an_update_records_the_new_ones(tmp_path):
+    store = BaselineStore(tmp_path)
+    store.update(KEY, SOFTWARE, {"q/v1.1": {"f1": BaselineEntry(93.7, "%", "higher", 0.005, 0.0, "148370b3148370b3")}})
+    assert store.load(KEY).get("q/v1.1", "f1").weights == "148370b3148370b3"
+    store.update(KEY, SOFTWARE, {"q/v1.1": {"f1": BaselineEntry(92.0, "%", "higher", 0.005, 0.0, "9d268b2f9d268b2f")}})
+    assert store.load(KEY).get("q/v1.1", "f1") == BaselineEntry(92.0, "%", "higher", 0.005, 0.0, "9d268b2f9d268b2f")
+
+
 def test_tolerances_set_per_metric_apply_to_every_config_and_survive_updates(tmp_path):
     store = BaselineStore(tmp_path)
     store.update(KEY, SOFTWARE, {"a/c1": {"throughput": entry(1)}, "b/c4": {"throughput": entry(2)}})

@@ -127,3 +127,20 @@ def test_confirm_drops_a_regression_the_second_measurement_does_not_reproduce():
     assert "not reproduced by a second measurement (-1.0%)" in result[0].message
     assert result[1] == first[1]  # only regressions are re-judged
     assert confirm(first[:1], [])[0].verdict is Verdict.WITHIN_NOISE
+
+
+def accuracy(value: float, weights: str | None) -> BaselineEntry:
+    return BaselineEntry(value, "%", "higher", 0.005, 0.0, weights)
+
+
+def test_a_baseline_of_other_weights_is_not_applied_and_says_so():
+    measured, baseline = accuracy(90.6, "9d268b2f00000000"), accuracy(92.3, "148370b300000000")
+    result = compare("bert-tiny-onnx-fp32/v1.1", "exact_match", measured, baseline)
+    assert result.verdict is Verdict.NOT_APPLIED and not result.failed and result.change is None
+    assert "other weights (148370b300000000, this model has 9d268b2f00000000): not applied" in result.message
+
+
+def test_a_baseline_of_the_same_weights_or_without_a_weights_record_is_judged():
+    same = compare("c", "exact_match", accuracy(90.6, "148370b300000000"), accuracy(92.3, "148370b300000000"))
+    unrecorded = compare("c", "exact_match", accuracy(90.6, "148370b300000000"), accuracy(92.3, None))
+    assert same.verdict is Verdict.REGRESSION and unrecorded.verdict is Verdict.REGRESSION
