@@ -104,6 +104,10 @@ class TritonSession:
         """The eager fp32 module on the session's device, built once per session."""
         return self._reference_and_digest(spec)[0]
 
+    def weights_digest(self, spec: ModelSpec) -> str:
+        """sha256 of the reference module's weights: what tells two models with the same name apart."""
+        return self._reference_and_digest(spec)[1]
+
     def _reference_and_digest(self, spec: ModelSpec) -> tuple[torch.nn.Module, str]:
         if spec.name not in self._references:
             module = spec.build()

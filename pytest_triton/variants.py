@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_triton.models.spec import ModelSpec
-from pytest_triton.models.zoo import DEFAULT_CACHE, DEFAULT_MODELS, zoo_spec
+from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
 from pytest_triton.settings import Settings
 
 
@@ -24,8 +24,7 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
     """--triton-models picks by name among zoo and user specs; without it: the defaults plus the user's."""
     by_name = {spec.name: spec for spec in user_specs}
     names = settings.models or (*DEFAULT_MODELS, *by_name)
-    # Trained models are cached per machine (XDG cache), not per --triton-cache-dir: they train once.
-    return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n), DEFAULT_CACHE) for n in dict.fromkeys(names)]
+    return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) for n in dict.fromkeys(names)]
 
 
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:

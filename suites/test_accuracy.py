@@ -11,7 +11,7 @@ from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.reporting import ACCURACY, log_outcome
 from pytest_triton.squad.prediction_files import write_predictions
 
-# The tiny QA model trained at first use must reach these on held-out synthetic questions, so that a swapped
+# The shipped tiny QA model must reach these on held-out synthetic questions, so that a swapped
 # input, a broken fp16 export or a tokenization bug shows as a drop.
 TINY_TARGET = {"exact_match": 80.0, "f1": 85.0}
 
@@ -35,7 +35,7 @@ def test_default_qa_model_reaches_its_target(triton_session, triton_models, trit
     """The in-process model itself: only the tiny model trained here has a target."""
     spec = next((s for s in triton_models if s.name == "bert-tiny"), None)
     if spec is None or "bert-tiny" in triton_settings.checkpoints:
-        pytest.skip("the target (80 EM / 85 F1) is for the tiny QA model trained at first use, not selected here")
+        pytest.skip("the target (80 EM / 85 F1) is for the shipped tiny QA model, not selected here")
     squad = next(s for s in _sets(triton_accuracy, spec) if s.dataset.version == "1.1")
     result = triton_accuracy.reference(spec, triton_session.reference(spec), squad)
     record_property("exact_match", result.exact_match)
@@ -50,6 +50,7 @@ def test_squad_through_triton(
     spec = deployment.spec
     _bert_only(spec)
     context = triton_baselines.context(ACCURACY)
+    weights = triton_session.weights_digest(spec)
     problems, entries, comparisons = [], {}, []
     for squad in _sets(triton_accuracy, spec):
         reference = triton_accuracy.reference(spec, triton_session.reference(spec), squad)
@@ -71,7 +72,7 @@ def test_squad_through_triton(
                 delta = getattr(served, metric) - getattr(reference, metric)
                 if abs(delta) > tolerance:
                     problems.append(f"{squad.name}: {metric} {delta:+.2f} points from in-process (tolerance {tolerance})")
-        entries[config] = served.entries()
+        entries[config] = served.entries(weights)
         try:
             comparisons += compare_entries(config, entries[config], context.baseline(), strict=context.strict)
         except BaselineFileError as error:

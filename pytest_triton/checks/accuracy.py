@@ -36,6 +36,7 @@ from pytest_triton.squad.synthetic import generator_digest, write_synthetic
 HELD_OUT_SEED = 7
 HELD_OUT_PARAGRAPHS = 120
 FP16_POINTS = 1.0
+WEIGHTS_DIGITS = 16  # of the weights digest kept in a baseline entry: plenty to tell models apart, short to read
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,13 @@ class AccuracyResult:
     def answers(self) -> dict[str, str]:
         return official_predictions(self.predictions)
 
-    def entries(self) -> dict[str, BaselineEntry]:
-        """EM and F1 as baseline entries: deterministic, so no noise; 0.5% relative tolerance."""
+    def entries(self, weights: str) -> dict[str, BaselineEntry]:
+        """EM and F1 as baseline entries of the model with this weights digest: deterministic, so no noise; 0.5%
+        relative tolerance."""
         return {
-            metric: BaselineEntry(value=value, unit="%", direction="higher", tolerance=0.005, noise=0.0)
+            metric: BaselineEntry(
+                value=value, unit="%", direction="higher", tolerance=0.005, noise=0.0, weights=weights[:WEIGHTS_DIGITS]
+            )
             for metric, value in (("exact_match", self.exact_match), ("f1", self.f1))
         }
 

@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
+from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.bert import SIZES, bert_spec
 from pytest_triton.models.resnext import VARIANTS, resnext_spec
 from pytest_triton.models.spec import ModelSpec
 
 DEFAULT_MODELS = ("bert-tiny", "resnext-small")
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pytest-triton"
+# The tiny QA model's weights and tokenizer, as the recipe in squad/tiny_model.py trained them once, shipped in
+# the package: training is deterministic on one CPU but not across CPUs, and every machine must check the same
+# model against the same accuracy baselines.
+TINY_QA_MODEL = Path(__file__).parent / "weights" / "bert-tiny-squad"
 
 
-def _bert(size: str) -> Callable[[Path | None, Path], ModelSpec]:
-    def factory(checkpoint: Path | None, cache_dir: Path) -> ModelSpec:
-        if size != "tiny":
-            return bert_spec(size, checkpoint)
-        # The default BERT is a tiny QA model trained here at first use, so accuracy checks mean something.
-        from pytest_triton.squad.tiny_model import tiny_qa_model_dir
-
-        return bert_spec(size, checkpoint, trained=lambda: tiny_qa_model_dir(cache_dir / "models"))
-
-    return factory
-
-
-def _resnext(variant: str) -> Callable[[Path | None, Path], ModelSpec]:
-    return lambda checkpoint, cache_dir: resnext_spec(variant, checkpoint)
+def shipped_tiny_qa_model() -> Path:
+    """The shipped tiny QA model directory (Hugging Face layout); a clear error where the install lacks it."""
+    if not (TINY_QA_MODEL / "model.safetensors").is_file():
+        raise TritonPluginError(
+            f"the tiny QA model's weights are missing from the installed package ({TINY_QA_MODEL}); reinstall "
+            "pytest-triton, or train them with `python -m pytest_triton.squad.tiny_model` and pass the directory "
+            "it prints as --triton-checkpoint=bert-tiny=DIR"
+        )
+    return TINY_QA_MODEL
 
 
-# name -> factory(checkpoint, cache_dir) for every model the zoo knows.
-ZOO: dict[str, Callable[[Path | None, Path], ModelSpec]] = {
+def _bert(size: str) -> Callable[[Path | None], ModelSpec]:
+    # The default BERT is the tiny QA model trained on synthetic SQuAD, so accuracy checks mean something.
+    return lambda checkpoint: bert_spec(size, checkpoint, trained=shipped_tiny_qa_model if size == "tiny" else None)
+
+
+def _resnext(variant: str) -> Callable[[Path | None], ModelSpec]:
+    return lambda checkpoint: resnext_spec(variant, checkpoint)
+
+
+# name -> factory(checkpoint) for every model the zoo knows.
+ZOO: dict[str, Callable[[Path | None], ModelSpec]] = {
     **{f"bert-{size}": _bert(size) for size in SIZES},
     **{variant: _resnext(variant) for variant in VARIANTS},
 }
 
 
-def zoo_spec(name: str, checkpoint: Path | None = None, cache_dir: Path = DEFAULT_CACHE) -> ModelSpec:
-    """The zoo's spec for `name`; trained weights (bert-tiny) are cached under `cache_dir`."""
-    return ZOO[name](checkpoint, cache_dir)
+def zoo_spec(name: str, checkpoint: Path | None = None) -> ModelSpec:
+    """The zoo's spec for `name`, with a checkpoint's weights where given."""
+    return ZOO[name](checkpoint)

@@ -1,19 +1,26 @@
-"""A tiny BERT for extractive QA, trained from scratch on synthetic SQuAD data at first use and cached on disk.
+"""A tiny BERT for extractive QA, trained from scratch on synthetic SQuAD data by a committed recipe.
 
 Nothing can be downloaded here, so the whole recipe is local: a WordPiece vocabulary made from the synthetic
 generator's own word lists, a 2-layer BERT with sinusoid-initialised positions, 1500 deterministic single-thread
 CPU steps over fresh synthetic questions in length-grouped batches (about 47 s on an idle 2-core machine, 7 of them
-making the data). The cache entry is keyed by a hash of the
-recipe and of the code that makes the data, features and model, so any change retrains and an unchanged recipe
-loads at once. Training runs under a file lock into a temporary directory that is then renamed into place, so
-concurrent pytest-xdist workers train once and never see a half-written model.
+making the data). Deterministic on one CPU, not across CPU generations: so the weights this recipe made once ship in
+the package (models/zoo.py) and every machine checks the same model. Retrain on request:
+
+    python -m pytest_triton.squad.tiny_model            # into the per-machine cache; prints the directory
+    python -m pytest_triton.squad.tiny_model --out DIR  # into DIR (how the shipped weights are refreshed)
+
+The cache entry is keyed by a hash of the recipe and of the code that makes the data, features and model, so any
+change retrains and an unchanged recipe loads at once. Training runs under a file lock into a temporary directory
+that is then renamed into place, so concurrent pytest-xdist workers train once and never see a half-written model.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import inspect
 import json
+import os
 import shutil
 import string
 import tempfile
@@ -43,6 +50,7 @@ MAX_QUERY_LENGTH = 32
 """Question truncation to use with MAX_SEQ_LENGTH."""
 
 TRAINING_REPORT = "training_report.json"
+MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pytest-triton" / "models"
 _BUCKET_BATCHES = 32  # batches sorted by length together: enough to group lengths, few enough to stay random
 _SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -263,3 +271,23 @@ def _fit(
         losses.append(output.loss.item())
     model.eval()
     return losses
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the tiny QA model by the committed recipe.")
+    parser.add_argument("--out", type=Path, help=f"an empty or new directory (default: a directory in {MODEL_CACHE})")
+    args = parser.parse_args(argv)
+    if args.out is None:
+        out = tiny_qa_model_dir(MODEL_CACHE)
+    else:
+        if args.out.exists() and any(args.out.iterdir()):
+            parser.error(f"--out {args.out}: the directory is not empty; give a new or an empty one")
+        args.out.mkdir(parents=True, exist_ok=True)
+        train(Recipe(), args.out)
+        out = args.out
+    digest = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    print(f"{out}\nmodel.safetensors sha256 {digest}\nuse it with --triton-checkpoint=bert-tiny={out}")
+
+
+if __name__ == "__main__":
+    main()

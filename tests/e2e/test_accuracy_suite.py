@@ -1,4 +1,4 @@
-"""The accuracy suite end to end: the trained tiny QA model through Triton, baselines, bad SQuAD input."""
+"""The accuracy suite end to end: the shipped tiny QA model through Triton, baselines, bad SQuAD input."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytest
     result = suites(*TINY)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["triton accuracy baselines: 4 ok"])
+    # A baseline records the weights it was measured with; against other weights it is not applied, and says so,
+    # while the comparison with the same model in-process still holds.
+    weights = v11["exact_match"]["weights"]
+    assert len(weights) == 16 and {m["weights"] for c in entries.values() for m in c.values()} == {weights}
+    path.write_text(path.read_text().replace(weights, "0123456789abcdef"))
+    result = suites(*TINY)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["triton accuracy baselines: 4 not applied", "bert-tiny-onnx-fp32/synthetic-v1.1*not applied: other weights"]
+    )
 
 
 def test_malformed_squad_file_is_a_clear_error(suites, pytester):

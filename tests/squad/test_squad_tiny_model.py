@@ -1,4 +1,5 @@
-"""The tiny QA model: cached by recipe, trained once under a lock, and accurate on held-out synthetic data."""
+"""The tiny QA model: shipped and pinned, retrained on request (cached by recipe, once under a lock), and accurate
+on held-out synthetic data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertForQuestionAnswering
 
-from pytest_triton.models.zoo import DEFAULT_CACHE
+from pytest_triton.baselines import BaselineKey, BaselineStore
+from pytest_triton.errors import TritonPluginError
+from pytest_triton.export.cache import weights_digest
+from pytest_triton.models import zoo
+from pytest_triton.models.zoo import shipped_tiny_qa_model, zoo_spec
 from pytest_triton.squad import tiny_model
 from pytest_triton.squad.features import make_features
 from pytest_triton.squad.inference import run_features, torch_qa_infer
@@ -19,7 +24,11 @@ from pytest_triton.squad.metrics import evaluate
 from pytest_triton.squad.postprocess import postprocess
 from pytest_triton.squad.prediction_files import official_predictions
 from pytest_triton.squad.synthetic import generate
-from pytest_triton.squad.tiny_model import Recipe, tiny_qa_model_dir
+from pytest_triton.squad.tiny_model import MODEL_CACHE, Recipe, tiny_qa_model_dir
+
+# weights_digest of the shipped tiny QA model (pytest_triton/models/weights/bert-tiny-squad), pinned: the accuracy
+# baselines carry it, and new weights must come with new baselines.
+SHIPPED_WEIGHTS = "577584bd04fbaade"
 
 
 def test_recipe_key_follows_every_field():
@@ -91,10 +100,13 @@ def test_failed_training_leaves_nothing_and_is_retried(tmp_path, monkeypatch):
     assert (tiny_qa_model_dir(tmp_path) / "config.json").exists()
 
 
-@pytest.fixture(scope="session")
-def trained_model_dir(request) -> Path:
-    """The real tiny model, from the per-machine cache the zoo's bert-tiny uses: trained once per machine."""
-    return tiny_qa_model_dir(DEFAULT_CACHE / "models")
+@pytest.fixture(
+    scope="session",
+    params=["shipped", pytest.param("retrained", marks=pytest.mark.slow)],
+)
+def model_dir(request) -> Path:
+    """The shipped weights, and the committed recipe retrained on this machine (per-machine cache: once)."""
+    return shipped_tiny_qa_model() if request.param == "shipped" else tiny_qa_model_dir(MODEL_CACHE)
 
 
 def _score(model_dir: Path, version: str, seed: int):
@@ -109,17 +121,51 @@ def _score(model_dir: Path, version: str, seed: int):
     return evaluate(dataset, official_predictions(predictions))
 
 
-def test_tiny_model_answers_held_out_v11_questions(trained_model_dir):
-    report = json.loads((trained_model_dir / tiny_model.TRAINING_REPORT).read_text())
+def test_tiny_model_answers_held_out_v11_questions(model_dir):
+    report = json.loads((model_dir / tiny_model.TRAINING_REPORT).read_text())
+    # The shipped weights are what the committed recipe makes: a changed recipe must ship new weights.
     assert report["recipe"] == json.loads(json.dumps(vars(Recipe())))
-    scores = _score(trained_model_dir, "1.1", seed=101)
+    scores = _score(model_dir, "1.1", seed=101)
     assert scores.exact_match >= 80.0, scores
     assert scores.f1 >= 85.0, scores
 
 
-def test_tiny_model_handles_held_out_v20_questions(trained_model_dir):
-    scores = _score(trained_model_dir, "2.0", seed=202)
+def test_tiny_model_handles_held_out_v20_questions(model_dir):
+    scores = _score(model_dir, "2.0", seed=202)
     assert scores.has_ans is not None and scores.no_ans is not None
     assert scores.exact_match >= 70.0, scores
     assert scores.f1 >= 75.0, scores
     assert scores.no_ans.exact >= 60.0, scores  # it does learn to abstain
+
+
+def test_the_zoo_serves_the_pinned_shipped_weights_and_never_trains(monkeypatch):
+    """The default run must not depend on where it runs: every machine checks these very weights."""
+
+    def no_training(recipe: Recipe, out_dir: Path) -> None:
+        raise AssertionError("the zoo trained the tiny model instead of using the shipped weights")
+
+    monkeypatch.setattr(tiny_model, "train", no_training)
+    assert weights_digest(zoo_spec("bert-tiny").build())[:16] == SHIPPED_WEIGHTS
+
+
+def test_the_accuracy_baselines_were_measured_with_the_shipped_weights():
+    stored = BaselineStore(Path(__file__).parents[2] / "baselines").load(BaselineKey("accuracy", "accuracy"))
+    assert stored is not None
+    tiny = [entry for config, metrics in stored.entries.items() if config.startswith("bert-tiny-") for entry in metrics.values()]
+    assert len(tiny) >= 4 and {entry.weights for entry in tiny} == {SHIPPED_WEIGHTS}
+
+
+def test_missing_shipped_weights_say_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(zoo, "TINY_QA_MODEL", tmp_path / "absent")
+    with pytest.raises(TritonPluginError) as info:
+        zoo_spec("bert-tiny").build()
+    message = str(info.value)
+    assert "missing from the installed package" in message and "reinstall pytest-triton" in message
+    assert "python -m pytest_triton.squad.tiny_model" in message and "--triton-checkpoint=bert-tiny=DIR" in message
+
+
+def test_retraining_on_request_into_a_directory_refuses_one_that_is_not_empty(tmp_path, capsys):
+    (tmp_path / "kept.txt").write_text("mine")
+    with pytest.raises(SystemExit):
+        tiny_model.main(["--out", str(tmp_path)])
+    assert "is not empty" in capsys.readouterr().err and (tmp_path / "kept.txt").read_text() == "mine"
