@@ -15,9 +15,13 @@ from pathlib import Path
 
 from pytest_triton.baselines import BaselineKey, BaselineStore, hardware_key, software_versions
 from pytest_triton.client import TritonClient
-from pytest_triton.perf import MeasurementSettings, concurrency_range, judge, measure, measurement_entries
+from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.calibration import identity_model, sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
+from pytest_triton.perf.judge import judge
+from pytest_triton.perf.load import concurrency_range
+from pytest_triton.perf.measure import measure
+from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.report import summary_lines, write_report
 
 SWEEPS = {"sleep-10ms": (sleep_model(10), "1:4:1"), "identity": (identity_model(), "1:16:5")}

@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 from pytest_triton.baselines.hardware import hardware_key
-from pytest_triton.perf import Concurrency, MeasurementSettings, measure
 from pytest_triton.perf.calibration import identity_model
 from pytest_triton.perf.calibration.serve import calibration_server
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.measure import measure
+from pytest_triton.perf.settings import MeasurementSettings
 
 
 def main() -> None:

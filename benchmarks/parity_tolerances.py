@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from pytest_triton.baselines.hardware import hardware_key
-from pytest_triton.checks.parity import Tolerance, Tolerances
 from pytest_triton.checks.payload import reference_outputs, sample_diffs
+from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import Unsupported
-from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.kinds import FORMATS, PRECISIONS
+from pytest_triton.models.spec import Tolerance
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings

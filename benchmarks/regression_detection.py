@@ -27,9 +27,13 @@ from pathlib import Path
 from pytest_triton.baselines import Comparison, Verdict, compare_entries, confirm
 from pytest_triton.baselines.entry import BaselineFile, BaselineKey
 from pytest_triton.baselines.verdict import NOISE_SIGMAS
-from pytest_triton.perf import Concurrency, Measurement, MeasurementSettings, measure, measurement_entries
+from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.measure import measure
+from pytest_triton.perf.results import Measurement
+from pytest_triton.perf.settings import MeasurementSettings
 
 BASE, SLOW = sleep_model(10, name="sleep10"), sleep_model(11, name="sleep11")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pytest_triton.baselines import BaselineFile, BaselineFileError, BaselineKey, BaselineStore
-from pytest_triton.perf import DEFAULT_TOLERANCES
+from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES
 
 
 def observed(report_dirs: list[Path]) -> tuple[dict[tuple[str, str], list[float]], dict[str, str], dict[str, int]]:

@@ -8,7 +8,8 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from pytest_triton.export.cache import Artifact
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.repository.config import NATIVE_PLATFORMS, BatchingPolicy, InstancePolicy, build_config
+from pytest_triton.repository.config import NATIVE_PLATFORMS, build_config
+from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
 from pytest_triton.repository.python_runner import MODEL_FILE
 from pytest_triton.repository.store import ModelRepository
 

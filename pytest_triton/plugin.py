@@ -1,33 +1,46 @@
-"""pytest hooks and fixtures: a thin layer over TritonSession and the checks."""
+"""pytest hooks and fixtures: a thin layer over TritonSession and the checks.
+
+Inert until asked: loading the plugin registers and validates its options and nothing more. The server starts, and
+torch, tritonclient and the rest are imported, when the first test asks for a Triton fixture (once per process,
+once per xdist worker); a run that asks for none pays nothing.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from pytest_triton import hookspecs
-from pytest_triton.baselines.hardware import hardware_facts
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.models.zoo import ZOO
-from pytest_triton.session import TritonSession
-from pytest_triton.settings import OPTIONS, Settings
-from pytest_triton.variants import Variant, select_specs, select_variants
-from pytest_triton.checks.accuracy import AccuracyPlan, AccuracyRun
-from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.options import OPTIONS
 from pytest_triton.results_log import ResultsLog
-from pytest_triton import reporting
 
-settings_key = pytest.StashKey[Settings]()
-session_key = pytest.StashKey[TritonSession]()
-variants_key = pytest.StashKey[list[Variant]]()
-perf_plan_key = pytest.StashKey[PerfPlan]()
-accuracy_plan_key = pytest.StashKey[AccuracyPlan]()
-results_key = pytest.StashKey[ResultsLog]()
+if TYPE_CHECKING:
+    from pytest_triton.checks.accuracy import AccuracyRun
+    from pytest_triton.checks.accuracy_plan import AccuracyPlan
+    from pytest_triton.models.spec import ModelSpec
+    from pytest_triton.perf.plan import PerfPlan
+    from pytest_triton.reporting import BaselinesForRun
+    from pytest_triton.session import TritonSession
+    from pytest_triton.settings import Settings
+    from pytest_triton.variants import Variant
+
+settings_key = pytest.StashKey["Settings"]()
+session_key = pytest.StashKey["TritonSession"]()
+variants_key = pytest.StashKey[list["Variant"]]()
+user_specs_key = pytest.StashKey[list["ModelSpec"]]()
+perf_plan_key = pytest.StashKey["PerfPlan"]()
+accuracy_plan_key = pytest.StashKey["AccuracyPlan"]()
+results_dir_key = pytest.StashKey[Path]()
+
+_SERVER = "server"  # results-log kind: what each process's server said about itself
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -54,44 +67,95 @@ def _value(config: pytest.Config, dest: str) -> object:
     return given if given is not None else config.getini(dest)
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return config.pluginmanager.hasplugin("dsession")
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return getattr(config, "workerinput", None) is not None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "triton: the test talks to a Triton server (started once per process)")
-    user_specs = [spec for specs in config.hook.pytest_triton_models(config=config) for spec in specs or []]
-    known = (*ZOO, *(s.name for s in user_specs))
-    try:
-        settings = Settings.from_values(lambda dest: _value(config, dest), known)
-        specs = select_specs(settings, user_specs)
-        config.stash[perf_plan_key] = PerfPlan.from_values(lambda dest: _value(config, dest))
-        config.stash[accuracy_plan_key] = AccuracyPlan.from_values(lambda dest: _value(config, dest))
-    except TritonPluginError as error:
-        raise pytest.UsageError(str(error)) from None
-    config.stash[settings_key] = settings
-    config.stash[variants_key] = select_variants(settings, specs)
-    # Workers write where the controller (or this single process) reads, for the summary and report.
-    workerinput = getattr(config, "workerinput", None)
-    results_dir = workerinput["triton_results_dir"] if workerinput else tempfile.mkdtemp(prefix="pytest-triton-results-")
-    config.stash[results_key] = ResultsLog(Path(results_dir), os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    if _is_xdist_worker(config):
+        # Workers write where the controller reads, for the summary and report.
+        config.stash[results_dir_key] = Path(config.workerinput["triton_results_dir"])  # type: ignore[attr-defined]
+    if any(_is_given(config, option.dest, option.default) for option in OPTIONS):
+        _settings(config)  # a bad value stops the run now, before any test
+
+
+def _is_given(config: pytest.Config, dest: str, default: str | None) -> bool:
+    return _value(config, dest) not in (None, "", [], False, default)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """The options as typed settings and plans, made once; a bad value is a usage error naming the option. Options
+    left at their defaults are read only when a test needs them, so that runs without Triton import nothing."""
+    if settings_key not in config.stash:
+        from pytest_triton.checks.accuracy_plan import AccuracyPlan
+        from pytest_triton.models.zoo import ZOO
+        from pytest_triton.perf.plan import PerfPlan
+        from pytest_triton.settings import Settings
+
+        def get(dest: str) -> object:
+            return _value(config, dest)
+
+        known = (*ZOO, *(spec.name for spec in _user_specs(config)))
+        try:
+            config.stash[perf_plan_key] = PerfPlan.from_values(get)
+            config.stash[accuracy_plan_key] = AccuracyPlan.from_values(get)
+            config.stash[settings_key] = Settings.from_values(get, known)
+        except TritonPluginError as error:
+            raise pytest.UsageError(str(error)) from None
+    return config.stash[settings_key]
+
+
+def _perf_plan(config: pytest.Config) -> PerfPlan:
+    _settings(config)
+    return config.stash[perf_plan_key]
+
+
+def _accuracy_plan(config: pytest.Config) -> AccuracyPlan:
+    _settings(config)
+    return config.stash[accuracy_plan_key]
+
+
+def _user_specs(config: pytest.Config) -> list[ModelSpec]:
+    """The specs of the project's pytest_triton_models hooks, asked for once."""
+    if user_specs_key not in config.stash:
+        config.stash[user_specs_key] = [s for specs in config.hook.pytest_triton_models(config=config) for s in specs or []]
+    return config.stash[user_specs_key]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """xdist: hand each worker the directory its results go to."""
-    node.workerinput["triton_results_dir"] = str(node.config.stash[results_key].directory)
+    node.workerinput["triton_results_dir"] = str(_results(node.config).directory)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start the server before the header is printed, so the header can name its version and backends."""
-    config = session.config
-    if _is_xdist_controller(config) or session_key in config.stash:
-        return  # each xdist worker starts its own server on ports of its own range
+def _results(config: pytest.Config) -> ResultsLog:
+    """This process's results log; the controller (or a single process) makes its directory at first use."""
+    if results_dir_key not in config.stash:
+        config.stash[results_dir_key] = Path(tempfile.mkdtemp(prefix="pytest-triton-results-"))
+    return ResultsLog(config.stash[results_dir_key], os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+
+def _variants(config: pytest.Config) -> list[Variant]:
+    """The model x format x precision combinations of this run; making the zoo's specs imports torch, so only a
+    run that collects a Triton test makes them."""
+    if variants_key not in config.stash:
+        from pytest_triton.variants import select_specs, select_variants
+
+        settings = _settings(config)
+        config.stash[variants_key] = select_variants(settings, select_specs(settings, _user_specs(config)))
+    return config.stash[variants_key]
+
+
+def _started_session(config: pytest.Config) -> TritonSession:
+    """The server of this process, started at the first test that needs one."""
+    if session_key in config.stash:
+        return config.stash[session_key]
+    from pytest_triton.session import TritonSession
+
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     worker_index = int(worker.removeprefix("gw") or 0)
-    settings = config.stash[settings_key].for_worker(worker_index, "PYTEST_XDIST_WORKER" in os.environ)
+    settings = _settings(config).for_worker(worker_index, "PYTEST_XDIST_WORKER" in os.environ)
     config.stash[settings_key] = settings
     triton = TritonSession(
         settings=settings,
@@ -99,11 +163,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         cache_dir=settings.cache_dir or _default_cache_dir(config),
         worker_index=worker_index,
     )
-    try:
-        triton.start()
-    except TritonPluginError as error:
-        raise pytest.UsageError(f"pytest-triton: {error}") from None
-    config.stash[session_key] = triton
+    config.stash[session_key] = triton  # closed and its work directory removed at unconfigure, started or not
+    facts = triton.start()
+    _results(config).append(_SERVER, dataclasses.asdict(facts))
+    return triton
 
 
 def _baselines_root(config: pytest.Config) -> Path:
@@ -118,49 +181,63 @@ def _default_cache_dir(config: pytest.Config) -> Path:
     return Path(tempfile.gettempdir()) / "pytest-triton-exports"
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[settings_key]
-    if session_key not in config.stash:
-        return [f"triton: launch mode {settings.launch_mode}, device {settings.device}; one server per xdist worker"]
-    facts = config.stash[session_key].facts
-    assert facts is not None
+def _server_lines(log: ResultsLog) -> list[str]:
+    """What the servers of this run said about themselves, one line per kind of server (xdist: one server per
+    worker), with the slowest start."""
+    starts: dict[str, list[float]] = {}
+    for facts in log.read(_SERVER):
+        line = (
+            f"triton: server {facts['version']}, launch mode {facts['launch_mode']}, device {facts['device']}, "
+            f"backends {', '.join(facts['backends']) or 'unknown (not our server)'}"
+        )
+        starts.setdefault(line, []).append(facts["start_seconds"])
     return [
-        f"triton: server {facts.version}, launch mode {facts.launch_mode}, device {facts.device}, "
-        f"backends {', '.join(facts.backends) or 'unknown (not our server)'}, ready in {facts.start_seconds:.1f} s"
+        f"{line}, ready in {max(seconds):.1f} s" + (f" ({len(seconds)} servers)" if len(seconds) > 1 else "")
+        for line, seconds in starts.items()
     ]
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if _is_xdist_worker(config) or results_dir_key not in config.stash:
+        return
+    log = _results(config)
+    if log.empty:
+        return  # no test asked for Triton
+    from pytest_triton import reporting
+    from pytest_triton.baselines.hardware import hardware_facts
+
+    lines = _server_lines(log)
     triton = config.stash.get(session_key, None)
-    if triton is not None:
-        terminalreporter.write_line(f"triton: {triton.summary()}")
-    if getattr(config, "workerinput", None) is None:
-        report_dir = _value(config, "triton_report")
-        gpus = config.stash[settings_key].gpus
-        hardware = hardware_facts(gpus)
-        notes = reporting.legacy_baselines_note(_baselines_root(config), hardware, gpus)
-        lines = reporting.finish(
-            config.stash[results_key], Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes
-        )
-        for line in lines:
-            terminalreporter.write_line(line)
+    if triton is not None and triton.facts is not None:
+        lines.append(f"triton: {triton.summary()}")
+    report_dir = _value(config, "triton_report")
+    gpus = _settings(config).gpus
+    hardware = hardware_facts(gpus)
+    notes = reporting.legacy_baselines_note(_baselines_root(config), hardware, gpus)
+    lines += reporting.finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes)
+    for line in lines:
+        terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the server last, also after Ctrl-C or an internal error (pytest always unconfigures)."""
+    """Stop the server last, also after Ctrl-C or an internal error (pytest always unconfigures), and remove the
+    temporary directories this process made."""
     triton = config.stash.get(session_key, None)
     if triton is not None:
         triton.close()
+        shutil.rmtree(triton.work_dir, ignore_errors=True)
         del config.stash[session_key]
+    if not _is_xdist_worker(config) and results_dir_key in config.stash:
+        shutil.rmtree(config.stash[results_dir_key], ignore_errors=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "triton_variant" in metafunc.fixturenames:
-        variants = metafunc.config.stash[variants_key]
+        variants = _variants(metafunc.config)
         metafunc.parametrize("triton_variant", variants, ids=[v.id for v in variants], scope="session")
     if "triton_perf_point" in metafunc.fixturenames:
-        points = metafunc.config.stash[perf_plan_key].points(metafunc.config.stash[variants_key])
+        points = _perf_plan(metafunc.config).points(_variants(metafunc.config))
         metafunc.parametrize("triton_perf_point", points, ids=[p.id for p in points])
 
 
@@ -176,22 +253,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 @pytest.fixture(scope="session")
-def triton_session(pytestconfig: pytest.Config) -> TritonSession:
-    """The started TritonSession of this process."""
-    if session_key not in pytestconfig.stash:
-        pytest.fail("pytest-triton: no server was started in this process", pytrace=False)
-    return pytestconfig.stash[session_key]
+def triton_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> TritonSession:
+    """The started TritonSession of this process. A server that cannot start stops the run after this test with
+    the reason (pytest caches the failure, so no other test tries again)."""
+    try:
+        return _started_session(pytestconfig)
+    except TritonPluginError as error:
+        message = f"pytest-triton: {error}"
+    request.session.shouldfail = message
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def triton_models(pytestconfig: pytest.Config) -> list:
+def triton_models(pytestconfig: pytest.Config) -> list[ModelSpec]:
     """The ModelSpecs this run checks, each once (zoo and conftest models)."""
-    return list({v.spec.name: v.spec for v in pytestconfig.stash[variants_key]}.values())
+    return list({v.spec.name: v.spec for v in _variants(pytestconfig)}.values())
 
 
 @pytest.fixture(scope="session")
 def triton_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[settings_key]
+    return _settings(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -207,19 +288,21 @@ def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
 
 @pytest.fixture(scope="session")
 def triton_perf_plan(pytestconfig: pytest.Config) -> PerfPlan:
-    return pytestconfig.stash[perf_plan_key]
+    return _perf_plan(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def triton_results(pytestconfig: pytest.Config) -> ResultsLog:
     """Where suites leave figures for the terminal summary and the --triton-report directory."""
-    return pytestconfig.stash[results_key]
+    return _results(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession):
+def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession) -> BaselinesForRun:
     """Baselines of this run, one BaselineContext per suite name."""
-    return reporting.BaselinesForRun(
+    from pytest_triton.reporting import BaselinesForRun
+
+    return BaselinesForRun(
         root=_baselines_root(pytestconfig),
         session=triton_session,
         update=bool(_value(pytestconfig, "update_baselines")),
@@ -234,7 +317,7 @@ def triton_progress(pytestconfig: pytest.Config, request: pytest.FixtureRequest)
     reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
 
     def progress(line: str) -> None:
-        if reporter is None or getattr(pytestconfig, "workerinput", None) is not None:
+        if reporter is None or _is_xdist_worker(pytestconfig):
             return  # xdist workers have no terminal; the summary shows the figures
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write_line(f"  triton perf: {line}")
@@ -245,8 +328,10 @@ def triton_progress(pytestconfig: pytest.Config, request: pytest.FixtureRequest)
 @pytest.fixture(scope="session")
 def triton_accuracy(pytestconfig: pytest.Config, triton_session: TritonSession) -> AccuracyRun:
     """SQuAD sets and in-process reference results, made once per model for the whole run."""
+    from pytest_triton.checks.accuracy import AccuracyRun
+
     return AccuracyRun(
-        plan=pytestconfig.stash[accuracy_plan_key],
+        plan=_accuracy_plan(pytestconfig),
         data_dir=triton_session.cache_dir / "squad",
         device=triton_session.settings.device,
     )

@@ -19,6 +19,11 @@ class ResultsLog:
         with open(self._path, "a", encoding="utf-8") as out:
             out.write(json.dumps({"kind": kind, **record}, sort_keys=True, default=str) + "\n")
 
+    @property
+    def empty(self) -> bool:
+        """No process has written anything (no test asked for Triton)."""
+        return not any(self.directory.glob("*.jsonl"))
+
     def read(self, kind: str) -> Iterator[dict[str, Any]]:
         """Every record of `kind` from every writer, in file order."""
         for path in sorted(self.directory.glob("*.jsonl")):

@@ -17,30 +17,11 @@ from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import probe_backends
-from pytest_triton.repository.config import BatchingPolicy, InstancePolicy
+from pytest_triton.repository.policy import InstancePolicy, ServingPolicy
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.endpoint import Server, ServerEndpoint
 from pytest_triton.server.modes import make_server
 from pytest_triton.settings import Settings
-
-
-@dataclass(frozen=True)
-class ServingPolicy:
-    """How a variant is served: dynamic batching and instance count (the perf suite varies these)."""
-
-    batching: BatchingPolicy = BatchingPolicy()
-    instance_count: int = 1
-
-    @property
-    def suffix(self) -> str:
-        """Model-name suffix; empty for the default policy, so the conformance names stay short."""
-        if self == ServingPolicy():
-            return ""
-        batching = self.batching
-        if not batching.enabled:
-            return f"-nodb-i{self.instance_count}"
-        preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
-        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from pytest_triton.baselines import BaselineFileError
 from pytest_triton.checks.performance import run_perf
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.perf.calibration import sleep_model
-from pytest_triton.perf import Concurrency, measure
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.measure import measure
 from pytest_triton.reporting import PERF, log_outcome
 from pytest_triton.repository.store import ModelRepository
 

@@ -19,35 +19,12 @@ tolerances of its own (ModelSpec.tolerances), which a per-output override on the
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
-from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.spec import Tolerance
-
-
-DEFAULT_TOLERANCES = {"fp32": Tolerance(1e-3, 1e-3, 1e-4), "fp16": Tolerance(5e-2, 5e-2, 1e-2)}
-_FIELDS = tuple(f.name for f in dataclasses.fields(Tolerance))
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """Per precision, and per (precision, output) where given on the command line."""
-
-    by_precision: Mapping[str, Tolerance] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
-    by_output: Mapping[tuple[str, str], Tolerance] = field(default_factory=dict)
-
-    def for_output(
-        self, precision: str, output: str, spec_tolerances: Mapping[str, Mapping[str, Tolerance]] | None = None
-    ) -> Tolerance:
-        """Command line per output, then the spec's per output, then per precision."""
-        given = self.by_output.get((precision, output))
-        if given is None and spec_tolerances:
-            given = spec_tolerances.get(precision, {}).get(output)
-        return given if given is not None else self.by_precision[precision]
 
 
 @dataclass(frozen=True)
@@ -123,37 +100,3 @@ def _bound_used(delta: np.ndarray, bound: np.ndarray) -> float:
     """max(delta / bound), where an exact element uses none of even a zero bound (NaN stays NaN: never within)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.where(delta == 0, 0.0, delta / bound).max())
-
-
-def parse_tolerances(values: list[str]) -> Tolerances:
-    """Defaults overridden by "PRECISION[/OUTPUT]:atol=X,rtol=Y,mean_abs=Z" items (any subset of the three, later
-    items win); a bad item names itself."""
-    by_precision = dict(DEFAULT_TOLERANCES)
-    by_output: dict[tuple[str, str], Tolerance] = {}
-    for item in values:
-        target, _, settings = item.partition(":")
-        precision, _, output = target.partition("/")
-        if precision not in by_precision or not settings or (output == "" and "/" in target):
-            raise TritonPluginError(
-                f"--triton-tolerance={item!r}: expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] "
-                f"with PRECISION one of {sorted(by_precision)}"
-            )
-        # Fields an item leaves out keep what its output, else its precision, had so far.
-        current = by_output.get((precision, output), by_precision[precision]) if output else by_precision[precision]
-        values_now = dataclasses.asdict(current)
-        for setting in settings.split(","):
-            key, _, value = setting.partition("=")
-            try:
-                if key not in _FIELDS or not float(value) >= 0:
-                    raise ValueError
-                values_now[key] = float(value)
-            except ValueError:
-                raise TritonPluginError(
-                    f"--triton-tolerance={item!r}: {setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER "
-                    "with NUMBER >= 0"
-                ) from None
-        if output:
-            by_output[(precision, output)] = Tolerance(**values_now)
-        else:
-            by_precision[precision] = Tolerance(**values_now)
-    return Tolerances(by_precision, by_output)

@@ -8,7 +8,8 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from pytest_triton.checks.parity import OutputDiff, Tolerances, compare
+from pytest_triton.checks.parity import OutputDiff, compare
+from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment
 from pytest_triton.models.spec import ModelSpec, SampleCase

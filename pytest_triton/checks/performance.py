@@ -12,8 +12,11 @@ from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.deployment import Deployment
 from pytest_triton.export.cache import largest_sample
-from pytest_triton.perf import Measurement, judge, measure, measurement_entries
+from pytest_triton.perf.baseline_entries import measurement_entries
+from pytest_triton.perf.judge import judge
+from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
 

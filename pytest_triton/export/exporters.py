@@ -146,5 +146,3 @@ class TensorRTExporter:
 EXPORTERS = {
     e.format: e for e in (TorchScriptExporter(trace=False), TorchScriptExporter(trace=True), OnnxExporter(), TensorRTExporter())
 }
-FORMATS = tuple(EXPORTERS)
-PRECISIONS = ("fp32", "fp16")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # specs are declared before numpy or torch is needed (the plugin stays light until used)
+    import numpy as np
+    import torch
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class TensorSpec:
 
     @property
     def is_float(self) -> bool:
+        import numpy as np
+
         return np.dtype(self.dtype).kind == "f"
 
     def at_precision(self, precision: str) -> "TensorSpec":
@@ -87,4 +90,6 @@ class ModelSpec:
 
 def seeded_generator(seed: int) -> np.random.Generator:
     """The one source of sample randomness, so every run and every worker draws the same inputs."""
+    import numpy as np
+
     return np.random.default_rng(seed)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.kinds import FORMATS, PRECISIONS
 from pytest_triton.perf.load import LoadPoint, concurrency_range, request_rate_range
 from pytest_triton.perf.settings import MeasurementSettings
-from pytest_triton.repository.config import BatchingPolicy
-from pytest_triton.session import ServingPolicy
+from pytest_triton.repository.policy import BatchingPolicy, ServingPolicy
 from pytest_triton.settings import choices_list
 from pytest_triton.variants import Variant
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -11,6 +10,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.utils import np_to_triton_dtype
 
 from pytest_triton.models.spec import TensorSpec
+from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
 
 # Native backend per artifact format, where the server has it; the file name Triton looks for.
 NATIVE_PLATFORMS = {
@@ -19,23 +19,6 @@ NATIVE_PLATFORMS = {
     "ts-trace": ("pytorch_libtorch", "pytorch", "model.pt"),
     "trt": ("tensorrt_plan", "tensorrt", "model.plan"),
 }
-
-
-@dataclass(frozen=True)
-class BatchingPolicy:
-    """Dynamic batching as the seeds configure it; `enabled=False` serves each request alone."""
-
-    enabled: bool = True
-    preferred_batch_sizes: tuple[int, ...] = ()
-    max_queue_delay_us: int = 100
-
-
-@dataclass(frozen=True)
-class InstancePolicy:
-    """How many model instances, and on which GPUs (none: on the CPU)."""
-
-    count: int = 1
-    gpus: tuple[int, ...] = ()
 
 
 def triton_dtype(dtype: str) -> int:

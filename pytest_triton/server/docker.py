@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_triton.client import TritonClient
 from pytest_triton.errors import ServerStartError
 from pytest_triton.server.endpoint import ServerEndpoint
 
-DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 _CONTAINER_REPOSITORY = "/models"
 _HTTP, _GRPC = 8000, 8001
 
@@ -72,6 +70,8 @@ class DockerServer:
             grpc_url=f"{host}:{container.get_exposed_port(_GRPC)}",
             http_url=f"{host}:{container.get_exposed_port(_HTTP)}",
         )
+        from pytest_triton.client import TritonClient  # tritonclient is heavy: imported when a container starts
+
         with TritonClient(endpoint, "http") as client:
             try:
                 client.wait_ready(self.start_timeout)

@@ -24,24 +24,30 @@ def test_unknown_format_and_bad_tolerance(suites):
     result.stderr.fnmatch_lines(["ERROR: --triton-tolerance='fp16:atol=lots': 'atol=lots' is not atol=NUMBER*"])
 
 
+def _stopped_at_the_first_test(result, message: str) -> None:
+    """The server starts at the first test that needs one; one that cannot start errors that test with the reason
+    and stops the run."""
+    assert result.ret == 1
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"! pytest-triton: {message} !"])
+    assert "During handling" not in result.stdout.str()
+
+
 def test_missing_server_binary(suites, tmp_path: Path):
     result = suites(f"--triton-server={tmp_path / 'tritonserver'}")
-    assert result.ret == 4
-    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-server=*tritonserver: no executable file there*"])
+    _stopped_at_the_first_test(result, "--triton-server=*tritonserver: no executable file there*")
     _no_traceback(result)
 
 
 def test_unreachable_url_fails_fast_with_advice(suites):
     result = suites("--triton-url=127.0.0.1:9", "--triton-start-timeout=2", timeout=60)
-    assert result.ret == 4
-    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-url=127.0.0.1:9: not ready after 2 s*Check the address and port*"])
+    _stopped_at_the_first_test(result, "--triton-url=127.0.0.1:9: not ready after 2 s*Check the address and port*")
     _no_traceback(result)
 
 
 def test_gpu_that_does_not_exist(suites):
     result = suites("--triton-gpu=7")
-    assert result.ret == 4
-    result.stderr.fnmatch_lines(["ERROR: pytest-triton: --triton-gpu=7: this machine has * CUDA device(s)*drop --triton-gpu*"])
+    _stopped_at_the_first_test(result, "--triton-gpu=7: this machine has * CUDA device(s)*drop --triton-gpu*")
 
 
 def test_model_that_fails_to_load_shows_the_servers_reason(suites, tmp_path: Path, small):

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_triton.perf.calibration import CalibrationModel, identity_model, sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server as serve
-from pytest_triton.repository.config import BatchingPolicy
+from pytest_triton.repository.policy import BatchingPolicy
 from pytest_triton.server.endpoint import ServerEndpoint
 
 # The known answer: 20 ms per batch, long enough that the python backend's ~1 ms overhead stays small.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_triton.perf import Concurrency, MeasurementFailed, MeasurementSettings, RequestRate, measure
 from pytest_triton.perf.asyncio_engine import AsyncioEngine
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.load import Concurrency, RequestRate
+from pytest_triton.perf.measure import measure
+from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 
 SHORT = MeasurementSettings(window_s=0.5, warmup_s=0.3, max_windows=6)
@@ -39,8 +42,11 @@ def test_concurrency_two_with_dynamic_batching_forms_batches(calibration_server)
     batched = sum(n for size, n in result.batch_histogram.items() if size > 1)
     assert batched > 0, f"no batch larger than 1 in {result.batch_histogram}"
     assert max(result.batch_histogram) == 2
-    # Each batch of two sleeps once, and both of its requests are charged that sleep.
-    assert result.breakdown.compute_infer_us == pytest.approx(model.sleep_ms * 1000, rel=0.15)
+    # Each batch of two sleeps once, and both of its requests are charged that sleep: once, not twice. Above the
+    # sleep, the stub's own time grows when the other core is busy (11.9 ms for a 10 ms sleep beside a training
+    # run), so the bound above sits halfway to a double charge rather than at 15%.
+    sleep_us = model.sleep_ms * 1000
+    assert 0.95 * sleep_us <= result.breakdown.compute_infer_us <= 1.5 * sleep_us
     # Little's law for a closed loop: two requests always in flight, each taking the average latency.
     assert result.throughput == pytest.approx(2 * 1e6 / result.latency.avg_us, rel=0.1)
 

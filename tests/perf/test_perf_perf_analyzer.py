@@ -13,13 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_triton.perf import Concurrency, MeasurementFailed, MeasurementSettings, RequestRate, Workload
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.perf_analyzer import (
     PerfAnalyzerEngine,
     input_data,
     parse_perf_analyzer_csv,
     unstable_loads,
 )
+from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ClientSecurity, ServerEndpoint
 
 HEADER = (
@@ -173,8 +176,8 @@ def test_engine_without_a_result_fails_with_perf_analyzers_own_words(tmp_path):
 
 
 def test_engine_selection_follows_what_is_installed(tmp_path, monkeypatch):
-    from pytest_triton.perf import select_engine
     from pytest_triton.perf.asyncio_engine import AsyncioEngine
+    from pytest_triton.perf.engine import select_engine
 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert isinstance(select_engine(ENDPOINT, "auto"), AsyncioEngine)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pytest_triton.perf import Concurrency, RequestRate, measurement_entries
+from pytest_triton.perf.baseline_entries import measurement_entries
+from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.results import METRICS, LatencyBreakdown, LatencyStats, Measurement, WindowResult
 
 
@@ -83,7 +84,7 @@ def test_baseline_entries_carry_unit_direction_tolerance_and_noise():
 
 def test_judge_re_measures_only_when_something_regressed_and_keeps_what_repeats():
     from pytest_triton.baselines import BaselineFile, BaselineKey, Verdict
-    from pytest_triton.perf import judge
+    from pytest_triton.perf.judge import judge
 
     steady = (window(99, 10_000), window(100, 10_000), window(101, 10_000))
     base = measurement(steady)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pytest_triton.baselines import BaselineEntry, compare, confirm
-from pytest_triton.perf import Concurrency
+from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.results import LatencyBreakdown, LatencyStats, Measurement, WindowResult
 from pytest_triton.report import summary_lines, write_report
 from pytest_triton.report.format import verdict_text

@@ -15,14 +15,15 @@ import torch
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.utils import InferenceServerException
 
-from pytest_triton.checks.parity import DEFAULT_TOLERANCES, compare
+from pytest_triton.checks.parity import compare
+from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import deploy
 from pytest_triton.errors import ModelLoadError
 from pytest_triton.export.cache import ExportCache, weights_digest
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.repository.backends import probe_backends
-from pytest_triton.repository.config import BatchingPolicy
+from pytest_triton.repository.policy import BatchingPolicy
 from pytest_triton.repository.python_runner import MODEL_FILE
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.bundled import bundled_installation

@@ -14,6 +14,7 @@ import torch
 from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.cache import ExportCache, artifact_io, largest_sample, weights_digest
 from pytest_triton.export.exporters import EXPORTERS
+from pytest_triton.kinds import FORMATS
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.runtime import load_runner
@@ -317,3 +318,7 @@ def test_runtime_refusal_names_the_cause(tmp_path):
     with pytest.raises(ExportError) as info:
         ExportCache(tmp_path).get(spec, spec.build(), "4" * 64, "ts-trace", "fp32", "cpu")
     assert "is invalid for input of size" in str(info.value)
+
+
+def test_every_format_name_has_its_exporter():
+    assert tuple(EXPORTERS) == FORMATS

@@ -9,7 +9,7 @@ import torch
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.bert import SIZES, VOCAB_SIZE, bert_spec
 from pytest_triton.models.checkpoint import load_state_dict
-from pytest_triton.models.resnext import NUM_CLASSES, resnext_spec
+from pytest_triton.models.resnext import NUM_CLASSES, VARIANTS, resnext_spec
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO, zoo_spec
 
@@ -33,6 +33,8 @@ def assert_same_cases(a, b):
 
 def test_zoo_names_and_defaults():
     assert set(ZOO) == {"bert-tiny", "bert-base", "bert-large", "resnext101-32x4d", "resnext-small"}
+    # The zoo names its models without importing them; every name is one the model modules define.
+    assert set(ZOO) == {f"bert-{size}" for size in SIZES} | set(VARIANTS)
     assert set(DEFAULT_MODELS) <= set(ZOO)
     for name in ZOO:
         spec = zoo_spec(name)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_triton.checks.parity import DEFAULT_TOLERANCES, Tolerance, Tolerances, compare, parse_tolerances
+from pytest_triton.checks.parity import compare
+from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES, Tolerances, parse_tolerances
 from pytest_triton.errors import TritonPluginError
+from pytest_triton.models.spec import Tolerance
 
 LOOSE = Tolerance(1.0, 0.0, 1.0)
 

@@ -6,7 +6,7 @@ import pytest
 
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.zoo import zoo_spec
-from pytest_triton.perf import Concurrency, RequestRate
+from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.variants import Variant
 

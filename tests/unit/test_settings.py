@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_triton.checks.parity import DEFAULT_TOLERANCES, Tolerance
+from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.export.exporters import FORMATS, PRECISIONS
+from pytest_triton.kinds import FORMATS, PRECISIONS
+from pytest_triton.models.spec import Tolerance
 from pytest_triton.models.zoo import ZOO
-from pytest_triton.settings import OPTIONS, Settings
+from pytest_triton.options import OPTIONS
+from pytest_triton.settings import Settings
 
 KNOWN = tuple(ZOO)
 

@@ -14,7 +14,8 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from pytest_triton.models.spec import TensorSpec
 from pytest_triton.perf.workload import Workload, synthetic_workload
-from pytest_triton.repository.config import BatchingPolicy, InstancePolicy, build_config
+from pytest_triton.repository.config import build_config
+from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
 from pytest_triton.repository.store import ModelRepository
 
 MODEL_SOURCE = Path(__file__).with_name("model.py")

@@ -1,0 +1,44 @@
+"""How a model is served: dynamic batching, instances, and the two together as a serving policy.
+
+Plain values with no protobuf or client imports, so that plans can be built from options before anything is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BatchingPolicy:
+    """Dynamic batching as the seeds configure it; `enabled=False` serves each request alone."""
+
+    enabled: bool = True
+    preferred_batch_sizes: tuple[int, ...] = ()
+    max_queue_delay_us: int = 100
+
+
+@dataclass(frozen=True)
+class InstancePolicy:
+    """How many model instances, and on which GPUs (none: on the CPU)."""
+
+    count: int = 1
+    gpus: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServingPolicy:
+    """How a variant is served: dynamic batching and instance count (the perf suite varies these)."""
+
+    batching: BatchingPolicy = BatchingPolicy()
+    instance_count: int = 1
+
+    @property
+    def suffix(self) -> str:
+        """Model-name suffix; empty for the default policy, so the conformance names stay short."""
+        if self == ServingPolicy():
+            return ""
+        batching = self.batching
+        if not batching.enabled:
+            return f"-nodb-i{self.instance_count}"
+        preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
+        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}"
