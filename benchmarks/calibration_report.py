@@ -22,7 +22,8 @@ from pytest_triton.perf.judge import judge
 from pytest_triton.perf.load import concurrency_range
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.settings import MeasurementSettings
-from pytest_triton.report import summary_lines, write_report
+from pytest_triton.report.summary import summary_lines
+from pytest_triton.report.writer import write_report
 
 SWEEPS = {"sleep-10ms": (sleep_model(10), "1:4:1"), "identity": (identity_model(), "1:16:5")}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pytest_triton.baselines.hardware import hardware_key
-from pytest_triton.checks.payload import reference_outputs, sample_diffs
+from pytest_triton.checks.payload import sample_diffs
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import Unsupported
 from pytest_triton.kinds import FORMATS, PRECISIONS
@@ -38,44 +38,44 @@ def main() -> None:
     parser.add_argument("--gpu", type=int, default=None, help="serve and compute references on this GPU")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="parity-tolerances-"))
     gpus = () if args.gpu is None else (args.gpu,)
     settings = Settings(gpus=gpus)
-    session = TritonSession(settings, work_dir=work, cache_dir=work / "exports")
     print(f"hardware {hardware_key(gpus)} ({platform.processor() or platform.machine()})")
-    session.start()
-    worst: dict[str, float] = {}
-    try:
-        print(f"{'variant':<28} {'case':<16} {'output':<13} {'max_abs':>9} {'mean_abs':>9} {'max|ref|':>8} "
-              f"{'a':>9} {'masked max_abs':>14}")  # fmt: skip
-        for name in args.models:
-            spec = zoo_spec(name)
-            module = session.reference(spec)
-            largest = {
-                case.label: {k: float(np.abs(v).max()) for k, v in
-                             reference_outputs(module, spec, case.inputs, settings.device).items()}
-                for case in spec.make_samples()
-            }  # fmt: skip
-            for fmt in FORMATS:
-                for precision in PRECISIONS:
-                    try:
-                        deployment = session.deployment(spec, fmt, precision)
-                    except Unsupported as reason:
-                        print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
-                        continue
-                    unit = Tolerances({p: _UNIT for p in PRECISIONS})
-                    for case, diff in sample_diffs(session.client, deployment, module, settings.device, unit):
-                        masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"
-                        print(
-                            f"{deployment.model_name:<28} {case.label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "
-                            f"{diff.mean_abs:>9.3g} {largest[case.label][diff.output]:>8.3g} "
-                            f"{diff.bound_used:>9.3g} {masked:>14}"
-                        )
-                        worst[precision] = max(worst.get(precision, 0.0), diff.bound_used)
-    finally:
-        session.close()
+    with tempfile.TemporaryDirectory(prefix="parity-tolerances-") as work:
+        session = TritonSession(settings, work_dir=Path(work), cache_dir=Path(work) / "exports")
+        try:
+            session.start()
+            worst = _measure(session, settings, args.models)
+        finally:
+            session.close()
     for precision, value in sorted(worst.items()):
         print(f"{precision}: worst a = {value:.3g} (atol = rtol = a passes every case)")
+
+
+def _measure(session: TritonSession, settings: Settings, models: list[str]) -> dict[str, float]:
+    """Print a row per variant, sample case and output; return the worst `a` per precision."""
+    worst: dict[str, float] = {}
+    unit = Tolerances({p: _UNIT for p in PRECISIONS})
+    print(f"{'variant':<28} {'case':<16} {'output':<13} {'max_abs':>9} {'mean_abs':>9} {'max|ref|':>8} "
+          f"{'a':>9} {'masked max_abs':>14}")  # fmt: skip
+    for name in models:
+        spec = zoo_spec(name)
+        module = session.reference(spec)
+        for fmt in FORMATS:
+            for precision in PRECISIONS:
+                try:
+                    deployment = session.deployment(spec, fmt, precision)
+                except Unsupported as reason:
+                    print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
+                    continue
+                for case, diff in sample_diffs(session.client, deployment, module, settings.device, unit):
+                    masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"
+                    print(
+                        f"{deployment.model_name:<28} {case.label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "
+                        f"{diff.mean_abs:>9.3g} {diff.max_ref:>8.3g} {diff.bound_used:>9.3g} {masked:>14}"
+                    )
+                    worst[precision] = max(worst.get(precision, 0.0), diff.bound_used)
+    return worst
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_triton.kinds import FORMATS, LAUNCH_MODES, PRECISIONS
+from pytest_triton.kinds import FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
 
 DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 
@@ -33,7 +33,7 @@ OPTIONS = (
     Option("triton-server", "tritonserver binary for local mode (default: the one in the nvidia-pytriton wheel)"),
     Option("triton-image", f"Triton image for docker mode (default: {DEFAULT_IMAGE})"),
     Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)"),
-    Option("triton-protocol", "protocol of --triton-url: grpc | http (default: grpc)", "grpc"),
+    Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)} (default: grpc)", "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
     Option("triton-root-certs", "CA bundle for --triton-ssl"),
     Option("triton-header", "KEY=VALUE request header sent with every request (auth tokens); repeatable", multiple=True),

@@ -100,10 +100,19 @@ def _settings(config: pytest.Config) -> Settings:
         try:
             config.stash[perf_plan_key] = PerfPlan.from_values(get)
             config.stash[accuracy_plan_key] = AccuracyPlan.from_values(get)
-            config.stash[settings_key] = Settings.from_values(get, known)
+            settings = Settings.from_values(get, known)
         except TritonPluginError as error:
             raise pytest.UsageError(str(error)) from None
+        worker, index = _worker()
+        config.stash[settings_key] = settings.for_worker(index, worker is not None)
     return config.stash[settings_key]
+
+
+def _worker() -> tuple[str | None, int]:
+    """This process's xdist worker name and index (None, 0 outside xdist). Read from the environment, which inner
+    pytest runs inherit, so that those too take the port range of the worker they run in."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return worker, int(worker.removeprefix("gw") or 0) if worker else 0
 
 
 def _perf_plan(config: pytest.Config) -> PerfPlan:
@@ -133,7 +142,7 @@ def _results(config: pytest.Config) -> ResultsLog:
     """This process's results log; the controller (or a single process) makes its directory at first use."""
     if results_dir_key not in config.stash:
         config.stash[results_dir_key] = Path(tempfile.mkdtemp(prefix="pytest-triton-results-"))
-    return ResultsLog(config.stash[results_dir_key], os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    return ResultsLog(config.stash[results_dir_key], _worker()[0] or "main")
 
 
 def _variants(config: pytest.Config) -> list[Variant]:
@@ -153,14 +162,13 @@ def _started_session(config: pytest.Config) -> TritonSession:
         return config.stash[session_key]
     from pytest_triton.session import TritonSession
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    worker_index = int(worker.removeprefix("gw") or 0)
-    settings = _settings(config).for_worker(worker_index, "PYTEST_XDIST_WORKER" in os.environ)
-    config.stash[settings_key] = settings
+    worker, worker_index = _worker()
+    settings = _settings(config)
+    cache_dir = settings.cache_dir or _default_cache_dir(config)
     triton = TritonSession(
         settings=settings,
-        work_dir=Path(tempfile.mkdtemp(prefix=f"pytest-triton-{worker}-")),
-        cache_dir=settings.cache_dir or _default_cache_dir(config),
+        work_dir=Path(tempfile.mkdtemp(prefix=f"pytest-triton-{worker or 'gw0'}-")),
+        cache_dir=cache_dir,
         worker_index=worker_index,
     )
     config.stash[session_key] = triton  # closed and its work directory removed at unconfigure, started or not

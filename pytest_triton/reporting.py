@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from pytest_triton.baselines import BaselineKey, BaselineStore, Comparison, software_versions
 from pytest_triton.baselines.context import BaselineContext
@@ -12,9 +12,11 @@ from pytest_triton.baselines.hardware import HardwareFacts, hardware_facts
 from pytest_triton.baselines.migrate import COMMAND as MIGRATE_COMMAND
 from pytest_triton.baselines.migrate import legacy_scope_for
 from pytest_triton.perf.results import Measurement
-from pytest_triton.report import summary_lines, write_report
+from pytest_triton.report.summary import summary_lines
 from pytest_triton.results_log import ResultsLog
-from pytest_triton.session import TritonSession
+
+if TYPE_CHECKING:
+    from pytest_triton.session import TritonSession
 
 PERF = "perf"
 ACCURACY = "accuracy"
@@ -89,7 +91,7 @@ def legacy_baselines_note(root: Path, facts: HardwareFacts, gpus: Sequence[int])
     return [
         f"triton perf baselines: {_shown_path(old)} is filed under the old hardware key, which does not tell CPU "
         f"generations apart, so it is not applied here ({facts.key()}); on the machine that recorded it, run "
-        f"`{MIGRATE_COMMAND}{flag}`, or record this machine's with --update-baselines"
+        f"`{MIGRATE_COMMAND} {_shown_path(root)}{flag}`, or record this machine's with --update-baselines"
     ]
 
 
@@ -116,6 +118,8 @@ def finish(
             lines += perf_notes if suite == PERF else []
         everything += comparisons
     if report_dir is not None and (measurements or everything):
+        from pytest_triton.report.writer import write_report  # matplotlib, only where a report is asked for
+
         files = write_report(report_dir, measurements, everything, metadata=metadata)
         lines.append(f"triton report: {files.markdown} ({len(files.plots)} plots)")
     return lines

@@ -26,7 +26,7 @@ from pytest_triton.settings import Settings
 
 @dataclass(frozen=True)
 class ServerFacts:
-    """What the server says about itself; the pytest header shows these."""
+    """What the server says about itself; the terminal summary shows these."""
 
     version: str
     launch_mode: str

@@ -32,7 +32,7 @@ def _sets(triton_accuracy, spec):
 
 
 def test_default_qa_model_reaches_its_target(triton_session, triton_models, triton_accuracy, triton_settings, record_property):
-    """The in-process model itself: only the tiny model trained here has a target."""
+    """The in-process model itself: only the shipped tiny model has a target."""
     spec = next((s for s in triton_models if s.name == "bert-tiny"), None)
     if spec is None or "bert-tiny" in triton_settings.checkpoints:
         pytest.skip("the target (80 EM / 85 F1) is for the shipped tiny QA model, not selected here")

@@ -92,19 +92,21 @@ def compare(
     sigmas: float = NOISE_SIGMAS,
 ) -> Comparison:
     """A regression needs both: a change beyond the baseline's tolerance, and beyond what the noise of the
-    two measurements explains. A missing baseline fails only in strict mode; one measured with other model
-    weights is not applied."""
+    two measurements explains. A missing baseline fails only in strict mode; so does one measured with other model
+    weights, which is not applied."""
     name = f"{config} {metric}"
     if baseline is None:
         hint = " (strict mode: a baseline is required)" if strict else "; run with --update-baselines to record one"
         message = f"{name}: no baseline{hint}"
         return Comparison(config, metric, measured, None, Verdict.MISSING, None, None, strict, message)
     if baseline.weights and measured.weights and baseline.weights != measured.weights:
+        # Like a missing baseline: there is none for these weights, which strict mode does not accept.
         message = (
             f"{name}: baseline measured with other weights ({baseline.weights}, this model has {measured.weights}): "
             "not applied; run with --update-baselines to record one for these weights"
+            + (" (strict mode: a baseline is required)" if strict else "")
         )
-        return Comparison(config, metric, measured, baseline, Verdict.NOT_APPLIED, None, None, False, message)
+        return Comparison(config, metric, measured, baseline, Verdict.NOT_APPLIED, None, None, strict, message)
     change = _relative_change(measured.value, baseline.value)
     bound = _noise_explains(change, baseline, measured, sigmas)
     worse = change < 0 if baseline.direction == "higher" else change > 0

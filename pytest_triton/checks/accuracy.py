@@ -24,6 +24,7 @@ from pytest_triton.checks.payload import served_inputs
 from pytest_triton.client import TritonClient
 from pytest_triton.deployment import Deployment
 from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.export.cache import WEIGHTS_DIGITS
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.squad.data import SquadDataset, SquadFormatError, load_squad
 from pytest_triton.squad.features import Feature, make_features
@@ -35,7 +36,6 @@ from pytest_triton.squad.synthetic import generator_digest, write_synthetic
 
 HELD_OUT_SEED = 7
 HELD_OUT_PARAGRAPHS = 120
-WEIGHTS_DIGITS = 16  # of the weights digest kept in a baseline entry: plenty to tell models apart, short to read
 
 
 @dataclass(frozen=True)

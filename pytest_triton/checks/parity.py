@@ -38,6 +38,7 @@ class OutputDiff:
     max_rel: float
     # The largest |served - reference| / (atol + rtol * |reference|): above 1 fails.
     bound_used: float
+    max_ref: float  # the largest |reference| compared: what the relative part of the bound scales with
     masked: int = 0  # elements not compared (masked out by the model)
     masked_max_abs: float | None = None
 
@@ -73,7 +74,8 @@ def compare(
         if not np.isfinite(actual).all():
             raise AssertionError(f"output {name}: the served output holds NaN or inf")
         a, e = actual.astype(np.float64), expected.astype(np.float64)
-        mask = np.ones(e.shape, bool) if compared is None or name not in compared else compared[name]
+        # As booleans: an attention mask of 0/1 integers would otherwise index rows 0 and 1.
+        mask = np.ones(e.shape, bool) if compared is None or name not in compared else np.asarray(compared[name], bool)
         if mask.shape != e.shape:
             raise AssertionError(f"output {name}: compared mask shape {mask.shape} != output shape {e.shape}")
         delta, magnitude = np.abs(a - e), np.abs(e)
@@ -89,6 +91,7 @@ def compare(
                 mean_abs=float(kept.mean()),
                 max_rel=float((kept / np.maximum(magnitude[mask], 1e-6)).max()),
                 bound_used=_bound_used(kept, tolerance.bound(magnitude[mask])),
+                max_ref=float(magnitude[mask].max()),
                 masked=int(dropped.size),
                 masked_max_abs=float(dropped.max()) if dropped.size else None,
             )

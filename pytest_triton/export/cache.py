@@ -37,6 +37,9 @@ class Artifact:
     cache_hit: bool
 
 
+WEIGHTS_DIGITS = 16  # of weights_digest() that baselines keep: plenty to tell models apart, short to read
+
+
 def weights_digest(module: torch.nn.Module) -> str:
     """sha256 over every parameter and buffer, names included: what makes two models the same."""
     digest = hashlib.sha256()

@@ -153,7 +153,7 @@ def test_the_run_summary_says_why_an_old_directory_is_not_applied(root):
     write(root, OLD)
     (note,) = legacy_baselines_note(root, GENOA, ())
     assert f"{root / OLD} is filed under the old hardware key" in note
-    assert f"not applied here ({NEW})" in note and "run `python -m pytest_triton.baselines.migrate`" in note
+    assert f"not applied here ({NEW})" in note and f"run `python -m pytest_triton.baselines.migrate {root}`" in note
     assert "--triton-gpu" not in note
     write(root, NEW, hardware=GENOA.to_json())
     assert legacy_baselines_note(root, GENOA, ()) == []  # this machine has baselines of its own

@@ -138,6 +138,8 @@ def test_a_baseline_of_other_weights_is_not_applied_and_says_so():
     result = compare("bert-tiny-onnx-fp32/v1.1", "exact_match", measured, baseline)
     assert result.verdict is Verdict.NOT_APPLIED and not result.failed and result.change is None
     assert "other weights (148370b300000000, this model has 9d268b2f00000000): not applied" in result.message
+    strict = compare("bert-tiny-onnx-fp32/v1.1", "exact_match", measured, baseline, strict=True)
+    assert strict.verdict is Verdict.NOT_APPLIED and strict.failed and "strict mode" in strict.message
 
 
 def test_a_baseline_of_the_same_weights_or_without_a_weights_record_is_judged():

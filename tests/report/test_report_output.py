@@ -9,8 +9,9 @@ import pytest
 from pytest_triton.baselines import BaselineEntry, compare, confirm
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.results import LatencyBreakdown, LatencyStats, Measurement, WindowResult
-from pytest_triton.report import summary_lines, write_report
 from pytest_triton.report.format import verdict_text
+from pytest_triton.report.summary import summary_lines
+from pytest_triton.report.writer import write_report
 
 
 def sweep(model: str, compute_ms: float) -> list[Measurement]:

@@ -4,6 +4,7 @@ on held-out synthetic data."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -37,7 +38,6 @@ def test_recipe_key_follows_every_field():
     assert len({Recipe().key(), *changed}) == 5
 
 
-
 def test_training_batches_group_similar_lengths_and_cover_the_data_once_per_pass():
     lengths = torch.randint(10, 129, (1000,), generator=torch.Generator().manual_seed(0))
 
@@ -52,6 +52,7 @@ def test_training_batches_group_similar_lengths_and_cover_the_data_once_per_pass
     assert padded < 1.1  # a random batch of lengths 10-128 pads to about 1.8x
     assert all(torch.equal(a, b) for a, b in zip(drawn, batches(1)))  # deterministic
     assert not all(torch.equal(a, b) for a, b in zip(drawn, batches(2)))
+
 
 def test_concurrent_callers_train_once_and_never_see_a_partial_model(tmp_path, monkeypatch):
     """Three threads stand in for xdist workers: the file lock is per path, so it serialises threads too."""
@@ -151,7 +152,12 @@ def test_the_zoo_serves_the_pinned_shipped_weights_and_never_trains(monkeypatch)
 def test_the_accuracy_baselines_were_measured_with_the_shipped_weights():
     stored = BaselineStore(Path(__file__).parents[2] / "baselines").load(BaselineKey("accuracy", "accuracy"))
     assert stored is not None
-    tiny = [entry for config, metrics in stored.entries.items() if config.startswith("bert-tiny-") for entry in metrics.values()]
+    tiny = [
+        entry
+        for config, metrics in stored.entries.items()
+        if config.startswith("bert-tiny-")
+        for entry in metrics.values()
+    ]
     assert len(tiny) >= 4 and {entry.weights for entry in tiny} == {SHIPPED_WEIGHTS}
 
 
@@ -168,4 +174,29 @@ def test_retraining_on_request_into_a_directory_refuses_one_that_is_not_empty(tm
     (tmp_path / "kept.txt").write_text("mine")
     with pytest.raises(SystemExit):
         tiny_model.main(["--out", str(tmp_path)])
-    assert "is not empty" in capsys.readouterr().err and (tmp_path / "kept.txt").read_text() == "mine"
+    assert "is not an empty directory" in capsys.readouterr().err and (tmp_path / "kept.txt").read_text() == "mine"
+
+
+def test_retraining_into_a_directory_prints_the_digest_baselines_record(tmp_path, monkeypatch, capsys):
+    """Training is stood in for by copying the shipped model: what matters here is where it lands and what is said."""
+    monkeypatch.setattr(
+        tiny_model,
+        "train",
+        lambda recipe, out_dir: shutil.copytree(shipped_tiny_qa_model(), out_dir, dirs_exist_ok=True),
+    )
+    out = tmp_path / "new" / "tiny"
+    tiny_model.main(["--out", str(out)])
+    printed = capsys.readouterr().out
+    assert f"weights digest {SHIPPED_WEIGHTS}" in printed and f"--triton-checkpoint=bert-tiny={out}" in printed
+    assert (out / "model.safetensors").is_file() and [p.name for p in out.parent.iterdir()] == ["tiny"]
+
+
+def test_an_interrupted_retraining_leaves_nothing_in_place(tmp_path, monkeypatch):
+    def interrupted(recipe: Recipe, out_dir: Path) -> None:
+        (out_dir / "config.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tiny_model, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_model.main(["--out", str(tmp_path / "tiny")])
+    assert list(tmp_path.iterdir()) == []

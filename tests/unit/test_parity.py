@@ -38,6 +38,7 @@ def test_statistics_on_known_differences():
     assert diff.max_rel == pytest.approx(0.5)
     # Bounds 0.5 + 0.25*|ref|: 0.75 at 1.0 (diff 0.5) and 1.5 at 4.0 (diff 1.0): the first is the tighter.
     assert diff.bound_used == pytest.approx(0.5 / 0.75)
+    assert diff.max_ref == 10.0
     assert diff.within
 
 
