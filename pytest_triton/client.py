@@ -95,10 +95,17 @@ class TritonClient:
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, name: str, config_json: str | None = None, files: Mapping[str, bytes] | None = None) -> None:
-        """Load (or reload) `name`; a refusal becomes ModelLoadError with the server's reason."""
+        """Load (or reload) `name`; a refusal becomes ModelLoadError with the server's reason, and so does a load
+        that takes longer than LOAD_TIMEOUT_S (HTTP's network timeout bounds it there)."""
+        timeout = {"client_timeout": LOAD_TIMEOUT_S} if self.protocol == "grpc" else {}
         try:
-            self._client.load_model(name, headers=self._headers, config=config_json, files=files)
+            self._client.load_model(name, headers=self._headers, config=config_json, files=files, **timeout)
         except InferenceServerException as error:
+            if "DEADLINE_EXCEEDED" in str(error.status()):
+                raise ModelLoadError(
+                    f"the server did not load model '{name}' within {LOAD_TIMEOUT_S:.0f} s; its log says why it takes "
+                    "so long, or serve a smaller model"
+                ) from None
             raise ModelLoadError(f"the server could not load model '{name}': {error.message()}") from None
 
     def unload_model(self, name: str) -> None:

@@ -254,7 +254,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = yield
     triton = item.config.stash.get(session_key, None)
     if report.failed and triton is not None and triton.server is not None and "triton_session" in item.fixturenames:
-        tail = triton.server.log_tail(30)
+        tail = triton.log_tail(30)
         if tail:
             report.sections.append(("tritonserver log (tail)", tail))
     return report

@@ -16,12 +16,14 @@ from pytest_triton.deployment import Deployment, deploy
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.repository.backends import probe_backends
+from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.policy import InstancePolicy, ServingPolicy
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.endpoint import Server, ServerEndpoint
 from pytest_triton.server.modes import make_server
 from pytest_triton.settings import Settings
+
+_PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,16 @@ class TritonSession:
                 instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
             )
         except ModelLoadError as error:
-            tail = self.server.log_tail(20) if self.server else ""
+            tail = self.log_tail(20)
             raise ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error)) from None
+
+    def log_tail(self, lines: int) -> str:
+        """The last `lines` lines of the server's log, less those of the backend probes: their expected load
+        failures ("unable to find backend library") read like the cause of whatever failed later."""
+        if self.server is None:
+            return ""
+        tail = self.server.log_tail(lines + _PROBE_LOG_LINES).splitlines(keepends=True)
+        return "".join([line for line in tail if PROBE_PREFIX not in line][-lines:])
 
     def _served(self, spec: ModelSpec, precision: str) -> Deployment:
         """A model someone else deployed under the spec's name: its dtypes as the server reports them."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pytest_triton.client import TritonClient
 from pytest_triton.errors import ModelLoadError
-from pytest_triton.repository.config import build_config, to_json
 from pytest_triton.models.spec import TensorSpec
+from pytest_triton.repository.config import build_config, to_json
 
 # backend name -> (platform, model file) of its probe.
 CANDIDATES = {
@@ -20,13 +20,14 @@ CANDIDATES = {
     "tensorrt": ("tensorrt_plan", "model.plan"),
 }
 _ABSENT_MARKER = "unable to find backend library"
+PROBE_PREFIX = "pytest_triton_probe_"
 
 
 def probe_backends(client: TritonClient) -> tuple[str, ...]:
     """Names of the backends this server can load models with."""
     found = []
     for backend, (platform, file_name) in CANDIDATES.items():
-        name = f"pytest_triton_probe_{backend}"
+        name = f"{PROBE_PREFIX}{backend}"
         config = build_config(
             name,
             (TensorSpec("x", "float32", (1,)),),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+from pytest_triton.errors import ServerStartError
+
 _FIRST_PORT = 20000
 _PORTS_PER_WORKER = 1000
 _RANGES = (65536 - _FIRST_PORT) // _PORTS_PER_WORKER
@@ -33,4 +35,7 @@ def free_ports(count: int, worker_index: int = 0, after: int | None = None) -> l
             found.append(port)
             if len(found) == count:
                 return found
-    raise OSError(f"no {count} free ports between {ports.start} and {ports.stop} on 127.0.0.1")
+    raise ServerStartError(
+        f"no {count} free TCP ports between {ports.start} and {ports.stop} on 127.0.0.1 (this process's range"
+        f"{f' above {after}' if after is not None else ''}); stop what holds them, or run with fewer xdist workers"
+    )

@@ -169,3 +169,31 @@ def test_probe_backends_finds_only_python_on_the_bundled_server(world):
     # Probing leaves nothing loaded behind.
     assert not [m for m in world["client"].repository_index() if m["name"].startswith("pytest_triton_probe_")
                 and m.get("state") == "READY"]
+
+
+SLOW_TO_LOAD = """
+import time
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        time.sleep(4)
+
+    def execute(self, requests):
+        return []
+"""
+
+
+def test_a_load_that_outlasts_the_load_timeout_is_a_clear_error(world, monkeypatch):
+    """gRPC loads wait at most LOAD_TIMEOUT_S (600 s, here 1 s), so a hung load never hangs the run."""
+    from pytest_triton import client as client_module
+    from pytest_triton.models.spec import TensorSpec
+    from pytest_triton.repository.config import build_config, to_json
+
+    monkeypatch.setattr(client_module, "LOAD_TIMEOUT_S", 1.0)
+    io = ((TensorSpec("x", "float32", (1,)),), (TensorSpec("y", "float32", (1,)),))
+    config = build_config("slow-to-load", *io, max_batch_size=0, backend="python")
+    began = time.monotonic()
+    with pytest.raises(ModelLoadError, match=r"did not load model 'slow-to-load' within 1 s"):
+        world["client"].load_model("slow-to-load", to_json(config), {"file:1/model.py": SLOW_TO_LOAD.encode()})
+    assert time.monotonic() - began < 3.5

@@ -13,9 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from pytest_triton.errors import ServerStartError
 from pytest_triton.server.ports import _PORTS_PER_WORKER, free_ports, worker_range
-
-
 
 
 def bindable(port: int) -> bool:
@@ -80,16 +79,17 @@ def test_after_moves_the_start():
     assert all(p in worker_range(9) for p in ports)
 
 
-def test_no_free_ports_left_raises_oserror_naming_the_range():
+def test_no_free_ports_left_is_a_clear_error_naming_the_range_and_the_remedy():
     start = worker_range(9).start
-    with pytest.raises(OSError) as info:
+    with pytest.raises(ServerStartError) as info:
         free_ports(1, worker_index=9, after=start + _PORTS_PER_WORKER - 1)
     assert str(start) in str(info.value) and str(start + _PORTS_PER_WORKER) in str(info.value)
+    assert "stop what holds them, or run with fewer xdist workers" in str(info.value)
 
 
 def test_too_few_free_ports_in_the_tail_of_the_range_raises():
     """Only the last port of the range is searched and two are asked for."""
-    with pytest.raises(OSError, match="no 2 free ports"):
+    with pytest.raises(ServerStartError, match="no 2 free TCP ports"):
         free_ports(2, worker_index=9, after=worker_range(9).stop - 2)
 
 
