@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +43,7 @@ def test_suites_check_a_served_model(suites, pytester, running_server, protocol)
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines(
         [
-            f"triton: server 2.51.0, launch mode remote, device cpu, backends unknown (not our server)*",
+            "triton: server 2.51.0, launch mode remote, device cpu, backends unknown (not our server)*",
             "*only one protocol's address is known for this server*",
         ]
     )
