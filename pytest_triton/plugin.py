@@ -8,10 +8,10 @@ once per xdist worker); a run that asks for none pays nothing.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -32,13 +32,22 @@ if TYPE_CHECKING:
     from pytest_triton.settings import Settings
     from pytest_triton.variants import Variant
 
-settings_key = pytest.StashKey["Settings"]()
 session_key = pytest.StashKey["TritonSession"]()
 variants_key = pytest.StashKey[list["Variant"]]()
 user_specs_key = pytest.StashKey[list["ModelSpec"]]()
-perf_plan_key = pytest.StashKey["PerfPlan"]()
-accuracy_plan_key = pytest.StashKey["AccuracyPlan"]()
 results_dir_key = pytest.StashKey[Path]()
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options as typed settings and plans."""
+
+    settings: Settings
+    perf: PerfPlan
+    accuracy: AccuracyPlan
+
+
+options_key = pytest.StashKey[_Options]()
 
 _SERVER = "server"  # results-log kind: what each process's server said about itself
 
@@ -77,17 +86,17 @@ def pytest_configure(config: pytest.Config) -> None:
         # Workers write where the controller reads, for the summary and report.
         config.stash[results_dir_key] = Path(config.workerinput["triton_results_dir"])  # type: ignore[attr-defined]
     if any(_is_given(config, option.dest, option.default) for option in OPTIONS):
-        _settings(config)  # a bad value stops the run now, before any test
+        _options(config)  # a bad value stops the run now, before any test
 
 
 def _is_given(config: pytest.Config, dest: str, default: str | None) -> bool:
     return _value(config, dest) not in (None, "", [], False, default)
 
 
-def _settings(config: pytest.Config) -> Settings:
+def _options(config: pytest.Config) -> _Options:
     """The options as typed settings and plans, made once; a bad value is a usage error naming the option. Options
     left at their defaults are read only when a test needs them, so that runs without Triton import nothing."""
-    if settings_key not in config.stash:
+    if options_key not in config.stash:
         from pytest_triton.checks.accuracy_plan import AccuracyPlan
         from pytest_triton.models.zoo import ZOO
         from pytest_triton.perf.plan import PerfPlan
@@ -98,14 +107,13 @@ def _settings(config: pytest.Config) -> Settings:
 
         known = (*ZOO, *(spec.name for spec in _user_specs(config)))
         try:
-            config.stash[perf_plan_key] = PerfPlan.from_values(get)
-            config.stash[accuracy_plan_key] = AccuracyPlan.from_values(get)
+            perf, accuracy = PerfPlan.from_values(get), AccuracyPlan.from_values(get)
             settings = Settings.from_values(get, known)
         except TritonPluginError as error:
             raise pytest.UsageError(str(error)) from None
         worker, index = _worker()
-        config.stash[settings_key] = settings.for_worker(index, worker is not None)
-    return config.stash[settings_key]
+        config.stash[options_key] = _Options(settings.for_worker(index, worker is not None), perf, accuracy)
+    return config.stash[options_key]
 
 
 def _worker() -> tuple[str | None, int]:
@@ -115,20 +123,12 @@ def _worker() -> tuple[str | None, int]:
     return worker, int(worker.removeprefix("gw") or 0) if worker else 0
 
 
-def _perf_plan(config: pytest.Config) -> PerfPlan:
-    _settings(config)
-    return config.stash[perf_plan_key]
-
-
-def _accuracy_plan(config: pytest.Config) -> AccuracyPlan:
-    _settings(config)
-    return config.stash[accuracy_plan_key]
-
-
 def _user_specs(config: pytest.Config) -> list[ModelSpec]:
     """The specs of the project's pytest_triton_models hooks, asked for once."""
     if user_specs_key not in config.stash:
-        config.stash[user_specs_key] = [s for specs in config.hook.pytest_triton_models(config=config) for s in specs or []]
+        config.stash[user_specs_key] = [
+            s for specs in config.hook.pytest_triton_models(config=config) for s in specs or []
+        ]
     return config.stash[user_specs_key]
 
 
@@ -151,7 +151,7 @@ def _variants(config: pytest.Config) -> list[Variant]:
     if variants_key not in config.stash:
         from pytest_triton.variants import select_specs, select_variants
 
-        settings = _settings(config)
+        settings = _options(config).settings
         config.stash[variants_key] = select_variants(settings, select_specs(settings, _user_specs(config)))
     return config.stash[variants_key]
 
@@ -163,7 +163,7 @@ def _started_session(config: pytest.Config) -> TritonSession:
     from pytest_triton.session import TritonSession
 
     worker, worker_index = _worker()
-    settings = _settings(config)
+    settings = _options(config).settings
     cache_dir = settings.cache_dir or _default_cache_dir(config)
     triton = TritonSession(
         settings=settings,
@@ -173,7 +173,7 @@ def _started_session(config: pytest.Config) -> TritonSession:
     )
     config.stash[session_key] = triton  # closed and its work directory removed at unconfigure, started or not
     facts = triton.start()
-    _results(config).append(_SERVER, dataclasses.asdict(facts))
+    _results(config).append(_SERVER, asdict(facts))
     return triton
 
 
@@ -219,7 +219,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if triton is not None and triton.facts is not None:
         lines.append(f"triton: {triton.summary()}")
     report_dir = _value(config, "triton_report")
-    gpus = _settings(config).gpus
+    gpus = _options(config).settings.gpus
     hardware = hardware_facts(gpus)
     notes = reporting.legacy_baselines_note(_baselines_root(config), hardware, gpus)
     lines += reporting.finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes)
@@ -245,7 +245,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         variants = _variants(metafunc.config)
         metafunc.parametrize("triton_variant", variants, ids=[v.id for v in variants], scope="session")
     if "triton_perf_point" in metafunc.fixturenames:
-        points = _perf_plan(metafunc.config).points(_variants(metafunc.config))
+        points = _options(metafunc.config).perf.points(_variants(metafunc.config))
         metafunc.parametrize("triton_perf_point", points, ids=[p.id for p in points])
 
 
@@ -280,7 +280,7 @@ def triton_models(pytestconfig: pytest.Config) -> list[ModelSpec]:
 
 @pytest.fixture(scope="session")
 def triton_settings(pytestconfig: pytest.Config) -> Settings:
-    return _settings(pytestconfig)
+    return _options(pytestconfig).settings
 
 
 @pytest.fixture(scope="session")
@@ -296,7 +296,7 @@ def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
 
 @pytest.fixture(scope="session")
 def triton_perf_plan(pytestconfig: pytest.Config) -> PerfPlan:
-    return _perf_plan(pytestconfig)
+    return _options(pytestconfig).perf
 
 
 @pytest.fixture(scope="session")
@@ -339,7 +339,7 @@ def triton_accuracy(pytestconfig: pytest.Config, triton_session: TritonSession) 
     from pytest_triton.checks.accuracy import AccuracyRun
 
     return AccuracyRun(
-        plan=_accuracy_plan(pytestconfig),
+        plan=_options(pytestconfig).accuracy,
         data_dir=triton_session.cache_dir / "squad",
         device=triton_session.settings.device,
     )

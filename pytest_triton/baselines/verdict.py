@@ -11,6 +11,7 @@ from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
 
 # How many combined standard deviations of noise a change must exceed to count.
 NOISE_SIGMAS = 3.0
+_STRICT_HINT = " (strict mode: a baseline is required)"
 
 
 class Verdict(str, Enum):
@@ -96,7 +97,7 @@ def compare(
     weights, which is not applied."""
     name = f"{config} {metric}"
     if baseline is None:
-        hint = " (strict mode: a baseline is required)" if strict else "; run with --update-baselines to record one"
+        hint = _STRICT_HINT if strict else "; run with --update-baselines to record one"
         message = f"{name}: no baseline{hint}"
         return Comparison(config, metric, measured, None, Verdict.MISSING, None, None, strict, message)
     if baseline.weights and measured.weights and baseline.weights != measured.weights:
@@ -104,7 +105,7 @@ def compare(
         message = (
             f"{name}: baseline measured with other weights ({baseline.weights}, this model has {measured.weights}): "
             "not applied; run with --update-baselines to record one for these weights"
-            + (" (strict mode: a baseline is required)" if strict else "")
+            + (_STRICT_HINT if strict else "")
         )
         return Comparison(config, metric, measured, baseline, Verdict.NOT_APPLIED, None, None, strict, message)
     change = _relative_change(measured.value, baseline.value)
