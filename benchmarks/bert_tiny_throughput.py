@@ -19,11 +19,11 @@ from pytest_triton.baselines.hardware import hardware_key
 from pytest_triton.checks.accuracy import AccuracyRun, evaluate_backend, triton_infer
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.performance import perf_workload
+from pytest_triton.export.formats import load_runner
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.settings import MeasurementSettings
-from pytest_triton.runtime import load_runner
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
 

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from pytest_triton.baselines import BaselineKey, BaselineStore, hardware_key, software_versions
-from pytest_triton.client import TritonClient
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.calibration import identity_model, sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
@@ -24,6 +23,7 @@ from pytest_triton.perf.measure import measure
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.report.summary import summary_lines
 from pytest_triton.report.writer import write_report
+from pytest_triton.server.client import TritonClient
 
 SWEEPS = {"sleep-10ms": (sleep_model(10), "1:4:1"), "identity": (identity_model(), "1:16:5")}
 

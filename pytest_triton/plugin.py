@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from pytest_triton.checks.accuracy import AccuracyRun
     from pytest_triton.checks.accuracy_plan import AccuracyPlan
     from pytest_triton.models.spec import ModelSpec
+    from pytest_triton.models.variant import Variant
     from pytest_triton.perf.plan import PerfPlan
     from pytest_triton.reporting import BaselinesForRun
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
-    from pytest_triton.variants import Variant
 
 session_key = pytest.StashKey["TritonSession"]()
 variants_key = pytest.StashKey[list["Variant"]]()

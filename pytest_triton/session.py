@@ -11,14 +11,14 @@ from pathlib import Path
 
 import torch
 
-from pytest_triton.client import TritonClient
-from pytest_triton.deployment import Deployment, deploy
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
+from pytest_triton.repository.deployment import Deployment, deploy
 from pytest_triton.repository.policy import InstancePolicy, ServingPolicy
 from pytest_triton.repository.store import ModelRepository
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import Server, ServerEndpoint
 from pytest_triton.server.modes import make_server
 from pytest_triton.settings import Settings

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pytest_triton.models.spec import ModelSpec
+from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
 from pytest_triton.settings import Settings
-
-
-@dataclass(frozen=True)
-class Variant:
-    spec: ModelSpec
-    format: str
-    precision: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.spec.name}-{self.format}-{self.precision}"
 
 
 def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelSpec]:

@@ -21,11 +21,11 @@ import torch
 from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import served_inputs
-from pytest_triton.client import TritonClient
-from pytest_triton.deployment import Deployment
 from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.export.cache import WEIGHTS_DIGITS
 from pytest_triton.models.spec import ModelSpec
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
 from pytest_triton.squad.data import SquadDataset, SquadFormatError, load_squad
 from pytest_triton.squad.features import Feature, make_features
 from pytest_triton.squad.inference import Infer, run_features, torch_qa_infer

@@ -10,9 +10,9 @@ import torch
 
 from pytest_triton.checks.parity import OutputDiff, compare
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.client import TritonClient
-from pytest_triton.deployment import Deployment
 from pytest_triton.models.spec import ModelSpec, SampleCase
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
 
 
 def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -10,7 +10,6 @@ import numpy as np
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.checks.payload import served_inputs
-from pytest_triton.deployment import Deployment
 from pytest_triton.export.cache import largest_sample
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.judge import judge
@@ -18,6 +17,7 @@ from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import Workload
+from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.endpoint import ServerEndpoint
 
 

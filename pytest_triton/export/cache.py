@@ -17,9 +17,9 @@ import torch
 from filelock import FileLock
 
 from pytest_triton.errors import ExportError, Unsupported
-from pytest_triton.export.exporters import EXPORTERS, ExportRequest
+from pytest_triton.export.exporters import ExportRequest
+from pytest_triton.export.formats import export_format, load_runner
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.runtime import load_runner
 
 _UNSUPPORTED = "unsupported.txt"
 
@@ -52,7 +52,7 @@ def weights_digest(module: torch.nn.Module) -> str:
 
 def artifact_io(spec: ModelSpec, fmt: str, precision: str) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """Inputs and outputs as an artifact of this format and precision carries them."""
-    io_precision = precision if EXPORTERS[fmt].fp16_io else "fp32"
+    io_precision = precision if export_format(fmt).fp16_io else "fp32"
     return (
         tuple(t.at_precision(io_precision) for t in spec.inputs),
         tuple(t.at_precision(io_precision) for t in spec.outputs),
@@ -66,16 +66,15 @@ class ExportCache:
         self.root = root
 
     def key(self, digest: str, fmt: str, precision: str, device: str) -> str:
-        exporter = EXPORTERS[fmt]
         device_kind = "cuda" if device.startswith("cuda") else "cpu"
-        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{exporter.settings}|torch-{torch.__version__}"
+        settings = export_format(fmt).settings
+        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{settings}|torch-{torch.__version__}"
         return hashlib.sha256(recipe.encode()).hexdigest()[:20]
 
     def get(
         self, spec: ModelSpec, module: torch.nn.Module, digest: str, fmt: str, precision: str, device: str
     ) -> Artifact:
         """The artifact for this variant, exported and checked on first use; Unsupported where it cannot run."""
-        exporter = EXPORTERS[fmt]
         check_supported(spec, fmt, precision, device)
         directory = self.root / f"{spec.name}-{fmt}-{precision}-{self.key(digest, fmt, precision, device)}"
         inputs, outputs = artifact_io(spec, fmt, precision)
@@ -86,7 +85,8 @@ class ExportCache:
                 self._export(spec, module, fmt, precision, device, directory, inputs)
         if (directory / _UNSUPPORTED).exists():
             raise Unsupported((directory / _UNSUPPORTED).read_text())
-        return Artifact(directory / exporter.file_name, fmt, precision, device, inputs, outputs, cache_hit=hit)
+        file_name = export_format(fmt).file_name
+        return Artifact(directory / file_name, fmt, precision, device, inputs, outputs, cache_hit=hit)
 
     def _export(
         self,
@@ -98,13 +98,13 @@ class ExportCache:
         directory: Path,
         inputs: tuple[TensorSpec, ...],
     ) -> None:
-        exporter = EXPORTERS[fmt]
+        record = export_format(fmt)
         example = largest_sample(spec)
         staging = Path(tempfile.mkdtemp(prefix=directory.name, dir=self.root))
         try:
-            target = staging / exporter.file_name
+            target = staging / record.file_name
             try:
-                exporter.export(ExportRequest(spec, module, precision, device, example), target)
+                record.exporter.export(ExportRequest(spec, module, precision, device, example), target)
             except Exception as error:  # torch, onnx and TensorRT each raise their own types
                 raise ExportError(f"exporting {spec.name} as {fmt} {precision} failed: {_first_line(error)}") from error
             reason = _runtime_refusal(fmt, target, device, precision, inputs, example)
@@ -123,7 +123,7 @@ def check_supported(spec: ModelSpec, fmt: str, precision: str, device: str) -> N
     """Raise Unsupported for what is known not to work before anything is built or exported."""
     if fmt in spec.unsupported_formats:
         raise Unsupported(f"{spec.name} as {fmt}: {spec.unsupported_formats[fmt]}")
-    EXPORTERS[fmt].check_supported(precision, device)
+    export_format(fmt).exporter.check_supported(precision, device)
 
 
 def largest_sample(spec: ModelSpec) -> dict[str, np.ndarray]:

@@ -1,4 +1,7 @@
-"""One exporter per format: TorchScript (script, trace), ONNX, and a TensorRT plan built from the ONNX file."""
+"""One exporter per format: TorchScript (script, trace), ONNX, and a TensorRT plan built from the ONNX file.
+
+torch is imported where an export runs: the format registry imports this module and must stay light.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 from pytest_triton.errors import Unsupported
 from pytest_triton.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 ONNX_OPSET = 17
 
@@ -30,6 +34,8 @@ class ExportRequest:
 
     def prepared(self) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
         """A copy of the module and example inputs cast to the precision and moved to the device."""
+        import torch
+
         module = copy.deepcopy(self.module).to(self.device)
         if self.precision == "fp16":
             module = module.half()
@@ -40,19 +46,24 @@ class ExportRequest:
         return module.eval(), tuple(tensors)
 
 
-class TorchScriptExporter:
-    file_name = "model.pt"
-    settings = "torchscript-v1"
-    fp16_io = True
+class Exporter(Protocol):
+    def check_supported(self, precision: str, device: str) -> None:
+        """Raise Unsupported for a precision or device this format cannot be built for."""
 
+    def export(self, request: ExportRequest, target: Path) -> None:
+        """Write the artifact to `target`."""
+
+
+class TorchScriptExporter:
     def __init__(self, trace: bool) -> None:
-        self.format = "ts-trace" if trace else "ts-script"
         self._trace = trace
 
     def check_supported(self, precision: str, device: str) -> None:
         """TorchScript runs everywhere torch does; fp16 is checked by running the artifact."""
 
     def export(self, request: ExportRequest, target: Path) -> None:
+        import torch
+
         module, inputs = request.prepared()
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow are expected
@@ -64,15 +75,12 @@ class TorchScriptExporter:
 
 
 class OnnxExporter:
-    format = "onnx"
-    file_name = "model.onnx"
-    settings = f"onnx-opset{ONNX_OPSET}-dynamic-batch"
-    fp16_io = True
-
     def check_supported(self, precision: str, device: str) -> None:
         """onnxruntime support for the precision on the device is checked by running the artifact."""
 
     def export(self, request: ExportRequest, target: Path) -> None:
+        import torch
+
         module, inputs = request.prepared()
         spec = request.spec
         # Batch is always dynamic; every dim the spec marks -1 (BERT's sequence) is dynamic too.
@@ -96,12 +104,6 @@ class OnnxExporter:
 
 
 class TensorRTExporter:
-    format = "trt"
-    file_name = "model.plan"
-    settings = "tensorrt-from-onnx-v1"
-    # The engine computes in fp16 but keeps fp32 inputs and outputs, as TensorRT builds from an fp32 graph.
-    fp16_io = False
-
     def check_supported(self, precision: str, device: str) -> None:
         if not device.startswith("cuda"):
             raise Unsupported("TensorRT plans need a GPU: run with --triton-gpu=N")
@@ -141,8 +143,3 @@ class TensorRTExporter:
             if plan is None:
                 raise RuntimeError("TensorRT failed to build an engine; its log above says why")
             target.write_bytes(bytes(plan))
-
-
-EXPORTERS = {
-    e.format: e for e in (TorchScriptExporter(trace=False), TorchScriptExporter(trace=True), OnnxExporter(), TensorRTExporter())
-}

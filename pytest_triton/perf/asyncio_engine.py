@@ -11,7 +11,6 @@ from typing import Sequence
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
-from pytest_triton.client import ModelStatistics, TritonClient
 from pytest_triton.perf.aio_clients import AioInferer, RequestTiming
 from pytest_triton.perf.cpu import CpuMark
 from pytest_triton.perf.engine import MeasurementFailed
@@ -21,6 +20,7 @@ from pytest_triton.perf.server_stats import ServerWindow
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.stability import is_stable
 from pytest_triton.perf.workload import Workload
+from pytest_triton.server.client import ModelStatistics, TritonClient
 from pytest_triton.server.endpoint import ServerEndpoint
 
 _STATS_TIMEOUT_S = 10.0

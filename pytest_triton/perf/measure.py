@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Sequence
 
-from pytest_triton.perf.engine import Engine, select_engine
+from pytest_triton.perf.asyncio_engine import AsyncioEngine
+from pytest_triton.perf.engine import Engine, MeasurementFailed
 from pytest_triton.perf.load import LoadPoint
+from pytest_triton.perf.perf_analyzer import NOT_INSTALLED, PerfAnalyzerEngine
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
+
+
+def select_engine(endpoint: ServerEndpoint, prefer: str = "auto") -> Engine:
+    """"asyncio", "perf_analyzer", or "auto": perf_analyzer when it is on PATH, else the asyncio generator."""
+    if prefer not in ("auto", "asyncio", "perf_analyzer"):
+        raise ValueError(f"engine must be auto, asyncio or perf_analyzer, not {prefer!r}")
+    binary = shutil.which("perf_analyzer")
+    if prefer == "perf_analyzer" and binary is None:
+        raise MeasurementFailed(NOT_INSTALLED)
+    if prefer != "asyncio" and binary is not None:
+        return PerfAnalyzerEngine(endpoint, binary=binary)
+    return AsyncioEngine(endpoint)
 
 
 def measure(

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import FORMATS, PRECISIONS
+from pytest_triton.models.variant import Variant
 from pytest_triton.perf.load import LoadPoint, concurrency_range, request_rate_range
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.repository.policy import BatchingPolicy, ServingPolicy
 from pytest_triton.settings import choices_list
-from pytest_triton.variants import Variant
 
 # The seeds' dynamic batcher: prefer full batches, wait at most 100 us for them.
 DYNAMIC_BATCHING = BatchingPolicy(enabled=True, preferred_batch_sizes=(4, 8), max_queue_delay_us=100)

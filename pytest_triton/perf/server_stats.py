@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_triton.client import ModelStatistics
 from pytest_triton.perf.results import LatencyBreakdown
+from pytest_triton.server.client import ModelStatistics
 
 _PARTS = ("queue", "compute_input", "compute_infer", "compute_output")
 

@@ -7,18 +7,14 @@ instead, which proves the backend is there.
 
 from __future__ import annotations
 
-from pytest_triton.client import TritonClient
 from pytest_triton.errors import ModelLoadError
+from pytest_triton.export.formats import EXPORT_FORMATS
 from pytest_triton.models.spec import TensorSpec
 from pytest_triton.repository.config import build_config, to_json
+from pytest_triton.server.client import TritonClient
 
-# backend name -> (platform, model file) of its probe.
-CANDIDATES = {
-    "python": ("", "model.py"),
-    "onnxruntime": ("onnxruntime_onnx", "model.onnx"),
-    "pytorch": ("pytorch_libtorch", "model.pt"),
-    "tensorrt": ("tensorrt_plan", "model.plan"),
-}
+# backend name -> (platform, model file) of its probe: python, then each native backend a format is served by.
+CANDIDATES = {"python": ("", "model.py"), **{f.backend: (f.platform, f.file_name) for f in EXPORT_FORMATS.values()}}
 _ABSENT_MARKER = "unable to find backend library"
 PROBE_PREFIX = "pytest_triton_probe_"
 

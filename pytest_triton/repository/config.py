@@ -12,14 +12,6 @@ from tritonclient.utils import np_to_triton_dtype
 from pytest_triton.models.spec import TensorSpec
 from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
 
-# Native backend per artifact format, where the server has it; the file name Triton looks for.
-NATIVE_PLATFORMS = {
-    "onnx": ("onnxruntime_onnx", "onnxruntime", "model.onnx"),
-    "ts-script": ("pytorch_libtorch", "pytorch", "model.pt"),
-    "ts-trace": ("pytorch_libtorch", "pytorch", "model.pt"),
-    "trt": ("tensorrt_plan", "tensorrt", "model.plan"),
-}
-
 
 def triton_dtype(dtype: str) -> int:
     """numpy dtype name -> ModelConfig DataType enum value."""

@@ -9,8 +9,8 @@ from typing import Mapping
 
 from tritonclient.grpc import model_config_pb2 as mc
 
-from pytest_triton.client import TritonClient
 from pytest_triton.repository.config import to_json, to_pbtxt
+from pytest_triton.server.client import TritonClient
 
 
 class ModelRepository:

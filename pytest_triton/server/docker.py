@@ -70,7 +70,7 @@ class DockerServer:
             grpc_url=f"{host}:{container.get_exposed_port(_GRPC)}",
             http_url=f"{host}:{container.get_exposed_port(_HTTP)}",
         )
-        from pytest_triton.client import TritonClient  # tritonclient is heavy: imported when a container starts
+        from pytest_triton.server.client import TritonClient  # tritonclient is heavy: imported when a container starts
 
         with TritonClient(endpoint, "http") as client:
             try:

@@ -1,24 +1,26 @@
-"""The launch modes by name: the one place that knows how each kind of server comes to be."""
+"""The launch modes by name: the one place that knows how each kind of server comes to be.
+
+Adding a launch mode is its name in kinds.LaunchMode and one entry in LAUNCHERS.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Mapping
 
+from pytest_triton.kinds import LaunchMode
 from pytest_triton.server.bundled import bundled_installation, custom_installation
-from pytest_triton.server.endpoint import Server
 from pytest_triton.server.docker import DockerServer
+from pytest_triton.server.endpoint import Server
 from pytest_triton.server.local import LocalServer
 from pytest_triton.server.remote import RemoteServer
 from pytest_triton.settings import Settings
 
+# (settings, work directory, xdist worker index) -> a not-yet-started server.
+Launcher = Callable[[Settings, Path, int], Server]
 
-def make_server(settings: Settings, work_dir: Path, worker_index: int = 0) -> Server:
-    """A not-yet-started server for `settings.launch_mode`."""
-    if settings.launch_mode == "remote":
-        assert settings.url is not None
-        return RemoteServer(settings.url, settings.protocol, settings.security, settings.start_timeout)
-    if settings.launch_mode == "docker":
-        return DockerServer(settings.image, work_dir / "model-repository", settings.gpus, settings.start_timeout)
+
+def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
     installation = (
         custom_installation(settings.server_binary)
         if settings.server_binary
@@ -32,3 +34,20 @@ def make_server(settings: Settings, work_dir: Path, worker_index: int = 0) -> Se
         worker_index=worker_index,
         start_timeout=settings.start_timeout,
     )
+
+
+def _remote(settings: Settings, work_dir: Path, worker_index: int) -> Server:
+    assert settings.url is not None
+    return RemoteServer(settings.url, settings.protocol, settings.security, settings.start_timeout)
+
+
+def _docker(settings: Settings, work_dir: Path, worker_index: int) -> Server:
+    return DockerServer(settings.image, work_dir / "model-repository", settings.gpus, settings.start_timeout)
+
+
+LAUNCHERS: Mapping[LaunchMode, Launcher] = {"local": _local, "remote": _remote, "docker": _docker}
+
+
+def make_server(settings: Settings, work_dir: Path, worker_index: int = 0) -> Server:
+    """A not-yet-started server for `settings.launch_mode`."""
+    return LAUNCHERS[settings.launch_mode](settings, work_dir, worker_index)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_triton.client import TritonClient
 from pytest_triton.errors import ServerStartError
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import ClientSecurity, ServerEndpoint
 
 

@@ -177,7 +177,7 @@ def test_engine_without_a_result_fails_with_perf_analyzers_own_words(tmp_path):
 
 def test_engine_selection_follows_what_is_installed(tmp_path, monkeypatch):
     from pytest_triton.perf.asyncio_engine import AsyncioEngine
-    from pytest_triton.perf.engine import select_engine
+    from pytest_triton.perf.measure import select_engine
 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert isinstance(select_engine(ENDPOINT, "auto"), AsyncioEngine)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_triton.client import ModelStatistics
 from pytest_triton.perf.server_stats import ServerWindow
+from pytest_triton.server.client import ModelStatistics
 
 
 def snapshot(requests: int, queue_ns: int, infer_ns: int, batches: dict[int, int]) -> ModelStatistics:

@@ -10,7 +10,6 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from pytest_triton.models.spec import TensorSpec
 from pytest_triton.repository.config import (
-    NATIVE_PLATFORMS,
     BatchingPolicy,
     InstancePolicy,
     build_config,
@@ -178,12 +177,3 @@ def test_to_json_parses_back_with_proto_field_names():
     assert data["dynamic_batching"]["preferred_batch_size"] == [8]
     assert data["parameters"]["format"] == {"string_value": "ts-trace"}
     assert json_format.Parse(text, mc.ModelConfig()) == config
-
-
-def test_native_platforms_cover_every_format():
-    from pytest_triton.export.exporters import EXPORTERS
-
-    assert set(NATIVE_PLATFORMS) == set(EXPORTERS)
-    for fmt, (platform, backend, file_name) in NATIVE_PLATFORMS.items():
-        assert file_name == EXPORTERS[fmt].file_name
-        assert platform and backend

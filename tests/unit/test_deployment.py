@@ -17,16 +17,16 @@ from tritonclient.utils import InferenceServerException
 
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES
-from pytest_triton.client import TritonClient
-from pytest_triton.deployment import deploy
 from pytest_triton.errors import ModelLoadError
 from pytest_triton.export.cache import ExportCache, weights_digest
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.repository.backends import probe_backends
+from pytest_triton.repository.deployment import deploy
 from pytest_triton.repository.policy import BatchingPolicy
 from pytest_triton.repository.python_runner import MODEL_FILE
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.bundled import bundled_installation
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.local import LocalServer
 
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
@@ -186,9 +186,9 @@ class TritonPythonModel:
 
 def test_a_load_that_outlasts_the_load_timeout_is_a_clear_error(world, monkeypatch):
     """gRPC loads wait at most LOAD_TIMEOUT_S (600 s, here 1 s), so a hung load never hangs the run."""
-    from pytest_triton import client as client_module
     from pytest_triton.models.spec import TensorSpec
     from pytest_triton.repository.config import build_config, to_json
+    from pytest_triton.server import client as client_module
 
     monkeypatch.setattr(client_module, "LOAD_TIMEOUT_S", 1.0)
     io = ((TensorSpec("x", "float32", (1,)),), (TensorSpec("y", "float32", (1,)),))

@@ -1,4 +1,4 @@
-"""export.cache (+ exporters, runtime): real exports of the zoo's smallest models into a temporary cache.
+"""export.cache (+ exporters, formats, runners): real exports of the zoo's smallest models into a temporary cache.
 
 resnext-small exports in well under a second per format; the module and its fp32 exports are built
 once per module. Small hand-written specs cover the failure paths (an export that fails, an artifact
@@ -13,11 +13,9 @@ import torch
 
 from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.cache import ExportCache, artifact_io, largest_sample, weights_digest
-from pytest_triton.export.exporters import EXPORTERS
-from pytest_triton.kinds import FORMATS
+from pytest_triton.export.formats import export_format, load_runner
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
 from pytest_triton.models.zoo import zoo_spec
-from pytest_triton.runtime import load_runner
 
 FP32_FORMATS = ("onnx", "ts-script")
 
@@ -53,7 +51,7 @@ def test_fp32_export_exists(fmt, fp32_artifacts, resnext):
     artifact = fp32_artifacts[fmt]
     assert artifact.cache_hit is False
     assert artifact.path.is_file() and artifact.path.stat().st_size > 1_000_000
-    assert artifact.path.name == EXPORTERS[fmt].file_name
+    assert artifact.path.name == export_format(fmt).file_name
     assert artifact.path.parent.name.startswith(f"resnext-small-{fmt}-fp32-")
     assert (artifact.format, artifact.precision, artifact.device) == (fmt, "fp32", "cpu")
     assert artifact.inputs == spec.inputs and artifact.outputs == spec.outputs
@@ -318,7 +316,3 @@ def test_runtime_refusal_names_the_cause(tmp_path):
     with pytest.raises(ExportError) as info:
         ExportCache(tmp_path).get(spec, spec.build(), "4" * 64, "ts-trace", "fp32", "cpu")
     assert "is invalid for input of size" in str(info.value)
-
-
-def test_every_format_name_has_its_exporter():
-    assert tuple(EXPORTERS) == FORMATS

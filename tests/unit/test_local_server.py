@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_triton.client import TritonClient
 from pytest_triton.errors import ServerStartError
-from pytest_triton.repository.config import build_config, to_pbtxt
 from pytest_triton.models.spec import TensorSpec
+from pytest_triton.repository.config import build_config, to_pbtxt
 from pytest_triton.server.bundled import bundled_installation, custom_installation
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.local import LocalServer
 from pytest_triton.server.ports import _FIRST_PORT, _PORTS_PER_WORKER
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_triton.errors import TritonPluginError
+from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.plan import PerfPlan
-from pytest_triton.variants import Variant
 
 
 def plan(**values: str) -> PerfPlan:

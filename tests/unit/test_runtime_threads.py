@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pytest_triton.runtime import cpu_threads_per_instance
+from pytest_triton.export.runners import cpu_threads_per_instance
 
 
 @pytest.mark.parametrize(("cores", "instances", "threads"), [(2, 1, 2), (2, 2, 1), (2, 5, 1), (16, 3, 5), (4, 0, 4)])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pytest_triton.kinds import FORMATS, PRECISIONS
 from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
 from pytest_triton.settings import Settings
-from pytest_triton.variants import Variant, select_specs, select_variants
+from pytest_triton.variants import select_specs, select_variants
 
 
 def user_spec(name: str) -> ModelSpec:

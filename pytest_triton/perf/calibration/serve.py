@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from pytest_triton.client import TritonClient
 from pytest_triton.perf.calibration import CalibrationModel
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.bundled import bundled_installation
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import ServerEndpoint
 from pytest_triton.server.local import LocalServer
 

@@ -1,4 +1,4 @@
-"""Triton python-backend model that serves any exported artifact with pytest_triton.runtime.
+"""Triton python-backend model that serves any exported artifact with the runners of pytest_triton.export.
 
 Used where the server has no native backend for the artifact (the bundled server has only python).
 It batches what the dynamic batcher hands it: requests with equal shapes are concatenated and run once.
@@ -16,7 +16,8 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         params = {key: value["string_value"] for key, value in config.get("parameters", {}).items()}
-        from pytest_triton.runtime import cpu_threads_per_instance, load_runner
+        from pytest_triton.export.formats import load_runner
+        from pytest_triton.export.runners import cpu_threads_per_instance
 
         gpu = args["model_instance_kind"] == "GPU"
         device = f"cuda:{args['model_instance_device_id']}" if gpu else "cpu"

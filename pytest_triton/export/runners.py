@@ -1,7 +1,8 @@
 """Runs an exported artifact on numpy batches: in-process for checks, and inside Triton's python backend.
 
 One implementation serves both places, so what the generic runner model computes in the server is
-exactly what the in-process check ran.
+exactly what the in-process check ran. Each imports its runtime (torch, onnxruntime, tensorrt) when built:
+the format registry names these classes and must stay light. export.formats.load_runner picks one by format.
 """
 
 from __future__ import annotations
@@ -96,15 +97,6 @@ class TensorRTRunner:
         self._context.execute_async_v3(stream.cuda_stream)
         stream.synchronize()
         return [r.cpu().numpy() for r in results]
-
-
-_RUNNERS = {"onnx": OnnxRunner, "ts-script": TorchScriptRunner, "ts-trace": TorchScriptRunner, "trt": TensorRTRunner}
-
-
-def load_runner(fmt: str, path: Path, device: str, threads: int | None = None) -> ArtifactRunner:
-    """The runner for artifact format `fmt` on `device` ("cpu" or "cuda:N"); `threads` caps its CPU threads
-    (None: the library's default, every core)."""
-    return _RUNNERS[fmt](path, device, threads)
 
 
 def cpu_threads_per_instance(instances: int) -> int:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from tritonclient.grpc import model_config_pb2 as mc
 
 from pytest_triton.export.cache import Artifact
+from pytest_triton.export.formats import export_format
 from pytest_triton.models.spec import ModelSpec, TensorSpec
-from pytest_triton.repository.config import NATIVE_PLATFORMS, build_config
+from pytest_triton.repository.config import build_config
 from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
 from pytest_triton.repository.python_runner import MODEL_FILE
 from pytest_triton.repository.store import ModelRepository
@@ -50,16 +51,22 @@ def deploy(
 ) -> Deployment:
     """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
     model_name = name or f"{spec.name}-{artifact.format}-{artifact.precision}"
-    platform, backend, file_name = NATIVE_PLATFORMS[artifact.format]
+    fmt = export_format(artifact.format)
     inputs, outputs = artifact.inputs, artifact.outputs
-    files: dict[str, object] = {f"1/{file_name}": artifact.path}
-    if backend in backends:
-        if platform == "pytorch_libtorch":
+    files: dict[str, object] = {f"1/{fmt.file_name}": artifact.path}
+    if fmt.backend in backends:
+        if fmt.platform == "pytorch_libtorch":
             inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
         config = build_config(
-            model_name, inputs, outputs, spec.max_batch_size, platform=platform, batching=batching, instances=instances
+            model_name,
+            inputs,
+            outputs,
+            spec.max_batch_size,
+            platform=fmt.platform,
+            batching=batching,
+            instances=instances,
         )
-        served_by = platform
+        served_by = fmt.platform
     else:
         config = build_config(
             model_name,
@@ -69,7 +76,7 @@ def deploy(
             backend="python",
             batching=batching,
             instances=instances,
-            parameters={"format": artifact.format, "artifact": file_name},
+            parameters={"format": artifact.format, "artifact": fmt.file_name},
         )
         files["1/model.py"] = MODEL_FILE
         served_by = "python"
