@@ -68,10 +68,10 @@ def _measure(session: TritonSession, settings: Settings, models: list[str]) -> d
                 except Unsupported as reason:
                     print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
                     continue
-                for case, diff in sample_diffs(session.client, deployment, module, settings.device, unit):
+                for label, diff in sample_diffs(session.client, deployment, module, settings.device, unit).diffs:
                     masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"
                     print(
-                        f"{deployment.model_name:<28} {case.label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "
+                        f"{deployment.model_name:<28} {label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "
                         f"{diff.mean_abs:>9.3g} {diff.max_ref:>8.3g} {diff.bound_used:>9.3g} {masked:>14}"
                     )
                     worst[precision] = max(worst.get(precision, 0.0), diff.bound_used)

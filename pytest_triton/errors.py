@@ -19,5 +19,9 @@ class ExportError(TritonPluginError):
     """Exporting a model failed; carries the exporter's own message."""
 
 
+class CheckFailed(TritonPluginError):
+    """A check found the deployment wrong in a way that leaves nothing to compare; the message says what."""
+
+
 class Unsupported(Exception):
     """A variant (format, precision, device) that cannot run here; the message is the skip reason."""

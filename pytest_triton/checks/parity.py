@@ -24,6 +24,7 @@ from typing import Mapping
 
 import numpy as np
 
+from pytest_triton.errors import CheckFailed
 from pytest_triton.models.spec import Tolerance
 
 
@@ -56,6 +57,29 @@ class OutputDiff:
         )
 
 
+@dataclass(frozen=True)
+class ParityResult:
+    """Every sample case's outputs of one deployment against the reference: passes when there was something to
+    compare and every output is within its tolerance."""
+
+    model_name: str
+    precision: str
+    diffs: tuple[tuple[str, OutputDiff], ...]  # (sample case label, one output's diff), in sample order
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.diffs) and all(diff.within for _, diff in self.diffs)
+
+    def report(self) -> str:
+        """The failure text: one row per output beyond its tolerance."""
+        if not self.diffs:
+            return "no sample case was compared"
+        return (
+            f"{self.model_name} differs from the eager fp32 reference beyond {self.precision} tolerance:\n"
+            + "\n".join(diff.row(label) for label, diff in self.diffs if not diff.within)
+        )
+
+
 def compare(
     served: Mapping[str, np.ndarray],
     reference: Mapping[str, np.ndarray],
@@ -63,25 +87,26 @@ def compare(
     compared: Mapping[str, np.ndarray] | None = None,
 ) -> list[OutputDiff]:
     """Per-output differences in float64 under each output's tolerance; `compared` holds, per output, a boolean
-    mask of the elements that mean something (default: all). A shape mismatch is a failure of its own."""
+    mask of the elements that mean something (default: all). CheckFailed where an output cannot be compared at all
+    (missing, another shape, not finite, masked out entirely)."""
     diffs = []
     for name, expected in reference.items():
         if name not in served:
-            raise AssertionError(f"output {name}: the server did not return it (got {sorted(served)})")
+            raise CheckFailed(f"output {name}: the server did not return it (got {sorted(served)})")
         actual = served[name]
         if actual.shape != expected.shape:
-            raise AssertionError(f"output {name}: served shape {actual.shape} != reference shape {expected.shape}")
+            raise CheckFailed(f"output {name}: served shape {actual.shape} != reference shape {expected.shape}")
         if not np.isfinite(actual).all():
-            raise AssertionError(f"output {name}: the served output holds NaN or inf")
+            raise CheckFailed(f"output {name}: the served output holds NaN or inf")
         a, e = actual.astype(np.float64), expected.astype(np.float64)
         # As booleans: an attention mask of 0/1 integers would otherwise index rows 0 and 1.
         mask = np.ones(e.shape, bool) if compared is None or name not in compared else np.asarray(compared[name], bool)
         if mask.shape != e.shape:
-            raise AssertionError(f"output {name}: compared mask shape {mask.shape} != output shape {e.shape}")
+            raise CheckFailed(f"output {name}: compared mask shape {mask.shape} != output shape {e.shape}")
         delta, magnitude = np.abs(a - e), np.abs(e)
         kept, dropped = delta[mask], delta[~mask]
         if kept.size == 0:
-            raise AssertionError(f"output {name}: the sample masks out every element, so nothing is compared")
+            raise CheckFailed(f"output {name}: the sample masks out every element, so nothing is compared")
         tolerance = tolerances[name]
         diffs.append(
             OutputDiff(

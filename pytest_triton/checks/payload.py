@@ -8,9 +8,9 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from pytest_triton.checks.parity import OutputDiff, compare
+from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.models.spec import ModelSpec, SampleCase
+from pytest_triton.models.spec import ModelSpec
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
 
@@ -40,9 +40,9 @@ def reference_outputs(module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[
 
 def sample_diffs(
     client: TritonClient, deployment: Deployment, module: torch.nn.Module, device: str, tolerances: Tolerances
-) -> list[tuple[SampleCase, OutputDiff]]:
+) -> ParityResult:
     """Every sample case of the spec sent to the deployment and compared with `module`'s answer, each output under
-    its own tolerance at the deployment's precision."""
+    its own tolerance at the deployment's precision; CheckFailed where an output cannot be compared at all."""
     spec = deployment.spec
     chosen = {t.name: tolerances.for_output(deployment.precision, t.name, spec.tolerances) for t in spec.outputs}
     names = [t.name for t in deployment.outputs]
@@ -50,5 +50,6 @@ def sample_diffs(
     for case in spec.make_samples():
         expected = reference_outputs(module, spec, case.inputs, device)
         served = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
-        found += [(case, diff) for diff in compare(spec_outputs(deployment, served), expected, chosen, case.compared)]
-    return found
+        diffs = compare(spec_outputs(deployment, served), expected, chosen, case.compared)
+        found += [(case.label, diff) for diff in diffs]
+    return ParityResult(deployment.model_name, deployment.precision, tuple(found))

@@ -1,13 +1,14 @@
-"""checks.parity: difference statistics on constructed arrays, tolerances and their parsing."""
+"""checks.parity: difference statistics on constructed arrays, a parity run's report, tolerances and their
+parsing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pytest_triton.checks.parity import compare
+from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES, Tolerances, parse_tolerances
-from pytest_triton.errors import TritonPluginError
+from pytest_triton.errors import CheckFailed, TritonPluginError
 from pytest_triton.models.spec import Tolerance
 
 LOOSE = Tolerance(1.0, 0.0, 1.0)
@@ -86,14 +87,14 @@ def test_masked_elements_are_reported_apart_and_only_need_to_be_finite():
     assert diff.masked == 2 and diff.masked_max_abs == 3.0
     assert "2 masked (max_abs 3)" in diff.row("b2")
     served[1, 3] = np.nan
-    with pytest.raises(AssertionError, match="NaN or inf"):
+    with pytest.raises(CheckFailed, match="NaN or inf"):
         _compare({"y": served}, {"y": reference}, compared={"y": mask})
 
 
 def test_a_mask_that_hides_everything_or_has_the_wrong_shape_fails():
-    with pytest.raises(AssertionError, match="masks out every element"):
+    with pytest.raises(CheckFailed, match="masks out every element"):
         _compare({"y": np.zeros(3)}, {"y": np.zeros(3)}, compared={"y": np.zeros(3, bool)})
-    with pytest.raises(AssertionError, match=r"mask shape \(2,\) != output shape \(3,\)"):
+    with pytest.raises(CheckFailed, match=r"mask shape \(2,\) != output shape \(3,\)"):
         _compare({"y": np.zeros(3)}, {"y": np.zeros(3)}, compared={"y": np.ones(2, bool)})
 
 
@@ -112,14 +113,14 @@ def test_each_output_is_judged_by_its_own_tolerance():
 
 
 def test_shape_mismatch_fails_naming_both_shapes():
-    with pytest.raises(AssertionError) as info:
+    with pytest.raises(CheckFailed) as info:
         _compare({"logits": np.zeros((2, 10), np.float32)}, {"logits": np.zeros((2, 1, 10), np.float32)})
     message = str(info.value)
     assert "logits" in message and "(2, 10)" in message and "(2, 1, 10)" in message
 
 
 def test_broadcastable_shapes_are_still_a_mismatch():
-    with pytest.raises(AssertionError, match="shape"):
+    with pytest.raises(CheckFailed, match="shape"):
         _compare({"y": np.zeros((1, 4))}, {"y": np.zeros((4,))})
 
 
@@ -127,7 +128,7 @@ def test_broadcastable_shapes_are_still_a_mismatch():
 def test_non_finite_served_output_fails(bad):
     served = np.zeros((2, 3), np.float32)
     served[1, 2] = bad
-    with pytest.raises(AssertionError, match="NaN or inf"):
+    with pytest.raises(CheckFailed, match="NaN or inf"):
         _compare({"y": served}, {"y": np.zeros((2, 3), np.float32)})
 
 
@@ -138,7 +139,7 @@ def test_nan_in_reference_is_never_within_tolerance():
 
 
 def test_missing_served_output_is_named():
-    with pytest.raises(AssertionError, match="output y: the server did not return it"):
+    with pytest.raises(CheckFailed, match="output y: the server did not return it"):
         _compare({"z": np.zeros(2)}, {"y": np.zeros(2)})
 
 
@@ -148,6 +149,22 @@ def test_within_checks_the_bound_and_the_mean_inclusively():
     assert _compare(served, reference, Tolerance(1e-3, 0.0, 5e-4))[0].within  # equal is within
     assert not _compare(served, reference, Tolerance(9e-4, 0.0, 5e-4))[0].within  # bound over
     assert not _compare(served, reference, Tolerance(1e-3, 0.0, 4e-4))[0].within  # mean over
+
+
+def test_a_parity_result_reports_each_output_beyond_its_tolerance():
+    tight = Tolerance(0.01, 0.0, 1.0)
+    (near,) = _compare({"y": np.array([0.005])}, {"y": np.array([0.0])}, tight)
+    (far,) = _compare({"y": np.array([0.5])}, {"y": np.array([0.0])}, tight)
+    result = ParityResult("m-onnx-fp16", "fp16", (("b1", near), ("b8", far)))
+    assert not result.ok
+    heading = "m-onnx-fp16 differs from the eager fp32 reference beyond fp16 tolerance:"
+    assert result.report() == heading + "\n" + far.row("b8")
+    assert ParityResult("m-onnx-fp16", "fp16", (("b1", near),)).ok
+
+
+def test_a_parity_result_with_nothing_compared_fails():
+    result = ParityResult("m-onnx-fp32", "fp32", ())
+    assert not result.ok and result.report() == "no sample case was compared"
 
 
 def test_default_tolerances():

@@ -1,0 +1,173 @@
+"""Conformance: a deployment is served as exported, answers alike over both protocols, and refuses bad requests
+cleanly. Each check returns a ConformanceResult; none raises on what it finds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+from tritonclient.grpc import model_config_pb2 as mc
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from pytest_triton.checks.payload import served_inputs
+from pytest_triton.errors import Unsupported
+from pytest_triton.repository.config import triton_dtype
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    """What one conformance check of one deployment found wrong; nothing found is a pass."""
+
+    model_name: str
+    check: str  # what was checked, the heading of the report
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def report(self) -> str:
+        return f"{self.model_name}: {self.check}:\n" + "\n".join(f"  {problem}" for problem in self.problems)
+
+
+def metadata_matches_signature(client: TritonClient, deployment: Deployment) -> ConformanceResult:
+    """The served metadata's inputs and outputs are the exported ones: names, datatypes and shapes (with a leading
+    -1 where the model batches)."""
+    metadata = client.model_metadata(deployment.model_name)
+    batch = [-1] if deployment.max_batch_size > 0 else []
+    problems = []
+    for kind, expected in (("inputs", deployment.inputs), ("outputs", deployment.outputs)):
+        # gRPC's metadata gives dims as strings, HTTP's as numbers.
+        served = sorted((t["name"], t["datatype"], [int(d) for d in t["shape"]]) for t in metadata.get(kind, []))
+        exported = sorted((t.name, np_to_triton_dtype(np.dtype(t.dtype)), batch + list(t.dims)) for t in expected)
+        if served != exported:
+            problems.append(f"{kind}: served {served}, exported {exported}")
+    return ConformanceResult(deployment.model_name, "metadata against the exported signature", tuple(problems))
+
+
+def config_matches_signature(client: TritonClient, deployment: Deployment) -> ConformanceResult:
+    """The served config has the exported max_batch_size, inputs and outputs (in order) and, where this session
+    deployed the model, dynamic batching with a queue delay and a CPU or GPU instance group."""
+    config = client.model_config(deployment.model_name)
+    problems = []
+    if config.max_batch_size != deployment.max_batch_size:
+        problems.append(f"max_batch_size: served {config.max_batch_size}, exported {deployment.max_batch_size}")
+    for kind, served, expected in (
+        ("inputs", config.input, deployment.inputs),
+        ("outputs", config.output, deployment.outputs),
+    ):
+        got = [(t.name, mc.DataType.Name(t.data_type), list(t.dims)) for t in served]
+        want = [(t.name, mc.DataType.Name(triton_dtype(t.dtype)), list(t.dims)) for t in expected]
+        if got != want:
+            problems.append(f"{kind}: served {got}, exported {want}")
+    # A model someone else deployed (remote mode) has whatever batching and instances they chose.
+    if deployment.backend != "remote":
+        if config.dynamic_batching.max_queue_delay_microseconds <= 0:
+            problems.append("dynamic batching has no max_queue_delay_microseconds")
+        kinds = [mc.ModelInstanceGroup.Kind.Name(group.kind) for group in config.instance_group]
+        if not kinds or kinds[0] not in ("KIND_CPU", "KIND_GPU"):
+            problems.append(f"instance group kinds {kinds}: expected the first to be KIND_CPU or KIND_GPU")
+    return ConformanceResult(deployment.model_name, "config against the exported signature", tuple(problems))
+
+
+def protocols_agree(client: TritonClient, deployment: Deployment) -> ConformanceResult:
+    """The first sample case over gRPC and over HTTP gives identical outputs. Unsupported where only one protocol's
+    address is known."""
+    endpoint = client.endpoint
+    if len(endpoint.protocols) < 2:
+        raise Unsupported(
+            f"only one protocol's address is known for this server ({endpoint.launch_mode} mode, "
+            f"{endpoint.protocols[0]} only)"
+        )
+    inputs, names = _first_case(deployment), _output_names(deployment)
+    with TritonClient(endpoint, "grpc") as grpc, TritonClient(endpoint, "http") as http:
+        over_grpc = grpc.infer(deployment.model_name, inputs, names)
+        over_http = http.infer(deployment.model_name, inputs, names)
+    problems = [
+        f"output {name}: {_disagreement(over_grpc[name], over_http[name])}"
+        for name in names
+        if not np.array_equal(over_grpc[name], over_http[name], equal_nan=True)
+    ]
+    return ConformanceResult(deployment.model_name, "gRPC against HTTP", tuple(problems))
+
+
+Spoil = Callable[[Deployment, Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class BadRequest:
+    """One way to spoil a good request, and the words (lower case) the server's refusal must contain."""
+
+    name: str
+    spoil: Spoil
+    refusal_says: str
+
+
+def _wrong_name(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    first = next(iter(inputs))
+    return {("not_" + first if k == first else k): v for k, v in inputs.items()}
+
+
+def _wrong_dtype(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    first = next(iter(inputs))
+    wrong = np.int8 if inputs[first].dtype != np.int8 else np.float64
+    return {k: (v.astype(wrong) if k == first else v) for k, v in inputs.items()}
+
+
+def _wrong_shape(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    first = next(iter(inputs))
+    return {k: (v[..., None] if k == first else v) for k, v in inputs.items()}
+
+
+def _over_max_batch(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    size = deployment.max_batch_size + 1
+    return {k: np.concatenate([v[:1]] * size) for k, v in inputs.items()}
+
+
+BAD_REQUESTS = (
+    BadRequest("wrong_name", _wrong_name, "unexpected inference input"),
+    BadRequest("wrong_dtype", _wrong_dtype, "data-type"),
+    BadRequest("wrong_shape", _wrong_shape, "shape"),
+    BadRequest("over_max_batch", _over_max_batch, "batch-size must be <="),
+)
+
+
+def bad_request_refused(client: TritonClient, deployment: Deployment, bad: BadRequest) -> ConformanceResult:
+    """The spoiled first sample case is refused with words that say why, and afterwards the server and the model
+    are still ready and still serve the good one."""
+    good, names = _first_case(deployment), _output_names(deployment)
+    problems = []
+    try:
+        client.infer(deployment.model_name, bad.spoil(deployment, good), names)
+        problems.append("the server accepted it")
+    except InferenceServerException as refused:
+        if bad.refusal_says not in (refused.message() or "").lower():
+            problems.append(f"the refusal does not say {bad.refusal_says!r}: {refused.message()}")
+    if not (client.is_ready() and client.is_model_ready(deployment.model_name)):
+        problems.append("the server or the model is not ready afterwards")
+    else:
+        try:
+            client.infer(deployment.model_name, good, names)
+        except InferenceServerException as refused:
+            problems.append(f"a good request is refused afterwards: {refused.message()}")
+    return ConformanceResult(deployment.model_name, f"bad request {bad.name}", tuple(problems))
+
+
+def _first_case(deployment: Deployment) -> dict[str, np.ndarray]:
+    return served_inputs(deployment, deployment.spec.make_samples()[0].inputs)
+
+
+def _output_names(deployment: Deployment) -> list[str]:
+    return [t.name for t in deployment.outputs]
+
+
+def _disagreement(over_grpc: np.ndarray, over_http: np.ndarray) -> str:
+    if over_grpc.shape != over_http.shape:
+        return f"shape {over_grpc.shape} over gRPC, {over_http.shape} over HTTP"
+    # x != x only for NaN: a NaN on both sides is no difference (as in the comparison itself).
+    both_nan = (over_grpc != over_grpc) & (over_http != over_http)
+    differ = int(((over_grpc != over_http) & ~both_nan).sum())
+    return f"{differ} of {over_grpc.size} elements differ between gRPC and HTTP"
