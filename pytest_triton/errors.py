@@ -24,4 +24,14 @@ class CheckFailed(TritonPluginError):
 
 
 class Unsupported(Exception):
-    """A variant (format, precision, device) that cannot run here; the message is the skip reason."""
+    """A variant (format, precision, device) or a check that cannot apply here; the message is the skip reason."""
+
+
+class BadValue(ValueError):
+    """A value a setting cannot take, said without naming the option: the plugin prefixes the flag. `where` follows
+    the flag in the message (default: `=<the value given>`); set it where the value must not be echoed (a secret)
+    or where one item of several is meant."""
+
+    def __init__(self, reason: str, where: str | None = None) -> None:
+        super().__init__(reason)
+        self.where = where

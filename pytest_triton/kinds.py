@@ -17,3 +17,19 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)
 LAUNCH_MODES: tuple[LaunchMode, ...] = get_args(LaunchMode)
+# The format of a model someone else deployed (remote mode): whatever it was exported as, it is served as it is.
+SERVED = "served"
+
+
+def variant_id(model: str, fmt: str, precision: str, serving_suffix: str = "") -> str:
+    """A model as exported and served, e.g. "bert-tiny-onnx-fp16": the served model's name and the first part of
+    its baseline ids."""
+    return f"{model}-{fmt}-{precision}{serving_suffix}"
+
+
+def baseline_id(config: str, point: str) -> str:
+    """The id a stored baseline is filed under: a configuration and one point of it, e.g.
+    "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2/c4" (perf: a load point) or "bert-tiny-onnx-fp32/synthetic-v1.1"
+    (accuracy: an evaluation set). Renaming orphans every committed baseline; tests/baselines/test_baseline_ids.py
+    pins them."""
+    return f"{config}/{point}"

@@ -1,24 +1,35 @@
-"""Every option of the plugin, declared once: `--{flag}` on the command line and `{dest}` as an ini key.
+"""Every option of the plugin, declared once: `--{flag}` on the command line, `{dest}` as an ini key, its parser and
+its default (shown in --help from the same value). `read_options` turns what pytest read into checked values, and
+Settings, PerfPlan and AccuracyPlan are built from those; only this module names flags in its errors.
 
-Nothing but names and help texts, so that pytest can register the options of an installed plugin without importing
-anything else; settings.py and the plans turn their values into typed, checked objects.
+Light on purpose: pytest registers the options of an installed plugin from this table before any test asks for
+Triton, so it imports nothing heavy (parsers that need a library import it when they run).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
+from pytest_triton.errors import BadValue, TritonPluginError
 from pytest_triton.kinds import FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
+from pytest_triton.models.zoo import DEFAULT_MODELS
 
 DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 
 
 @dataclass(frozen=True)
 class Option:
-    """One option: `--{flag}` on the command line and `{dest}` as ini key."""
+    """One option: `--{flag}` on the command line and `{dest}` as ini key. `parse` takes the text (the list of texts
+    of a repeatable option: comma lists are repeatable too) and raises ValueError saying what is wrong; the default
+    is text parsed the same way."""
 
     flag: str
     help: str
+    parse: Callable[[Any], object] = lambda text: text
     default: str | None = None
     multiple: bool = False  # may be given several times (and as several ini lines)
     is_switch: bool = False
@@ -27,44 +38,291 @@ class Option:
     def dest(self) -> str:
         return self.flag.replace("-", "_")
 
+    @property
+    def help_text(self) -> str:
+        return self.help if self.default is None else f"{self.help} (default: {self.default})"
+
+    def read(self, given: object) -> object:
+        """The checked value of what pytest read (command line, else ini), or of the default."""
+        if self.is_switch:
+            return bool(given)
+        raw: Any = _items(given) if self.multiple else _last(given)
+        if not raw and self.default is not None:
+            raw = [self.default] if self.multiple else self.default
+        if raw is None:
+            return None
+        try:
+            return self.parse(raw)
+        except ValueError as error:
+            # A repeatable option's texts are not echoed whole: they may hold secrets (headers).
+            where = getattr(error, "where", None)
+            where = where if where is not None else "" if self.multiple else f"={raw!r}"
+            raise TritonPluginError(f"--{self.flag}{where}: {error}") from None
+
+
+def _last(value: object) -> str | None:
+    """A single-valued option's text; an ini list gives its last line, and blank means not given."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return None if value is None or str(value).strip() == "" else str(value)
+
+
+def _items(value: object) -> list[str]:
+    if not value:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+# -- parsers: text to value, ValueError (or BadValue) saying why not ---------------------------------------------
+
+
+def _names(items: list[str]) -> list[str]:
+    """The names of comma lists given one or more times (or as ini lines)."""
+    return [n.strip() for item in items for n in item.split(",") if n.strip()]
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_names(items)))
+
+
+def choices(allowed: tuple[str, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    """Comma lists of names from `allowed`, deduplicated in order; an empty list means all of them."""
+
+    def parse(items: list[str]) -> tuple[str, ...]:
+        return check_names(_unique(items), allowed) or allowed
+
+    return parse
+
+
+def check_names(names: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise BadValue(f"unknown {', '.join(map(repr, unknown))}; valid choices: {', '.join(allowed)}", where="")
+    return names
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.strip() not in allowed:
+            raise ValueError(f"choose one of: {', '.join(allowed)}")
+        return text.strip()
+
+    return parse
+
+
+def positive_ints(items: list[str]) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in _names(items))
+    except ValueError:
+        raise BadValue(f"{','.join(items)!r} is not a comma list of integers", where="") from None
+    if any(v < 1 for v in values):
+        raise BadValue("every value must be at least 1", where="")
+    return tuple(dict.fromkeys(values))
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def _path(text: str) -> Path:
+    return Path(text)
+
+
+def _existing_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise BadValue("no such file; give a SQuAD v1.1 or v2.0 JSON file", where=f"={text}")
+    return Path(text)
+
+
+def _url(text: str) -> str:
+    if "://" in text:
+        raise ValueError("give HOST:PORT without a scheme; TLS is --triton-ssl")
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. triton.internal:8001")
+    return text
+
+
+def _gpus(text: str) -> tuple[int, ...]:
+    try:
+        gpus = tuple(int(g) for g in text.split(","))
+    except ValueError:
+        raise ValueError("expected a GPU index or a comma list, e.g. 0 or 0,1") from None
+    if any(g < 0 for g in gpus):
+        raise ValueError("GPU indices are 0 or more")
+    return gpus
+
+
+def _headers(items: list[str]) -> dict[str, str]:
+    headers = {}
+    # Errors name the item by position, never by content: a misplaced '=' can put a token in the key.
+    for number, item in enumerate(items, start=1):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadValue("expected KEY=VALUE (its text is not shown)", where=f" #{number}")
+        key = key.strip().lower()  # gRPC metadata keys must be lower case; HTTP names ignore case
+        if not re.fullmatch(r"[a-z0-9._-]+", key):
+            raise BadValue(
+                "the name before '=' may hold only letters, digits, '-', '_' and '.' (its text is not shown)",
+                where=f" #{number}",
+            )
+        headers[key] = value
+    return headers
+
+
+def _tolerances(items: list[str]) -> object:
+    from pytest_triton.checks.tolerance import parse_tolerances
+
+    return parse_tolerances(items)
+
+
+def _on_off(items: list[str]) -> tuple[bool, ...]:
+    words = _names(items)
+    if not words or any(w not in ("off", "on") for w in words):
+        raise BadValue(f"{','.join(items)!r}: use off, on or off,on", where="")
+    return tuple(w == "on" for w in dict.fromkeys(words))
+
+
+def _concurrency(items: list[str]) -> tuple[object, ...]:
+    from pytest_triton.perf.load import concurrency_range
+
+    return tuple(dict.fromkeys(point for part in _names(items) for point in concurrency_range(part)))
+
+
+def _request_rates(items: list[str]) -> tuple[object, ...]:
+    """Rates with constant arrivals; read_options gives them those of --triton-perf-arrivals."""
+    from pytest_triton.perf.load import request_rate_range
+
+    return tuple(dict.fromkeys(point for part in _names(items) for point in request_rate_range(part)))
+
 
 OPTIONS = (
-    Option("triton-launch-mode", f"how to get a server: {' | '.join(LAUNCH_MODES)} (default: local)", "local"),
-    Option("triton-server", "tritonserver binary for local mode (default: the one in the nvidia-pytriton wheel)"),
-    Option("triton-image", f"Triton image for docker mode (default: {DEFAULT_IMAGE})"),
-    Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)"),
-    Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)} (default: grpc)", "grpc"),
+    Option(
+        "triton-suites",
+        "run the conformance suites shipped in the package, with this project's conftest.py and ini keys, in place "
+        "of the default test paths (beside any paths given)",
+        is_switch=True,
+    ),
+    Option("triton-launch-mode", f"how to get a server: {' | '.join(LAUNCH_MODES)}", one_of(LAUNCH_MODES), "local"),
+    Option("triton-server", "tritonserver binary for local mode; without it, the one in the nvidia-pytriton wheel", _path),
+    Option("triton-image", "Triton image for docker mode", default=DEFAULT_IMAGE),
+    Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)", _url),
+    Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)}", one_of(PROTOCOLS), "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
     Option("triton-root-certs", "CA bundle for --triton-ssl"),
-    Option("triton-header", "KEY=VALUE request header sent with every request (auth tokens); repeatable", multiple=True),
-    Option("triton-gpu", "GPU index or comma list: serve and compute references there (default: CPU only)"),
-    Option("triton-models", "comma list of zoo models to check (default: bert-tiny,resnext-small)"),
-    Option("triton-formats", f"comma list of formats: {','.join(FORMATS)} (default: all)"),
-    Option("triton-precisions", f"comma list of precisions: {','.join(PRECISIONS)} (default: all)"),
-    Option("triton-checkpoint", "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable", multiple=True),
-    Option("triton-tolerance", "PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] parity tolerance override; repeatable", multiple=True),
-    Option("triton-start-timeout", "seconds to wait for the server to be ready (default: 120)", "120"),
-    Option("triton-cache-dir", "where exports are cached (default: pytest's cache dir)"),
+    Option(
+        "triton-header",
+        "KEY=VALUE request header sent with every request (auth tokens); repeatable",
+        _headers,
+        multiple=True,
+    ),
+    Option("triton-gpu", "GPU index or comma list: serve and compute references there; without it, the CPU", _gpus),
+    Option(
+        "triton-models",
+        f"comma list of models to check; without it, the zoo's {','.join(DEFAULT_MODELS)} and your conftest's models",
+        _unique,
+        multiple=True,
+    ),
+    Option("triton-formats", "comma list of export formats", choices(FORMATS), ",".join(FORMATS), multiple=True),
+    Option("triton-precisions", "comma list of precisions", choices(PRECISIONS), ",".join(PRECISIONS), multiple=True),
+    Option(
+        "triton-checkpoint",
+        "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable",
+        multiple=True,
+    ),
+    Option(
+        "triton-tolerance",
+        "PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] parity tolerance override; repeatable",
+        _tolerances,
+        multiple=True,
+    ),
+    Option("triton-start-timeout", "seconds to wait for the server to be ready", positive_number, "120"),
+    Option("triton-cache-dir", "where exports are cached; without it, pytest's cache dir", _path),
     # Performance and baselines.
     Option("update-baselines", "record this run's figures as the new baselines (review the diff in git)", is_switch=True),
-    Option("triton-baselines-dir", "where baselines are stored (default: baselines/ in the rootdir)"),
+    Option("triton-baselines-dir", "where baselines are stored; without it, baselines/ in the rootdir", _path),
     Option("triton-strict-baselines", "a missing baseline fails (for CI) instead of being reported", is_switch=True),
-    Option("triton-report", "write report.json, summary.md and PNG plots into this directory"),
-    Option("triton-perf-formats", "formats the perf suite measures (default: onnx)"),
-    Option("triton-perf-precisions", "precisions the perf suite measures (default: fp32)"),
-    Option("triton-perf-batch-sizes", "batch sizes per request (default: 1,8)"),
-    Option("triton-perf-concurrency", "concurrency levels, perf_analyzer's start:end:step or a comma list (default: 1,4)"),
-    Option("triton-perf-request-rate", "request rates to measure too, start:end:step or a comma list (default: none)"),
-    Option("triton-perf-arrivals", "arrivals for request-rate mode: constant | poisson (default: constant)"),
-    Option("triton-perf-batching", "dynamic batching: off, on or off,on (default: off,on)"),
-    Option("triton-perf-instances", "model instance counts (default: 1,2)"),
-    Option("triton-perf-window", "seconds per measurement window (default: 1.0)"),
-    Option("triton-perf-stability", "stable when the last 3 windows agree within this many percent (default: 10)"),
-    Option("triton-perf-engine", "asyncio (built in) | perf_analyzer (needs it on PATH) (default: asyncio)"),
+    Option("triton-report", "write report.json, summary.md and PNG plots into this directory", _path),
+    Option("triton-perf-formats", "formats the perf suite measures", choices(FORMATS), "onnx", multiple=True),
+    Option("triton-perf-precisions", "precisions the perf suite measures", choices(PRECISIONS), "fp32", multiple=True),
+    Option("triton-perf-batch-sizes", "batch sizes per request", positive_ints, "1,8", multiple=True),
+    Option("triton-perf-concurrency", "concurrency levels, perf_analyzer's start:end:step or a comma list", _concurrency, "1,4", multiple=True),
+    Option("triton-perf-request-rate", "request rates to measure too, start:end:step or a comma list", _request_rates, multiple=True),
+    Option("triton-perf-arrivals", "arrivals for request-rate mode: constant | poisson", one_of(("constant", "poisson")), "constant"),
+    Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "off,on", multiple=True),
+    Option("triton-perf-instances", "model instance counts", positive_ints, "1,2", multiple=True),
+    Option("triton-perf-window", "seconds per measurement window", positive_number, "1.0"),
+    Option("triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive_number, "10"),
+    Option(
+        "triton-perf-engine",
+        "asyncio (built in) | perf_analyzer (needs it on PATH)",
+        one_of(("asyncio", "perf_analyzer")),
+        "asyncio",
+    ),
     # Accuracy.
-    Option("squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate (default: held-out synthetic sets)"),
-    Option("squad-max-seq-length", "feature length (default: 384, or the model's position count if smaller)"),
-    Option("squad-doc-stride", "window stride over long contexts (default: 128 at length 384)"),
-    Option("squad-max-query-length", "question tokens kept (default: 64 at length 384)"),
-    Option("triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points (default: 1.0)"),
+    Option("squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets", _existing_file),
+    Option("squad-max-seq-length", "feature length; without it, 384 or the model's position count if smaller", positive_int),
+    Option("squad-doc-stride", "window stride over long contexts; without it, 128 at length 384", positive_int),
+    Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive_int),
+    Option("triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive_number, "1.0"),
 )
+
+
+def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) -> dict[str, Any]:
+    """Every option's checked value by dest, from `get(dest)` (the plugin: command line, else ini), with the rules
+    that join options: a URL means remote mode, models and checkpoints name known models. A bad value raises
+    TritonPluginError naming the option and what to do."""
+    values: dict[str, Any] = {option.dest: option.read(get(option.dest)) for option in OPTIONS}
+    if values["triton_url"] and values["triton_launch_mode"] == "local":
+        values["triton_launch_mode"] = "remote"
+    if values["triton_launch_mode"] == "remote" and not values["triton_url"]:
+        raise TritonPluginError("--triton-launch-mode=remote needs --triton-url=HOST:PORT")
+    try:
+        check_names(values["triton_models"] or (), known_models)
+    except BadValue as error:
+        raise TritonPluginError(f"--triton-models: {error}") from None
+    values["triton_models"] = values["triton_models"] or ()
+    values["triton_checkpoint"] = _checkpoints(values["triton_checkpoint"] or [], values["triton_models"], known_models)
+    if values["triton_perf_request_rate"]:
+        import dataclasses
+
+        arrivals = values["triton_perf_arrivals"]
+        values["triton_perf_request_rate"] = tuple(
+            dataclasses.replace(rate, arrivals=arrivals) for rate in values["triton_perf_request_rate"]
+        )
+    return values
+
+
+def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ...]) -> dict[str, Path]:
+    checkpoints = {}
+    for item in items:
+        model, sep, path = item.partition("=")
+        if not sep:
+            if len(models) != 1:
+                raise TritonPluginError(
+                    f"--triton-checkpoint={item}: say which model it is for (MODEL=PATH) or select one model "
+                    "with --triton-models"
+                )
+            model, path = models[0], item
+        if model not in known:
+            raise TritonPluginError(f"--triton-checkpoint: unknown model {model!r}; valid: {', '.join(known)}")
+        if not Path(path).exists():
+            raise TritonPluginError(f"--triton-checkpoint for {model}: {path} does not exist")
+        checkpoints[model] = Path(path)
+    return checkpoints

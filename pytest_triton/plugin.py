@@ -13,13 +13,14 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Generator
 
 import pytest
 
 from pytest_triton import hookspecs
-from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.options import OPTIONS
+from pytest_triton.errors import TritonPluginError
+from pytest_triton.options import OPTIONS, read_options
+from pytest_triton.outcomes import triton_outcome
 from pytest_triton.results_log import ResultsLog
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from pytest_triton.models.spec import ModelSpec
     from pytest_triton.models.variant import Variant
     from pytest_triton.perf.plan import PerfPlan
-    from pytest_triton.reporting import BaselinesForRun
+    from pytest_triton.baselines.context import BaselinesForRun
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
 
@@ -60,14 +61,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("triton", "Triton Inference Server")
     for option in OPTIONS:
         if option.is_switch:
-            group.addoption(f"--{option.flag}", action="store_true", default=None, dest=option.dest, help=option.help)
-            parser.addini(option.dest, option.help, type="bool", default=False)
+            group.addoption(f"--{option.flag}", action="store_true", default=None, dest=option.dest, help=option.help_text)
+            parser.addini(option.dest, option.help_text, type="bool", default=False)
         elif option.multiple:
-            group.addoption(f"--{option.flag}", action="append", default=None, dest=option.dest, help=option.help)
-            parser.addini(option.dest, option.help, type="linelist", default=[])
+            group.addoption(f"--{option.flag}", action="append", default=None, dest=option.dest, help=option.help_text)
+            parser.addini(option.dest, option.help_text, type="linelist", default=[])
         else:
-            group.addoption(f"--{option.flag}", default=None, dest=option.dest, help=option.help)
-            parser.addini(option.dest, option.help, default=option.default)
+            group.addoption(f"--{option.flag}", default=None, dest=option.dest, help=option.help_text)
+            parser.addini(option.dest, option.help_text, default=option.default)
 
 
 def _value(config: pytest.Config, dest: str) -> object:
@@ -87,6 +88,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[results_dir_key] = Path(config.workerinput["triton_results_dir"])  # type: ignore[attr-defined]
     if any(_is_given(config, option.dest, option.default) for option in OPTIONS):
         _options(config)  # a bad value stops the run now, before any test
+    if _value(config, "triton_suites"):
+        _collect_shipped_suites(config)
+
+
+def _collect_shipped_suites(config: pytest.Config) -> None:
+    """--triton-suites: the installed suites' directory replaces the default paths (testpaths, the current
+    directory) or joins the paths given. The project's own conftest.py was loaded for those default paths already,
+    so its pytest_triton_models hook applies; its ini keys apply since the rootdir is the project's. Idempotent,
+    since xdist workers get the controller's paths and configure again."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pytest_triton.suites")
+    assert spec is not None and spec.submodule_search_locations  # part of the package
+    # The directory, not its files: node ids then read test_parity.py::..., not ::... (pytest makes ids of paths
+    # outside the rootdir relative to the path given).
+    suites = str(Path(spec.submodule_search_locations[0]))
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = []
+    if suites not in config.args:
+        config.args.append(suites)
 
 
 def _is_given(config: pytest.Config, dest: str, default: str | None) -> bool:
@@ -102,15 +123,13 @@ def _options(config: pytest.Config) -> _Options:
         from pytest_triton.perf.plan import PerfPlan
         from pytest_triton.settings import Settings
 
-        def get(dest: str) -> object:
-            return _value(config, dest)
-
         known = (*ZOO, *(spec.name for spec in _user_specs(config)))
         try:
-            perf, accuracy = PerfPlan.from_values(get), AccuracyPlan.from_values(get)
-            settings = Settings.from_values(get, known)
+            values = read_options(lambda dest: _value(config, dest), known)
         except TritonPluginError as error:
             raise pytest.UsageError(str(error)) from None
+        settings = Settings.from_options(values)
+        perf, accuracy = PerfPlan.from_options(values), AccuracyPlan.from_options(values)
         worker, index = _worker()
         config.stash[options_key] = _Options(settings.for_worker(index, worker is not None), perf, accuracy)
     return config.stash[options_key]
@@ -211,8 +230,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     log = _results(config)
     if log.empty:
         return  # no test asked for Triton
-    from pytest_triton import reporting
     from pytest_triton.baselines.hardware import hardware_facts
+    from pytest_triton.report.run import finish, legacy_baselines_note
 
     lines = _server_lines(log)
     triton = config.stash.get(session_key, None)
@@ -221,8 +240,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     report_dir = _value(config, "triton_report")
     gpus = _options(config).settings.gpus
     hardware = hardware_facts(gpus)
-    notes = reporting.legacy_baselines_note(_baselines_root(config), hardware, gpus)
-    lines += reporting.finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes)
+    notes = legacy_baselines_note(_baselines_root(config), hardware, gpus)
+    lines += finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes)
     for line in lines:
         terminalreporter.write_line(line)
 
@@ -250,10 +269,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     triton = item.config.stash.get(session_key, None)
-    if report.failed and triton is not None and triton.server is not None and "triton_session" in item.fixturenames:
+    uses_triton = "triton_session" in getattr(item, "fixturenames", ())
+    if report.failed and triton is not None and triton.server is not None and uses_triton:
         tail = triton.log_tail(30)
         if tail:
             report.sections.append(("tritonserver log (tail)", tail))
@@ -286,12 +308,8 @@ def triton_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
     """The variant exported and loaded on the server; skipped with the reason where it cannot run here."""
-    try:
+    with triton_outcome():
         return triton_session.deployment(triton_variant.spec, triton_variant.format, triton_variant.precision)
-    except Unsupported as reason:
-        pytest.skip(str(reason))
-    except (ModelLoadError, TritonPluginError) as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -308,11 +326,15 @@ def triton_results(pytestconfig: pytest.Config) -> ResultsLog:
 @pytest.fixture(scope="session")
 def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession) -> BaselinesForRun:
     """Baselines of this run, one BaselineContext per suite name."""
-    from pytest_triton.reporting import BaselinesForRun
+    from pytest_triton.baselines.context import BaselinesForRun
 
+    facts = triton_session.facts
     return BaselinesForRun(
         root=_baselines_root(pytestconfig),
-        session=triton_session,
+        gpus=triton_session.settings.gpus,
+        remote_url=triton_session.settings.url,
+        server_version=facts.version if facts else None,
+        backends=facts.backends if facts else None,
         update=bool(_value(pytestconfig, "update_baselines")),
         strict=bool(_value(pytestconfig, "triton_strict_baselines")),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.kinds import SERVED, variant_id
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
@@ -136,7 +137,7 @@ class TritonSession:
                 spec,
                 artifact,
                 self.facts.backends if self.facts else (),
-                name=f"{spec.name}-{fmt}-{precision}{serving.suffix}",
+                name=variant_id(spec.name, fmt, precision, serving.suffix),
                 batching=serving.batching,
                 instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
             )
@@ -167,7 +168,7 @@ class TritonSession:
 
             return tuple(TensorSpec(t.name, triton_to_np_dtype(dtypes.get(t.name, "FP32")).__name__, t.dims) for t in tensors)
 
-        return Deployment(spec.name, spec, "served", precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size)
+        return Deployment(spec.name, spec, SERVED, precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size)
 
     def summary(self) -> str:
         """One line for the end of a run: what was deployed and how much came from the export cache."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_triton.kinds import SERVED
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
@@ -18,5 +19,5 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:
     if settings.launch_mode == "remote":
         # A served model has one format and precision, whatever it is; the first precision sets the tolerance.
-        return [Variant(spec, "served", settings.precisions[0]) for spec in specs]
+        return [Variant(spec, SERVED, settings.precisions[0]) for spec in specs]
     return [Variant(spec, fmt, precision) for spec in specs for fmt in settings.formats for precision in settings.precisions]

@@ -11,7 +11,7 @@ from pytest_triton.checks.conformance import (
     metadata_matches_signature,
     protocols_agree,
 )
-from pytest_triton.errors import Unsupported
+from pytest_triton.outcomes import triton_outcome
 
 
 def test_server_live_and_ready(triton_session):
@@ -36,10 +36,8 @@ def test_config_matches_signature(triton_session, triton_deployment):
 
 
 def test_grpc_and_http_agree(triton_session, triton_deployment):
-    try:
+    with triton_outcome():
         result = protocols_agree(triton_session.client, triton_deployment)
-    except Unsupported as reason:
-        pytest.skip(str(reason))
     assert result.ok, result.report()
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_triton.checks.payload import sample_diffs
-from pytest_triton.errors import CheckFailed
+from pytest_triton.outcomes import triton_outcome
 
 
 def test_outputs_match_reference(triton_session, triton_deployment, triton_settings, record_property):
     deployment = triton_deployment
     module = triton_session.reference(deployment.spec)
-    try:
+    with triton_outcome():
         result = sample_diffs(
             triton_session.client, deployment, module, triton_settings.device, triton_settings.tolerances
         )
-    except CheckFailed as error:
-        pytest.fail(str(error), pytrace=False)
     for label, diff in result.diffs:
         prefix = f"{label}.{diff.output}"
         record_property(f"{prefix}.max_abs_diff", diff.max_abs)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_triton.baselines import BaselineFileError
+from pytest_triton.baselines.context import PERF
 from pytest_triton.checks.performance import run_perf
-from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.outcomes import triton_outcome
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
-from pytest_triton.reporting import PERF, log_outcome
+from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.repository.store import ModelRepository
 
 CALIBRATION_SLEEP_MS = 20.0
@@ -37,14 +37,9 @@ def test_throughput_and_latency_against_baseline(
 ):
     point = triton_perf_point
     variant = point.variant
-    try:
-        deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
-    except Unsupported as reason:
-        pytest.skip(str(reason))
-    except (ModelLoadError, TritonPluginError) as error:
-        pytest.fail(str(error), pytrace=False)
     context = triton_baselines.context(PERF)
-    try:
+    with triton_outcome():
+        deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
         outcome = run_perf(
             triton_session.endpoint,
             deployment,
@@ -54,11 +49,16 @@ def test_throughput_and_latency_against_baseline(
             context,
             triton_progress,
         )
-    except BaselineFileError as error:
-        pytest.fail(str(error), pytrace=False)
-    log_outcome(
-        triton_results, PERF, point.id, outcome.measurements, outcome.comparisons, outcome.recorded, context.path
+    logged = SuiteOutcome(
+        PERF,
+        point.id,
+        tuple(outcome.measurements),
+        tuple(outcome.comparisons),
+        tuple(outcome.recorded),
+        context.path,
+        context.stack_changes(),
     )
+    log_outcome(triton_results, logged)
     for m in outcome.measurements:
         record_property(f"{m.load.label}.throughput_infer_per_s", round(m.throughput, 2))
         record_property(f"{m.load.label}.latency_p50_ms", round(m.latency.p50_us / 1000, 3))

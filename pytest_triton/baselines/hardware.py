@@ -66,7 +66,7 @@ class HardwareFacts(ABC):
     def from_json(data: Mapping[str, Any]) -> HardwareFacts:
         """From a record the baseline schema accepted."""
         fields = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
-        kind = fields.pop("kind")
+        kind = str(fields.pop("kind"))
         return {"cpu": CpuFacts, "gpu": GpuFacts}[kind](**fields)
 
 

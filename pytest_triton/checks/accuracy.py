@@ -3,10 +3,10 @@
 Tolerances against the in-process eager fp32 model on the same features:
 
     fp32: every prediction identical (so EM and F1 are equal)
-    fp16: EM and F1 each within 1.0 point (--triton-accuracy-tolerance)
+    fp16: EM and F1 each within AccuracyPlan.fp16_points (1.0 by default)
 
 The embedded default evaluates held-out synthetic sets (v1.1 style, and v2.0 style with unanswerable
-questions) written under the cache directory; --squad-file evaluates a real SQuAD file instead.
+questions) written under the cache directory; AccuracyPlan.squad_file evaluates a real SQuAD file instead.
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
+from pytest_triton.baselines.verdict import Comparison, compare_entries
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.export.cache import WEIGHTS_DIGITS
+from pytest_triton.kinds import baseline_id
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -156,3 +159,67 @@ class AccuracyRun:
             return found
         except SquadFormatError as error:
             raise TritonPluginError(str(error)) from None
+
+
+def require_qa_model(spec: ModelSpec) -> None:
+    if spec.family != "bert":
+        raise Unsupported(f"SQuAD accuracy applies to BERT question answering; {spec.name} is {spec.family}")
+
+
+@dataclass(frozen=True)
+class ServedAccuracy:
+    """A served variant's EM/F1 on every evaluation set, against the in-process model and the stored baselines."""
+
+    results: dict[str, AccuracyResult]  # by evaluation set
+    entries: dict[str, dict[str, BaselineEntry]]  # by baseline id, then metric
+    comparisons: list[Comparison]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def report(self) -> str:
+        return "\n".join(self.problems)
+
+
+def served_accuracy(
+    run: AccuracyRun,
+    client: TritonClient,
+    deployment: Deployment,
+    module: torch.nn.Module,
+    weights: str,
+    baselines: BaselineContext,
+) -> ServedAccuracy:
+    """Evaluate `deployment` on every set of its model: fp32 must predict what `module` (the eager fp32 model with
+    the weights digest `weights`) predicts, lower precisions stay within the plan's points; each set's EM/F1 is
+    judged against its baseline, unless this run updates them."""
+    spec = deployment.spec
+    require_qa_model(spec)
+    results, entries, comparisons, problems = {}, {}, [], []
+    for squad in run.sets(spec):
+        reference = run.reference(spec, module, squad)
+        served = evaluate_backend(squad, triton_infer(client, deployment), run.plan)
+        results[squad.name] = served
+        problems += _against_reference(squad.name, served, reference, deployment.precision, run.plan.fp16_points)
+        config = baseline_id(deployment.model_name, squad.name)
+        entries[config] = served.entries(weights)
+        comparisons += compare_entries(config, entries[config], baselines.baseline(), strict=baselines.strict)
+    comparisons = [] if baselines.update else baselines.explained(comparisons)
+    problems += [c.message for c in comparisons if c.failed]
+    return ServedAccuracy(results, entries, comparisons, problems)
+
+
+def _against_reference(
+    name: str, served: AccuracyResult, reference: AccuracyResult, precision: str, points: float
+) -> list[str]:
+    if precision == "fp32":
+        expected = reference.answers()
+        differing = [qid for qid, text in served.answers().items() if expected[qid] != text]
+        return [f"{name}: {len(differing)} predictions differ from in-process, e.g. {differing[:3]}"] if differing else []
+    problems = []
+    for metric in ("exact_match", "f1"):
+        delta = getattr(served, metric) - getattr(reference, metric)
+        if abs(delta) > points:
+            problems.append(f"{name}: {metric} {delta:+.2f} points from in-process (tolerance {points})")
+    return problems

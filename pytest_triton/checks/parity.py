@@ -19,7 +19,7 @@ tolerances of its own (ModelSpec.tolerances), which a per-output override on the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -64,7 +64,8 @@ class ParityResult:
 
     model_name: str
     precision: str
-    diffs: tuple[tuple[str, OutputDiff], ...]  # (sample case label, one output's diff), in sample order
+    # (sample case label, one output's diff), in sample order; left out of the repr that a failed assert prints
+    diffs: tuple[tuple[str, OutputDiff], ...] = field(repr=False)
 
     @property
     def ok(self) -> bool:

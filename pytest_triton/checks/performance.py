@@ -11,6 +11,7 @@ from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.export.cache import largest_sample
+from pytest_triton.kinds import baseline_id
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.judge import judge
 from pytest_triton.perf.measure import measure
@@ -73,7 +74,7 @@ def run_perf(
     baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
     entries = {}
     for load in plan.loads:
-        point_id = f"{config}/{load.label}"
+        point_id = baseline_id(config, load.label)
 
         def take() -> Measurement:
             return measure(endpoint, workload, [load], plan.settings, plan.engine)[0]
@@ -91,6 +92,7 @@ def run_perf(
             else:
                 entries[point_id] = measurement_entries(measurement)
             continue
-        outcome.comparisons += judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
+        judged = judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
+        outcome.comparisons += baselines.explained(judged)
     outcome.recorded = baselines.record(entries)
     return outcome

@@ -1,4 +1,4 @@
-"""Parity tolerances per precision and per output, and their parsing from --triton-tolerance (see checks.parity
+"""Parity tolerances per precision and per output, and their parsing from PRECISION[/OUTPUT]:atol=... items (see checks.parity
 for what they bound and how the defaults were measured). No numpy: the plugin parses them at start-up."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from pytest_triton.errors import TritonPluginError
+from pytest_triton.errors import BadValue
 from pytest_triton.models.spec import Tolerance
 
 DEFAULT_TOLERANCES = {"fp32": Tolerance(1e-3, 1e-3, 1e-4), "fp16": Tolerance(5e-2, 5e-2, 1e-2)}
@@ -40,9 +40,9 @@ def parse_tolerances(values: list[str]) -> Tolerances:
         target, _, settings = item.partition(":")
         precision, _, output = target.partition("/")
         if precision not in by_precision or not settings or (output == "" and "/" in target):
-            raise TritonPluginError(
-                f"--triton-tolerance={item!r}: expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] "
-                f"with PRECISION one of {sorted(by_precision)}"
+            raise BadValue(
+                f"expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] with PRECISION one of {sorted(by_precision)}",
+                where=f"={item!r}",
             )
         # Fields an item leaves out keep what its output, else its precision, had so far.
         current = by_output.get((precision, output), by_precision[precision]) if output else by_precision[precision]
@@ -54,9 +54,8 @@ def parse_tolerances(values: list[str]) -> Tolerances:
                     raise ValueError
                 values_now[key] = float(value)
             except ValueError:
-                raise TritonPluginError(
-                    f"--triton-tolerance={item!r}: {setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER "
-                    "with NUMBER >= 0"
+                raise BadValue(
+                    f"{setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0", where=f"={item!r}"
                 ) from None
         if output:
             by_output[(precision, output)] = Tolerance(**values_now)

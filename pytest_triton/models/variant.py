@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytest_triton.kinds import variant_id
 from pytest_triton.models.spec import ModelSpec
 
 
@@ -15,4 +16,4 @@ class Variant:
 
     @property
     def id(self) -> str:
-        return f"{self.spec.name}-{self.format}-{self.precision}"
+        return variant_id(self.spec.name, self.format, self.precision)

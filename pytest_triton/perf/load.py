@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Mapping, Union
 
 Arrivals = Literal["constant", "poisson"]
 
@@ -86,8 +86,8 @@ def request_rate_range(spec: str, arrivals: Arrivals = "constant") -> tuple[Requ
     return tuple(RequestRate(v, arrivals) for v in _values(spec))
 
 
-def load_from_dict(data: dict[str, object]) -> LoadPoint:
+def load_from_dict(data: Mapping[str, Any]) -> LoadPoint:
     """Back from Concurrency/RequestRate.to_dict()."""
     if data["mode"] == "concurrency":
-        return Concurrency(int(data["concurrency"]))  # type: ignore[arg-type]
-    return RequestRate(float(data["request_rate"]), data["arrivals"])  # type: ignore[arg-type]
+        return Concurrency(int(data["concurrency"]))
+    return RequestRate(float(data["request_rate"]), data["arrivals"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from tritonclient.grpc import model_config_pb2 as mc
 
+from pytest_triton.kinds import variant_id
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import export_format
 from pytest_triton.models.spec import ModelSpec, TensorSpec
@@ -50,7 +51,7 @@ def deploy(
     instances: InstancePolicy = InstancePolicy(),
 ) -> Deployment:
     """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
-    model_name = name or f"{spec.name}-{artifact.format}-{artifact.precision}"
+    model_name = name or variant_id(spec.name, artifact.format, artifact.precision)
     fmt = export_format(artifact.format)
     inputs, outputs = artifact.inputs, artifact.outputs
     files: dict[str, object] = {f"1/{fmt.file_name}": artifact.path}

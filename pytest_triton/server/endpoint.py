@@ -45,9 +45,10 @@ class ServerEndpoint:
 class Server(Protocol):
     """One launch mode. A check never sees which one it is; it only gets the endpoint."""
 
-    # The directory the server loads models from, where this process can write it; else None and
-    # model files travel inside the repository API's load request.
-    repository: Path | None
+    @property
+    def repository(self) -> Path | None:
+        """The directory the server loads models from, where this process can write it; else None and model files
+        travel inside the repository API's load request."""
 
     def start(self) -> ServerEndpoint:
         """Start (or connect) and wait until the server is ready; raise ServerStartError otherwise."""

@@ -11,7 +11,7 @@ from pytest_triton.baselines import BaselineFile, BaselineFileError, BaselineKey
 from pytest_triton.baselines.hardware import CpuFacts, HardwareFacts, hardware_facts, hardware_key, legacy_key
 from pytest_triton.baselines.migrate import MigrationError, legacy_scope_for, legacy_scopes, main, migrate
 from pytest_triton.baselines.store import dumps
-from pytest_triton.reporting import legacy_baselines_note
+from pytest_triton.report.run import legacy_baselines_note
 
 GENOA = CpuFacts("AMD EPYC Processor", "AuthenticAMD", 25, 17, "avx512", 2)
 OLD, NEW = "cpu-amd-epyc-2c", "cpu-amd-epyc-f25m17-avx512-2c"

@@ -40,3 +40,50 @@ def suites(pytester: pytest.Pytester, export_cache: Path, suite_files: tuple[str
         return pytester.runpytest_subprocess(f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider", *args, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def user_model_conftest() -> str:
+    """A user's conftest.py that declares a model of their own (a small scorer over 4 features)."""
+    return USER_MODEL_CONFTEST
+
+
+USER_MODEL_CONFTEST = '''
+import numpy as np
+import torch
+
+from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
+
+
+class TabularScorer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 3)
+
+    def forward(self, features):
+        return (torch.relu(self.layer(features)),)
+
+
+def build():
+    torch.manual_seed(0)
+    return TabularScorer().eval()
+
+
+def samples():
+    rng = np.random.default_rng(0)
+    return [SampleCase(b, f"b{b}", {"features": rng.standard_normal((b, 4)).astype(np.float32)}) for b in (1, 3)]
+
+
+def pytest_triton_models(config):
+    return [
+        ModelSpec(
+            name="tabular-scorer",
+            family="custom",
+            build=build,
+            inputs=(TensorSpec("features", "float32", (4,)),),
+            outputs=(TensorSpec("scores", "float32", (3,)),),
+            make_samples=samples,
+            max_batch_size=4,
+        )
+    ]
+'''

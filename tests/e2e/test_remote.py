@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -55,3 +56,19 @@ def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_s
     result = suites(f"--triton-url={running_server.grpc_url}", "--triton-models=not-deployed")
     result.assert_outcomes(passed=1, errors=9)
     result.stdout.fnmatch_lines(["*model 'not-deployed' is not ready on 127.0.0.1:*; deploy it there*"])
+
+
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host(suites, pytester, running_server):
+    pytester.makeconftest(CONFTEST)
+    baselines = pytester.path / "baselines"
+    result = suites(
+        f"--triton-url={running_server.grpc_url}", "--triton-models=resnext-small-onnx-fp32", "--update-baselines",
+        f"--triton-baselines-dir={baselines}", "--triton-perf-batch-sizes=1", "--triton-perf-concurrency=1",
+        "--triton-perf-stability=50", "-rs",  # recorded even beside the other xdist worker
+    )
+    # The calibration model can only be deployed where the run manages models; the served model is measured.
+    result.assert_outcomes(passed=1, skipped=1)
+    stored = json.loads((baselines / "remote-127-0-0-1" / "perf.json").read_text())
+    assert list(stored["entries"]) == ["resnext-small-onnx-fp32-served-fp32-b1/c1"]
+    assert stored.get("hardware") is None  # this machine's hardware says nothing about the server's

@@ -6,13 +6,14 @@ import pytest
 
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.variant import Variant
-from pytest_triton.models.zoo import zoo_spec
+from pytest_triton.models.zoo import ZOO, zoo_spec
+from pytest_triton.options import read_options
 from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.plan import PerfPlan
 
 
 def plan(**values: str) -> PerfPlan:
-    return PerfPlan.from_values(lambda dest: values.get(dest))
+    return PerfPlan.from_options(read_options(lambda dest: values.get(dest), tuple(ZOO)))
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,8 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_perf_formats": "savedmodel"}, "valid choices: ts-script"),
         ({"triton_perf_engine": "locust"}, "--triton-perf-engine"),
         ({"triton_perf_arrivals": "bursty"}, "poisson"),
-        ({"triton_perf_concurrency": "4:1"}, "performance options"),
-        ({"triton_perf_window": "-1"}, "performance options"),
+        ({"triton_perf_concurrency": "4:1"}, "--triton-perf-concurrency"),
+        ({"triton_perf_window": "-1"}, "--triton-perf-window"),
     ],
 )
 def test_bad_values_name_the_option(values, words):

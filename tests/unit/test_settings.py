@@ -1,4 +1,5 @@
-"""Settings.from_values: every option's parsing and validation, fed as the plugin feeds it (a `get(dest)`)."""
+"""Every option's parsing and validation (options.read_options), fed as the plugin feeds it (a `get(dest)`), and
+the Settings built from the values."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import FORMATS, PRECISIONS
 from pytest_triton.models.spec import Tolerance
 from pytest_triton.models.zoo import ZOO
-from pytest_triton.options import OPTIONS
+from pytest_triton.options import OPTIONS, read_options
 from pytest_triton.settings import Settings
 
 KNOWN = tuple(ZOO)
@@ -37,7 +38,7 @@ def make(known: tuple[str, ...] = KNOWN, **given: object) -> Settings:
     assert not unknown, f"test typo: {unknown}"
     values.update(given)
     # __getitem__, not .get: a dest the library asks for that no option declares fails loudly.
-    return Settings.from_values(values.__getitem__, known)
+    return Settings.from_options(read_options(values.__getitem__, known))
 
 
 def error_of(**given: object) -> str:
@@ -71,7 +72,7 @@ def test_defaults():
 
 def test_all_none_is_the_same_as_defaults():
     """A get() that knows nothing at all (every value None) still gives the defaults."""
-    settings = Settings.from_values(lambda dest: None, KNOWN)
+    settings = Settings.from_options(read_options(lambda dest: None, KNOWN))
     assert settings == make()
 
 
