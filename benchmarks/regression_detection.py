@@ -85,8 +85,10 @@ def analyze(path: Path, sigmas: float) -> None:
             for i in range(min(len(bases), len(slows))):
                 slow.append((bases[i], slows[i], slows[i + 1] if i + 1 < len(slows) else None))
         seconds = [r["seconds"] for r in records if r["window_s"] == window_s]
-        print(f"window {window_s} s, {sigmas:g} sigma: one measurement takes {sum(seconds) / len(seconds):.1f} s "
-              f"(min {min(seconds):.1f}, max {max(seconds):.1f})")
+        print(
+            f"window {window_s} s, {sigmas:g} sigma: one measurement takes {sum(seconds) / len(seconds):.1f} s "
+            f"(min {min(seconds):.1f}, max {max(seconds):.1f})"
+        )
         _print("A/A (false alarms)", aa, sigmas)
         _print("10 -> 11 ms (caught)", slow, sigmas)
 

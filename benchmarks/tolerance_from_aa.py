@@ -38,7 +38,9 @@ def observed(report_dirs: list[Path]) -> tuple[dict[tuple[str, str], list[float]
         try:
             report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise SystemExit(f"{directory}: no readable report.json ({error}); give --triton-report directories") from None
+            raise SystemExit(
+                f"{directory}: no readable report.json ({error}); give --triton-report directories"
+            ) from None
         for comparison in report["comparisons"]:
             if comparison["baseline"] is None:
                 continue  # missing: nothing to move from
@@ -63,7 +65,9 @@ def suggested(largest: float, metric: str, margin: float) -> float:
     return max(DEFAULT_TOLERANCES[metric], math.ceil(max(largest, 0.0) * margin * 20) / 20)
 
 
-def recentred(current: BaselineFile, values: dict[tuple[str, str], list[float]], tolerances: dict[str, float]) -> BaselineFile:
+def recentred(
+    current: BaselineFile, values: dict[tuple[str, str], list[float]], tolerances: dict[str, float]
+) -> BaselineFile:
     medians = {key: float(np.median(figures)) for key, figures in values.items()}
     return current.map_entries(
         lambda config, metric, entry: replace(entry, value=medians.get((config, metric), entry.value))
@@ -95,7 +99,9 @@ def main() -> None:
         path = args.apply.resolve()
         store = BaselineStore(path.parent.parent)
         try:
-            store.modify(BaselineKey(path.parent.name, path.stem), lambda current: recentred(current, values, tolerances))
+            store.modify(
+                BaselineKey(path.parent.name, path.stem), lambda current: recentred(current, values, tolerances)
+            )
         except BaselineFileError as error:
             raise SystemExit(str(error)) from None
         print(f"medians and tolerances written into {args.apply}")

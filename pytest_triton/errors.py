@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 
-class TritonPluginError(Exception):
+class Advised(Exception):
+    """An error whose remedy is a setting: `options` names the settings by their ini names (options.py), and the
+    plugin adds their command-line flags to the message. The library itself never names a flag."""
+
+    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
+
+
+class TritonPluginError(Advised):
     """A problem the user can fix; the message names it and says what to do."""
 
 
@@ -23,7 +32,7 @@ class CheckFailed(TritonPluginError):
     """A check found the deployment wrong in a way that leaves nothing to compare; the message says what."""
 
 
-class Unsupported(Exception):
+class Unsupported(Advised):
     """A variant (format, precision, device) or a check that cannot apply here; the message is the skip reason."""
 
 

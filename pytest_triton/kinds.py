@@ -17,6 +17,8 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)
 LAUNCH_MODES: tuple[LaunchMode, ...] = get_args(LaunchMode)
+# The image docker mode runs where none is given.
+DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 # The format of a model someone else deployed (remote mode): whatever it was exported as, it is served as it is.
 SERVED = "served"
 

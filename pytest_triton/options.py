@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pytest_triton.errors import BadValue, TritonPluginError
-from pytest_triton.kinds import FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
+from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
 from pytest_triton.models.zoo import DEFAULT_MODELS
-
-DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,9 @@ OPTIONS = (
         is_switch=True,
     ),
     Option("triton-launch-mode", f"how to get a server: {' | '.join(LAUNCH_MODES)}", one_of(LAUNCH_MODES), "local"),
-    Option("triton-server", "tritonserver binary for local mode; without it, the one in the nvidia-pytriton wheel", _path),
+    Option(
+        "triton-server", "tritonserver binary for local mode; without it, the one in the nvidia-pytriton wheel", _path
+    ),
     Option("triton-image", "Triton image for docker mode", default=DEFAULT_IMAGE),
     Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)", _url),
     Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)}", one_of(PROTOCOLS), "grpc"),
@@ -255,20 +255,40 @@ OPTIONS = (
     Option("triton-start-timeout", "seconds to wait for the server to be ready", positive_number, "120"),
     Option("triton-cache-dir", "where exports are cached; without it, pytest's cache dir", _path),
     # Performance and baselines.
-    Option("update-baselines", "record this run's figures as the new baselines (review the diff in git)", is_switch=True),
+    Option(
+        "update-baselines", "record this run's figures as the new baselines (review the diff in git)", is_switch=True
+    ),
     Option("triton-baselines-dir", "where baselines are stored; without it, baselines/ in the rootdir", _path),
     Option("triton-strict-baselines", "a missing baseline fails (for CI) instead of being reported", is_switch=True),
     Option("triton-report", "write report.json, summary.md and PNG plots into this directory", _path),
     Option("triton-perf-formats", "formats the perf suite measures", choices(FORMATS), "onnx", multiple=True),
     Option("triton-perf-precisions", "precisions the perf suite measures", choices(PRECISIONS), "fp32", multiple=True),
     Option("triton-perf-batch-sizes", "batch sizes per request", positive_ints, "1,8", multiple=True),
-    Option("triton-perf-concurrency", "concurrency levels, perf_analyzer's start:end:step or a comma list", _concurrency, "1,4", multiple=True),
-    Option("triton-perf-request-rate", "request rates to measure too, start:end:step or a comma list", _request_rates, multiple=True),
-    Option("triton-perf-arrivals", "arrivals for request-rate mode: constant | poisson", one_of(("constant", "poisson")), "constant"),
+    Option(
+        "triton-perf-concurrency",
+        "concurrency levels, perf_analyzer's start:end:step or a comma list",
+        _concurrency,
+        "1,4",
+        multiple=True,
+    ),
+    Option(
+        "triton-perf-request-rate",
+        "request rates to measure too, start:end:step or a comma list",
+        _request_rates,
+        multiple=True,
+    ),
+    Option(
+        "triton-perf-arrivals",
+        "arrivals for request-rate mode: constant | poisson",
+        one_of(("constant", "poisson")),
+        "constant",
+    ),
     Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "off,on", multiple=True),
     Option("triton-perf-instances", "model instance counts", positive_ints, "1,2", multiple=True),
     Option("triton-perf-window", "seconds per measurement window", positive_number, "1.0"),
-    Option("triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive_number, "10"),
+    Option(
+        "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive_number, "10"
+    ),
     Option(
         "triton-perf-engine",
         "asyncio (built in) | perf_analyzer (needs it on PATH)",
@@ -276,11 +296,17 @@ OPTIONS = (
         "asyncio",
     ),
     # Accuracy.
-    Option("squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets", _existing_file),
-    Option("squad-max-seq-length", "feature length; without it, 384 or the model's position count if smaller", positive_int),
+    Option(
+        "squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets", _existing_file
+    ),
+    Option(
+        "squad-max-seq-length", "feature length; without it, 384 or the model's position count if smaller", positive_int
+    ),
     Option("squad-doc-stride", "window stride over long contexts; without it, 128 at length 384", positive_int),
     Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive_int),
-    Option("triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive_number, "1.0"),
+    Option(
+        "triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive_number, "1.0"
+    ),
 )
 
 

@@ -10,7 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.errors import Advised, TritonPluginError, Unsupported
+from pytest_triton.options import OPTIONS
 
 
 @contextlib.contextmanager
@@ -18,6 +19,12 @@ def triton_outcome() -> Iterator[None]:
     try:
         yield
     except Unsupported as reason:
-        pytest.skip(str(reason))
+        pytest.skip(advised(reason))
     except TritonPluginError as error:
-        pytest.fail(str(error), pytrace=False)
+        pytest.fail(advised(error), pytrace=False)
+
+
+def advised(error: Advised) -> str:
+    """The message with the command-line flags of the settings its remedy changes."""
+    flags = [f"--{option.flag}" for option in OPTIONS if option.dest in error.options]
+    return f"{error} ({', '.join(flags)})" if flags else str(error)

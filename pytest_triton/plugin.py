@@ -20,16 +20,16 @@ import pytest
 from pytest_triton import hookspecs
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.options import OPTIONS, read_options
-from pytest_triton.outcomes import triton_outcome
+from pytest_triton.outcomes import advised, triton_outcome
 from pytest_triton.results_log import ResultsLog
 
 if TYPE_CHECKING:
+    from pytest_triton.baselines.context import BaselinesForRun
     from pytest_triton.checks.accuracy import AccuracyRun
     from pytest_triton.checks.accuracy_plan import AccuracyPlan
     from pytest_triton.models.spec import ModelSpec
     from pytest_triton.models.variant import Variant
     from pytest_triton.perf.plan import PerfPlan
-    from pytest_triton.baselines.context import BaselinesForRun
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
 
@@ -61,7 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("triton", "Triton Inference Server")
     for option in OPTIONS:
         if option.is_switch:
-            group.addoption(f"--{option.flag}", action="store_true", default=None, dest=option.dest, help=option.help_text)
+            group.addoption(
+                f"--{option.flag}", action="store_true", default=None, dest=option.dest, help=option.help_text
+            )
             parser.addini(option.dest, option.help_text, type="bool", default=False)
         elif option.multiple:
             group.addoption(f"--{option.flag}", action="append", default=None, dest=option.dest, help=option.help_text)
@@ -289,7 +291,7 @@ def triton_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) 
     try:
         return _started_session(pytestconfig)
     except TritonPluginError as error:
-        message = f"pytest-triton: {error}"
+        message = f"pytest-triton: {advised(error)}"
     request.session.shouldfail = message
     pytest.fail(message, pytrace=False)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import torch
 
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.kinds import SERVED, variant_id
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
+from pytest_triton.kinds import SERVED, variant_id
+from pytest_triton.launch_modes import make_server
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
@@ -21,7 +22,6 @@ from pytest_triton.repository.policy import InstancePolicy, ServingPolicy
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import Server, ServerEndpoint
-from pytest_triton.server.modes import make_server
 from pytest_triton.settings import Settings
 
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
@@ -49,7 +49,9 @@ class TritonSession:
     facts: ServerFacts | None = None
     _client: TritonClient | None = field(default=None, repr=False)
     _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict, repr=False)
-    _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(default_factory=dict, repr=False)
+    _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(
+        default_factory=dict, repr=False
+    )
     exports_cached: int = 0
     exports_new: int = 0
 
@@ -79,10 +81,6 @@ class TritonSession:
         if self._client is None:
             raise TritonPluginError("the Triton session was not started")
         return self._client
-
-    def new_client(self, protocol: str) -> TritonClient:
-        assert self.endpoint is not None
-        return TritonClient(self.endpoint, protocol)
 
     def reference(self, spec: ModelSpec) -> torch.nn.Module:
         """The eager fp32 module on the session's device, built once per session."""
@@ -166,9 +164,13 @@ class TritonSession:
         def served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
             from tritonclient.utils import triton_to_np_dtype
 
-            return tuple(TensorSpec(t.name, triton_to_np_dtype(dtypes.get(t.name, "FP32")).__name__, t.dims) for t in tensors)
+            return tuple(
+                TensorSpec(t.name, triton_to_np_dtype(dtypes.get(t.name, "FP32")).__name__, t.dims) for t in tensors
+            )
 
-        return Deployment(spec.name, spec, SERVED, precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size)
+        return Deployment(
+            spec.name, spec, SERVED, precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size
+        )
 
     def summary(self) -> str:
         """One line for the end of a run: what was deployed and how much came from the export cache."""
@@ -189,13 +191,14 @@ class TritonSession:
 
 
 def _check_gpus(gpus: tuple[int, ...]) -> None:
-    """--triton-gpu must name GPUs that exist, or the server would fail later with a less clear error."""
+    """The GPUs asked for must exist, or the server would fail later with a less clear error."""
     if not gpus:
         return
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     missing = [g for g in gpus if g >= available]
     if missing:
         raise TritonPluginError(
-            f"--triton-gpu={','.join(map(str, gpus))}: this machine has {available} CUDA device(s) visible to "
-            f"torch, so GPU {missing[0]} does not exist; drop --triton-gpu to run on the CPU"
+            f"GPU {missing[0]} does not exist: this machine has {available} CUDA device(s) visible to torch; "
+            "name GPUs that exist, or none to run on the CPU",
+            options=("triton_gpu",),
         )

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.kinds import FORMATS, PRECISIONS, LaunchMode, Protocol
-from pytest_triton.options import DEFAULT_IMAGE
+from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, PRECISIONS, LaunchMode, Protocol
 from pytest_triton.server.endpoint import ClientSecurity
 
 

@@ -20,4 +20,6 @@ def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]
     if settings.launch_mode == "remote":
         # A served model has one format and precision, whatever it is; the first precision sets the tolerance.
         return [Variant(spec, SERVED, settings.precisions[0]) for spec in specs]
-    return [Variant(spec, fmt, precision) for spec in specs for fmt in settings.formats for precision in settings.precisions]
+    return [
+        Variant(spec, fmt, precision) for spec in specs for fmt in settings.formats for precision in settings.precisions
+    ]

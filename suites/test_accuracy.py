@@ -15,7 +15,9 @@ from pytest_triton.squad.prediction_files import write_predictions
 TINY_TARGET = {"exact_match": 80.0, "f1": 85.0}
 
 
-def test_default_qa_model_reaches_its_target(triton_session, triton_models, triton_accuracy, triton_settings, record_property):
+def test_default_qa_model_reaches_its_target(
+    triton_session, triton_models, triton_accuracy, triton_settings, record_property
+):
     """The in-process model itself: only the shipped tiny model has a target."""
     spec = next((s for s in triton_models if s.name == "bert-tiny"), None)
     if spec is None or "bert-tiny" in triton_settings.checkpoints:
@@ -29,7 +31,13 @@ def test_default_qa_model_reaches_its_target(triton_session, triton_models, trit
 
 
 def test_squad_through_triton(
-    triton_session, triton_deployment, triton_accuracy, triton_baselines, triton_results, triton_report_dir, record_property
+    triton_session,
+    triton_deployment,
+    triton_accuracy,
+    triton_baselines,
+    triton_results,
+    triton_report_dir,
+    record_property,
 ):
     deployment = triton_deployment
     spec = deployment.spec

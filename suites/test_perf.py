@@ -33,7 +33,13 @@ def test_measurement_matches_calibration_model(triton_session, triton_perf_plan)
 
 
 def test_throughput_and_latency_against_baseline(
-    triton_session, triton_perf_point, triton_perf_plan, triton_baselines, triton_results, triton_progress, record_property
+    triton_session,
+    triton_perf_point,
+    triton_perf_plan,
+    triton_baselines,
+    triton_results,
+    triton_progress,
+    record_property,
 ):
     point = triton_perf_point
     variant = point.variant

@@ -63,7 +63,9 @@ class BaselineContext:
             return list(comparisons)
         moved = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
         return [
-            replace(c, message=f"{c.message} (the stack changed since the baseline: {changes})") if c.verdict in moved else c
+            replace(c, message=f"{c.message} (the stack changed since the baseline: {changes})")
+            if c.verdict in moved
+            else c
             for c in comparisons
         ]
 

@@ -104,7 +104,9 @@ class BaselineFile:
     def with_tolerances(self, tolerances: Mapping[str, float]) -> "BaselineFile":
         """This file with every entry of each named metric given that tolerance (a reviewer's decision)."""
         return self.map_entries(
-            lambda config, metric, entry: replace(entry, tolerance=tolerances[metric]) if metric in tolerances else entry
+            lambda config, metric, entry: (
+                replace(entry, tolerance=tolerances[metric]) if metric in tolerances else entry
+            )
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -116,16 +116,25 @@ def compare(
     if size <= baseline.tolerance:
         verdict, message = Verdict.OK, f"{name}: {shown}, within tolerance {baseline.tolerance:.0%}"
     elif size <= bound:
-        verdict, message = Verdict.WITHIN_NOISE, (
-            f"{name}: {shown}, beyond tolerance {baseline.tolerance:.0%} but within noise (it explains up to {bound:.1%})"
+        verdict, message = (
+            Verdict.WITHIN_NOISE,
+            (
+                f"{name}: {shown}, beyond tolerance {baseline.tolerance:.0%} "
+                f"but within noise (it explains up to {bound:.1%})"
+            ),
         )
     elif worse:
-        verdict, message = Verdict.REGRESSION, (
-            f"{name}: regression, {shown}; beyond tolerance {baseline.tolerance:.0%} and noise (it explains up to {bound:.1%})"
+        verdict, message = (
+            Verdict.REGRESSION,
+            (
+                f"{name}: regression, {shown}; beyond tolerance {baseline.tolerance:.0%} "
+                f"and noise (it explains up to {bound:.1%})"
+            ),
         )
     else:
-        verdict, message = Verdict.IMPROVEMENT, (
-            f"{name}: improved, {shown}; run with --update-baselines to record the new value"
+        verdict, message = (
+            Verdict.IMPROVEMENT,
+            (f"{name}: improved, {shown}; run with --update-baselines to record the new value"),
         )
     failed = verdict is Verdict.REGRESSION
     return Comparison(config, metric, measured, baseline, verdict, change, bound, failed, message)

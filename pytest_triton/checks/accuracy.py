@@ -127,8 +127,8 @@ class AccuracyRun:
         tokenizer_dir = spec.tokenizer_dir() if spec.tokenizer_dir else None
         if tokenizer_dir is None:
             raise Unsupported(
-                f"{spec.name} has no tokenizer: give it a Hugging Face checkpoint directory with "
-                "--triton-checkpoint to evaluate its accuracy"
+                f"{spec.name} has no tokenizer: give it a Hugging Face checkpoint directory to evaluate its accuracy",
+                options=("triton_checkpoint",),
             )
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
         positions = AutoConfig.from_pretrained(str(tokenizer_dir)).max_position_embeddings
@@ -216,7 +216,9 @@ def _against_reference(
     if precision == "fp32":
         expected = reference.answers()
         differing = [qid for qid, text in served.answers().items() if expected[qid] != text]
-        return [f"{name}: {len(differing)} predictions differ from in-process, e.g. {differing[:3]}"] if differing else []
+        return (
+            [f"{name}: {len(differing)} predictions differ from in-process, e.g. {differing[:3]}"] if differing else []
+        )
     problems = []
     for metric in ("exact_match", "f1"):
         delta = getattr(served, metric) - getattr(reference, metric)

@@ -29,7 +29,9 @@ def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> di
 
 
 @torch.no_grad()
-def reference_outputs(module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[str, np.ndarray], device: str) -> dict[str, np.ndarray]:
+def reference_outputs(
+    module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[str, np.ndarray], device: str
+) -> dict[str, np.ndarray]:
     """The eager fp32 module's answer, computed on `device`."""
     module = module.to(device)
     outputs = module(*(torch.from_numpy(arrays[t.name]).to(device) for t in spec.inputs))

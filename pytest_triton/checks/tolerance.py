@@ -1,5 +1,5 @@
-"""Parity tolerances per precision and per output, and their parsing from PRECISION[/OUTPUT]:atol=... items (see checks.parity
-for what they bound and how the defaults were measured). No numpy: the plugin parses them at start-up."""
+"""Parity tolerances per precision and per output, and their parsing from PRECISION[/OUTPUT]:atol=... items (see
+checks.parity for what they bound and how the defaults were measured). No numpy: the plugin parses them at start-up."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def parse_tolerances(values: list[str]) -> Tolerances:
         precision, _, output = target.partition("/")
         if precision not in by_precision or not settings or (output == "" and "/" in target):
             raise BadValue(
-                f"expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] with PRECISION one of {sorted(by_precision)}",
+                "expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] "
+                f"with PRECISION one of {sorted(by_precision)}",
                 where=f"={item!r}",
             )
         # Fields an item leaves out keep what its output, else its precision, had so far.
@@ -55,7 +56,8 @@ def parse_tolerances(values: list[str]) -> Tolerances:
                 values_now[key] = float(value)
             except ValueError:
                 raise BadValue(
-                    f"{setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0", where=f"={item!r}"
+                    f"{setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0",
+                    where=f"={item!r}",
                 ) from None
         if output:
             by_output[(precision, output)] = Tolerance(**values_now)

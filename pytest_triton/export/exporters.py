@@ -106,7 +106,7 @@ class OnnxExporter:
 class TensorRTExporter:
     def check_supported(self, precision: str, device: str) -> None:
         if not device.startswith("cuda"):
-            raise Unsupported("TensorRT plans need a GPU: run with --triton-gpu=N")
+            raise Unsupported("TensorRT plans need a GPU: run on one", options=("triton_gpu",))
         try:
             import tensorrt  # noqa: F401
         except ImportError:
@@ -136,7 +136,10 @@ class TensorRTExporter:
             for tensor_spec in spec.inputs:
                 example = request.example[tensor_spec.name].shape
                 low = (1, *[1 if d == -1 else d for d in tensor_spec.dims])
-                high = (spec.max_batch_size, *[example[i + 1] if d == -1 else d for i, d in enumerate(tensor_spec.dims)])
+                high = (
+                    spec.max_batch_size,
+                    *[example[i + 1] if d == -1 else d for i, d in enumerate(tensor_spec.dims)],
+                )
                 profile.set_shape(tensor_spec.name, low, high, high)
             config.add_optimization_profile(profile)
             plan = builder.build_serialized_network(network, config)

@@ -20,8 +20,9 @@ def shipped_tiny_qa_model() -> Path:
     if not (TINY_QA_MODEL / "model.safetensors").is_file():
         raise TritonPluginError(
             f"the tiny QA model's weights are missing from the installed package ({TINY_QA_MODEL}); reinstall "
-            "pytest-triton, or train them with `python -m pytest_triton.squad.tiny_model` and pass the directory "
-            "it prints as --triton-checkpoint=bert-tiny=DIR"
+            "pytest-triton, or train them with `python -m pytest_triton.squad.tiny_model` and give the directory "
+            "it prints as bert-tiny's checkpoint (bert-tiny=DIR)",
+            options=("triton_checkpoint",),
         )
     return TINY_QA_MODEL
 

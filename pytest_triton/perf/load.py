@@ -74,7 +74,7 @@ def _values(spec: str) -> list[float]:
 
 
 def concurrency_range(spec: str) -> tuple[Concurrency, ...]:
-    """"1:16:4" -> c1, c5, c9, c13 (perf_analyzer's --concurrency-range)."""
+    """ "1:16:4" -> c1, c5, c9, c13 (perf_analyzer's --concurrency-range)."""
     values = _values(spec)
     if any(v != int(v) for v in values):
         raise ValueError(f"concurrency range {spec!r} must be whole numbers")
@@ -82,7 +82,7 @@ def concurrency_range(spec: str) -> tuple[Concurrency, ...]:
 
 
 def request_rate_range(spec: str, arrivals: Arrivals = "constant") -> tuple[RequestRate, ...]:
-    """"50:150:50" -> 50, 100, 150 requests/s (perf_analyzer's --request-rate-range)."""
+    """ "50:150:50" -> 50, 100, 150 requests/s (perf_analyzer's --request-rate-range)."""
     return tuple(RequestRate(v, arrivals) for v in _values(spec))
 
 

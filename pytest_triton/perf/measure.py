@@ -16,7 +16,7 @@ from pytest_triton.server.endpoint import ServerEndpoint
 
 
 def select_engine(endpoint: ServerEndpoint, prefer: str = "auto") -> Engine:
-    """"asyncio", "perf_analyzer", or "auto": perf_analyzer when it is on PATH, else the asyncio generator."""
+    """ "asyncio", "perf_analyzer", or "auto": perf_analyzer when it is on PATH, else the asyncio generator."""
     if prefer not in ("auto", "asyncio", "perf_analyzer"):
         raise ValueError(f"engine must be auto, asyncio or perf_analyzer, not {prefer!r}")
     binary = shutil.which("perf_analyzer")

@@ -64,8 +64,10 @@ def parse_perf_analyzer_csv(text: str, arrivals: str = "constant") -> list[PerfA
         try:
             breakdown = LatencyBreakdown(**{field: float(record[col]) for field, col in _BREAKDOWN_COLUMNS.items()})
             percentiles = {field: float(record[col]) for field, col in _PERCENTILE_COLUMNS.items()}
-            average = float(record["Avg latency"]) if record.get("Avg latency") else sum(
-                float(record[col]) for col in _BREAKDOWN_COLUMNS.values()
+            average = (
+                float(record["Avg latency"])
+                if record.get("Avg latency")
+                else sum(float(record[col]) for col in _BREAKDOWN_COLUMNS.values())
             )
             load: LoadPoint = (
                 Concurrency(int(float(record[mode])))

@@ -117,9 +117,7 @@ class Measurement:
     def from_dict(data: Mapping[str, Any]) -> "Measurement":
         """Back from to_dict(), e.g. after travelling from an xdist worker to the controller."""
         fields = {k: v for k, v in data.items() if k != "noise"}
-        windows = tuple(
-            WindowResult(**{**w, "latency": LatencyStats(**w["latency"])}) for w in data["windows"]
-        )
+        windows = tuple(WindowResult(**{**w, "latency": LatencyStats(**w["latency"])}) for w in data["windows"])
         return Measurement(
             **{
                 **fields,

@@ -51,8 +51,12 @@ class ServerWindow:
     def breakdown(self, latency_avg_us: float, client_send_us: float, client_recv_us: float) -> LatencyBreakdown:
         """Split the client's average latency; transport and server overhead is the remainder."""
         accounted = (
-            client_send_us + client_recv_us + self.queue_us + self.compute_input_us
-            + self.compute_infer_us + self.compute_output_us
+            client_send_us
+            + client_recv_us
+            + self.queue_us
+            + self.compute_input_us
+            + self.compute_infer_us
+            + self.compute_output_us
         )
         return LatencyBreakdown(
             client_send_us=client_send_us,

@@ -36,7 +36,11 @@ def verdict_text(comparison: Comparison) -> str:
     label = VERDICT_LABELS[comparison.verdict]
     if comparison.verdict in (Verdict.MISSING, Verdict.NOT_APPLIED) and comparison.failed:
         return f"{label.upper()} (strict)"
-    if comparison.verdict is Verdict.WITHIN_NOISE and comparison.change is not None and comparison.noise_bound is not None:
+    if (
+        comparison.verdict is Verdict.WITHIN_NOISE
+        and comparison.change is not None
+        and comparison.noise_bound is not None
+    ):
         # Either the windows' scatter covers the change, or a second measurement did not repeat it.
         covered = abs(comparison.change) <= comparison.noise_bound
         return f"{label} (up to {comparison.noise_bound:.0%})" if covered else f"{label} (not repeated)"

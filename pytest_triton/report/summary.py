@@ -11,7 +11,10 @@ _HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
 
 
 def summary_lines(
-    comparisons: Sequence[Comparison], title: str = "performance baselines", recorded: int = 0, files: Sequence[str] = ()
+    comparisons: Sequence[Comparison],
+    title: str = "performance baselines",
+    recorded: int = 0,
+    files: Sequence[str] = (),
 ) -> list[str]:
     """A count line and a fixed-width table (failures first, then by config and metric); under
     --update-baselines, how many configs were written where."""

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from tritonclient.grpc import model_config_pb2 as mc
 
-from pytest_triton.kinds import variant_id
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import export_format
+from pytest_triton.kinds import variant_id
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.config import build_config
 from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
@@ -85,4 +85,3 @@ def deploy(
     return Deployment(
         model_name, spec, artifact.format, artifact.precision, served_by, inputs, outputs, spec.max_batch_size, config
     )
-

@@ -42,9 +42,6 @@ class ModelRepository:
         staging.replace(model_dir / "config.pbtxt")
         self.client.load_model(name)
 
-    def remove(self, name: str) -> None:
-        self.client.unload_model(name)
-
 
 def _link_or_copy(source: Path, target: Path) -> None:
     # A hard link costs nothing for a 1 GB export; across file systems fall back to a copy.

@@ -45,8 +45,9 @@ def _wheel_root() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ServerStartError(
             "no tritonserver binary: the nvidia-pytriton wheel is not installed. "
-            "Install it (pip install nvidia-pytriton==0.7.0), pass --triton-server=PATH to a tritonserver "
-            "binary, or use --triton-url=HOST:PORT for a server that already runs."
+            "Install it (pip install nvidia-pytriton==0.7.0), give the path of a tritonserver binary, "
+            "or the address (HOST:PORT) of a server that already runs.",
+            options=("triton_server", "triton_url"),
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
@@ -99,14 +100,15 @@ def _check_libraries(executable: Path, installation: ServerInstallation) -> None
     if missing:
         raise ServerStartError(
             f"the python backend stub cannot run: missing shared libraries {missing}. "
-            f"On Debian/Ubuntu install them, e.g. apt-get install libpython{sys.version_info.major}.{sys.version_info.minor}"
+            "On Debian/Ubuntu install them, e.g. apt-get install "
+            f"libpython{sys.version_info.major}.{sys.version_info.minor}"
         )
 
 
 def custom_installation(binary: Path) -> ServerInstallation:
-    """A tritonserver given by the user with --triton-server; its own backends are used."""
+    """A tritonserver binary the user gave; its own backends are used."""
     if not binary.is_file() or not os.access(binary, os.X_OK):
         raise ServerStartError(
-            f"--triton-server={binary}: no executable file there; give the path of a tritonserver binary"
+            f"{binary}: no executable file there; give the path of a tritonserver binary", options=("triton_server",)
         )
     return ServerInstallation(binary=binary, backend_dir=None, library_path=())

@@ -28,8 +28,9 @@ def docker_client() -> Any:
         return client
     except Exception as error:  # docker-py raises several types for "no engine"; all mean the same here
         raise ServerStartError(
-            f"--triton-launch-mode=docker: no Docker engine answers here ({str(error).strip()[:200]}); "
-            "start Docker, or use the default local mode"
+            f"docker mode: no Docker engine answers here ({str(error).strip()[:200]}); "
+            "start Docker, or use the default local mode",
+            options=("triton_launch_mode",),
         ) from None
 
 

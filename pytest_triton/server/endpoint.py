@@ -33,7 +33,7 @@ class ServerEndpoint:
         if url is None:
             raise LookupError(
                 f"no {protocol} address is known for this {self.launch_mode} server; "
-                f"pass it with --triton-url=HOST:PORT --triton-protocol={protocol}"
+                f"give its {protocol} address and protocol"
             )
         return url
 

@@ -64,9 +64,7 @@ class LocalServer:
                 if "address already in use" in last_log.lower():
                     continue  # another process took a port between our check and the bind
                 raise
-            return ServerEndpoint(
-                launch_mode="local", grpc_url=f"127.0.0.1:{grpc}", http_url=f"127.0.0.1:{http}"
-            )
+            return ServerEndpoint(launch_mode="local", grpc_url=f"127.0.0.1:{grpc}", http_url=f"127.0.0.1:{http}")
         raise ServerStartError(f"tritonserver could not bind free ports in {_PORT_TRIES} tries:\n{last_log}")
 
     def _launch(self, http: int, grpc: int, metrics: int) -> None:
@@ -125,8 +123,9 @@ class LocalServer:
                 pass
             time.sleep(0.1)
         raise ServerStartError(
-            f"tritonserver was not ready after {self.start_timeout:.0f} s (--triton-start-timeout); "
-            f"its log ends with:\n{self.log_tail()}"
+            f"tritonserver was not ready after {self.start_timeout:.0f} s (the start timeout); "
+            f"its log ends with:\n{self.log_tail()}",
+            options=("triton_start_timeout",),
         )
 
     def stop(self) -> None:

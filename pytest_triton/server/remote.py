@@ -1,4 +1,4 @@
-"""A server someone else runs, reached at --triton-url; we only check that it answers."""
+"""A server someone else runs, reached at its address; we only check that it answers."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ class RemoteServer:
             client.wait_ready(self.start_timeout)
         except ServerStartError as error:
             raise ServerStartError(
-                f"--triton-url={self.url}: {error}. Check the address and port (gRPC is usually 8001, "
-                "HTTP 8000) and --triton-protocol, or drop --triton-url to launch a local server."
+                f"the server at {self.url}: {error}. Check the address and port (gRPC is usually 8001, "
+                "HTTP 8000) and the protocol, or give no address to launch a local server.",
+                options=("triton_url", "triton_protocol"),
             ) from None
         finally:
             client.close()

@@ -73,8 +73,14 @@ def postprocess(
         by_example[feature.example_index].append(index)
     return [
         _predict(
-            example, [features[i] for i in indexes], logits.start[indexes], logits.end[indexes],
-            with_negative, n_best_size, max_answer_length, null_score_diff_threshold,
+            example,
+            [features[i] for i in indexes],
+            logits.start[indexes],
+            logits.end[indexes],
+            with_negative,
+            n_best_size,
+            max_answer_length,
+            null_score_diff_threshold,
         )
         for example, indexes in zip(examples, by_example, strict=True)
     ]

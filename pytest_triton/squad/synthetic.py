@@ -35,8 +35,22 @@ _PLACE_ENDINGS = ("ia", "ar", "and", "mark", "heim", "ora", "ovy", "esh")
 _FAMILY_ENDINGS = ("son", "sen", "dottir", "ez", "ova", "ski", "wyn", "ard")
 _TITLES = ("King", "Queen", "Duke", "Duchess", "Chancellor", "Lord", "Lady", "Elder")
 _GOODS = (
-    "copper", "wool", "salt fish", "dried figs", "amber beads", "blue glass", "cedar timber", "silk rope",
-    "iron nails", "olive oil", "river pearls", "woven carpets", "tin", "honey wine", "marble", "saffron",
+    "copper",
+    "wool",
+    "salt fish",
+    "dried figs",
+    "amber beads",
+    "blue glass",
+    "cedar timber",
+    "silk rope",
+    "iron nails",
+    "olive oil",
+    "river pearls",
+    "woven carpets",
+    "tin",
+    "honey wine",
+    "marble",
+    "saffron",
 )
 _ANIMALS = ("silver fox", "red heron", "snow owl", "marsh elk", "grey wolf", "sea otter", "black ibex", "lynx")
 
@@ -86,47 +100,56 @@ class _Relation:
 
 _RELATIONS = (
     _Relation(
-        "capital", lambda rng, names: names.word(rng.randint(1, 2)),
+        "capital",
+        lambda rng, names: names.word(rng.randint(1, 2)),
         ("The capital of {e} is {v}.", "{v} is the capital city of {e}."),
         ("What is the capital of {e}?", "Which city is the capital of {e}?"),
     ),
     _Relation(
-        "founded", lambda rng, names: str(rng.randint(1000, 1899)),
+        "founded",
+        lambda rng, names: str(rng.randint(1000, 1899)),
         ("{e} was founded in {v}.", "In {v} the first settlers founded {e}."),
         ("When was {e} founded?", "In what year was {e} founded?"),
     ),
     _Relation(
-        "founder", lambda rng, names: names.person(),
+        "founder",
+        lambda rng, names: names.person(),
         ("{e} was founded by {v}.", "The founder of {e} was {v}."),
         ("Who founded {e}?", "Who was the founder of {e}?"),
     ),
     _Relation(
-        "export", lambda rng, names: rng.choice(_GOODS),
+        "export",
+        lambda rng, names: rng.choice(_GOODS),
         ("The main export of {e} is {v}.", "{e} grows rich by selling {v}."),
         ("What is the main export of {e}?", "What does {e} export most?"),
     ),
     _Relation(
-        "population", lambda rng, names: f"{rng.randint(2, 950)},{rng.randint(0, 999):03d}",
+        "population",
+        lambda rng, names: f"{rng.randint(2, 950)},{rng.randint(0, 999):03d}",
         ("{e} has a population of {v} people.", "About {v} people live in {e}."),
         ("How many people live in {e}?", "What is the population of {e}?"),
     ),
     _Relation(
-        "language", lambda rng, names: names.word(rng.randint(1, 2), "ic"),
+        "language",
+        lambda rng, names: names.word(rng.randint(1, 2), "ic"),
         ("The people of {e} speak {v}.", "The official language of {e} is {v}."),
         ("What language is spoken in {e}?", "What is the official language of {e}?"),
     ),
     _Relation(
-        "river", lambda rng, names: names.word(rng.randint(1, 2)) + " River",
+        "river",
+        lambda rng, names: names.word(rng.randint(1, 2)) + " River",
         ("The {v} flows through {e}.", "{e} lies on the banks of the {v}."),
         ("Which river flows through {e}?", "On which river does {e} lie?"),
     ),
     _Relation(
-        "ruler", lambda rng, names: f"{rng.choice(_TITLES)} {names.person()}",
+        "ruler",
+        lambda rng, names: f"{rng.choice(_TITLES)} {names.person()}",
         ("{e} is ruled by {v}.", "Today {v} governs {e}."),
         ("Who rules {e}?", "Who governs {e}?"),
     ),
     _Relation(
-        "animal", lambda rng, names: rng.choice(_ANIMALS),
+        "animal",
+        lambda rng, names: rng.choice(_ANIMALS),
         ("The national animal of {e} is the {v}.", "In {e} the {v} is a protected symbol."),
         ("What is the national animal of {e}?", "Which animal is the symbol of {e}?"),
     ),

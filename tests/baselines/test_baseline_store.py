@@ -89,9 +89,7 @@ def test_files_are_sorted_and_stable_so_a_diff_shows_only_changes(tmp_path):
     assert document["entries"]["a/c1"]["throughput"]["value"] == 2.12346  # six significant digits
     store.update(KEY, SOFTWARE, {"z/c1": {"throughput": entry(1.5)}})
     changed = [
-        (old, new)
-        for old, new in zip(first.splitlines(), store.path(KEY).read_text().splitlines())
-        if old != new
+        (old, new) for old, new in zip(first.splitlines(), store.path(KEY).read_text().splitlines()) if old != new
     ]
     assert changed == [('        "value": 1.0', '        "value": 1.5')]
 
@@ -119,7 +117,7 @@ def test_a_schema_invalid_file_is_never_overwritten(tmp_path):
 
     with pytest.raises(BaselineFileError) as error:
         store.update(KEY, SOFTWARE, {"b/c1": {"throughput": entry(2)}})
-    assert "$.entries[\"a/c1\"].throughput.direction" in str(error.value)
+    assert '$.entries["a/c1"].throughput.direction' in str(error.value)
     assert path.read_text() == broken
 
 

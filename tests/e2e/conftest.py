@@ -37,7 +37,9 @@ def suites(pytester: pytest.Pytester, export_cache: Path, suite_files: tuple[str
     pytester.makeini("[pytest]\ntestpaths = suites\njunit_family = xunit1\n")
 
     def run(*args: str, timeout: float = 600) -> pytest.RunResult:
-        return pytester.runpytest_subprocess(f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider", *args, timeout=timeout)
+        return pytester.runpytest_subprocess(
+            f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider", *args, timeout=timeout
+        )
 
     return run
 
@@ -48,7 +50,7 @@ def user_model_conftest() -> str:
     return USER_MODEL_CONFTEST
 
 
-USER_MODEL_CONFTEST = '''
+USER_MODEL_CONFTEST = """
 import numpy as np
 import torch
 
@@ -86,4 +88,4 @@ def pytest_triton_models(config):
             max_batch_size=4,
         )
     ]
-'''
+"""

@@ -22,7 +22,9 @@ def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytest
     v11 = entries["bert-tiny-onnx-fp32/synthetic-v1.1"]
     assert v11["exact_match"]["value"] >= 80 and v11["f1"]["value"] >= 85
     assert "bert-tiny-onnx-fp32/synthetic-v2.0" in entries
-    predictions = json.loads((pytester.path / "report/squad/bert-tiny-onnx-fp32/synthetic-v1.1/predictions.json").read_text())
+    predictions = json.loads(
+        (pytester.path / "report/squad/bert-tiny-onnx-fp32/synthetic-v1.1/predictions.json").read_text()
+    )
     assert len(predictions) > 100
     # A baseline records the weights it was measured with. Judged against what it recorded: deterministic, so
     # every metric is ok; against other weights (v1.1's entries rewritten to say so) it is not applied, and the
@@ -46,7 +48,24 @@ def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytest
 
 def test_malformed_squad_file_is_a_clear_error(suites, pytester):
     bad = pytester.path / "dev.json"
-    bad.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?", "answers": [{"text": "zz", "answer_start": "x"}]}]}]}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "version": "1.1",
+                "data": [
+                    {
+                        "title": "t",
+                        "paragraphs": [
+                            {
+                                "context": "abc",
+                                "qas": [{"id": "q", "question": "?", "answers": [{"text": "zz", "answer_start": "x"}]}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     result = suites(*TINY, f"--squad-file={bad}")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*dev.json*answer_start*"])

@@ -24,7 +24,10 @@ def test_without_an_engine_the_run_stops_with_advice(suites):
     assert result.ret == 1
     result.assert_outcomes(errors=1)  # the server starts at the first test that needs one; the run stops there
     result.stdout.fnmatch_lines(
-        ["! pytest-triton: --triton-launch-mode=docker: no Docker engine answers here*start Docker, or use the default local mode !"]
+        [
+            "! pytest-triton: docker mode: no Docker engine answers here*"
+            "start Docker, or use the default local mode (--triton-launch-mode) !"
+        ]
     )
 
 

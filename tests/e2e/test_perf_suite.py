@@ -9,9 +9,14 @@ import pytest
 
 # One short configuration: the calibration check plus one measured point.
 QUICK = (
-    "--triton-models=resnext-small", "--triton-formats=onnx", "--triton-precisions=fp32",
-    "--triton-perf-batching=on", "--triton-perf-instances=1", "--triton-perf-batch-sizes=1",
-    "--triton-perf-concurrency=1", "--triton-perf-window=0.5",
+    "--triton-models=resnext-small",
+    "--triton-formats=onnx",
+    "--triton-precisions=fp32",
+    "--triton-perf-batching=on",
+    "--triton-perf-instances=1",
+    "--triton-perf-batch-sizes=1",
+    "--triton-perf-concurrency=1",
+    "--triton-perf-window=0.5",
     # Other tests share these two cores: a loose stability rule keeps one short point recordable.
     "--triton-perf-stability=50",
 )
@@ -33,7 +38,9 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     result.assert_outcomes(passed=2)
     path = _baseline_file(pytester)
     shown = path.relative_to(pytester.path)  # the run starts in pytester.path
-    result.stdout.fnmatch_lines([f"triton perf baselines: 1 config recorded into {shown}; review the diff and commit it"])
+    result.stdout.fnmatch_lines(
+        [f"triton perf baselines: 1 config recorded into {shown}; review the diff and commit it"]
+    )
     stored = json.loads(path.read_text())
     assert stored["software"]["triton"] == "2.51.0"
     assert stored["entries"][CONFIG]["throughput"]["direction"] == "higher"
@@ -46,12 +53,16 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     # A second run is judged against what was recorded; the report directory gets its files.
     result = suites(*QUICK, "--triton-report=report")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["triton perf baselines: *", f"{CONFIG}*throughput*", "triton report: *summary.md (2 plots)"])
+    result.stdout.fnmatch_lines(
+        ["triton perf baselines: *", f"{CONFIG}*throughput*", "triton report: *summary.md (2 plots)"]
+    )
     report = json.loads((pytester.path / "report" / "report.json").read_text())
     assert CONFIG in {c["config"] for c in report["comparisons"]}
     assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000
     # A baseline a hundred times better than anything this machine does is a regression the run must fail on.
-    stored["entries"][CONFIG]["throughput"].update(value=stored["entries"][CONFIG]["throughput"]["value"] * 100, noise=0.0, tolerance=0.05)
+    stored["entries"][CONFIG]["throughput"].update(
+        value=stored["entries"][CONFIG]["throughput"]["value"] * 100, noise=0.0, tolerance=0.05
+    )
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
     # perf_analyzer's 10% stability rule: the measured noise stays small enough to rule it out as the cause.
     result = suites(*QUICK, "--triton-perf-stability=10", "--triton-perf-window=1")

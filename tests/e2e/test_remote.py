@@ -6,18 +6,18 @@ import json
 
 import pytest
 
+from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
-from pytest_triton.models.zoo import zoo_spec
 
 # The served model's name is the spec's name; a user points a spec of their own at it like this.
-CONFTEST = '''
+CONFTEST = """
 import dataclasses
 from pytest_triton.models.zoo import zoo_spec
 
 def pytest_triton_models(config):
     return [dataclasses.replace(zoo_spec("resnext-small"), name="resnext-small-onnx-fp32")]
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,11 @@ def test_suites_check_a_served_model(suites, pytester, running_server, protocol)
     pytester.makeconftest(CONFTEST)
     url = running_server.url(protocol)
     result = suites(
-        f"--triton-url={url}", f"--triton-protocol={protocol}", "--triton-models=resnext-small-onnx-fp32",
-        "--triton-header=Authorization=Bearer s3cret-token", "-rs",
+        f"--triton-url={url}",
+        f"--triton-protocol={protocol}",
+        "--triton-models=resnext-small-onnx-fp32",
+        "--triton-header=Authorization=Bearer s3cret-token",
+        "-rs",
     )
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines(
@@ -63,9 +66,14 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
     pytester.makeconftest(CONFTEST)
     baselines = pytester.path / "baselines"
     result = suites(
-        f"--triton-url={running_server.grpc_url}", "--triton-models=resnext-small-onnx-fp32", "--update-baselines",
-        f"--triton-baselines-dir={baselines}", "--triton-perf-batch-sizes=1", "--triton-perf-concurrency=1",
-        "--triton-perf-stability=50", "-rs",  # recorded even beside the other xdist worker
+        f"--triton-url={running_server.grpc_url}",
+        "--triton-models=resnext-small-onnx-fp32",
+        "--update-baselines",
+        f"--triton-baselines-dir={baselines}",
+        "--triton-perf-batch-sizes=1",
+        "--triton-perf-concurrency=1",
+        "--triton-perf-stability=50",
+        "-rs",  # recorded even beside the other xdist worker
     )
     # The calibration model can only be deployed where the run manages models; the served model is measured.
     result.assert_outcomes(passed=1, skipped=1)

@@ -24,13 +24,13 @@ triton_formats = "onnx"
 triton_precisions = "fp32"
 """
 OWN_TEST = "def test_own_arithmetic():\n    assert 6 * 7 == 42\n"
-WHERE_FROM = '''
+WHERE_FROM = """
 
 def pytest_report_header(config):
     import pytest_triton
 
     return f"pytest_triton imported from {pytest_triton.__file__}"
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,25 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in SOURCES:
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
-        copy(ROOT / name, source / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}))
+        copy(
+            ROOT / name,
+            source / name,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}),
+        )
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(out),
+            str(source),
+        ],
         check=True,
         timeout=600,
     )
@@ -69,7 +84,10 @@ def python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = env / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout.strip()
     Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
@@ -93,7 +111,10 @@ def project(tmp_path: Path, user_model_conftest: str) -> Path:
 def _pytest(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(python), "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=project, capture_output=True, text=True, timeout=900,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 

@@ -53,7 +53,10 @@ def test_rows_are_read_by_column_name():
     assert first.breakdown.compute_output_us == 19
     assert first.breakdown.client_recv_us == 0
     assert (first.latency.p50_us, first.latency.p90_us, first.latency.p95_us, first.latency.p99_us) == (
-        13891, 18795, 19753, 21018,
+        13891,
+        18795,
+        19753,
+        21018,
     )
     assert first.latency.avg_us == 14443
 
@@ -129,7 +132,7 @@ def fake_perf_analyzer(directory: Path, csv_text: str, stderr: str = "", code: i
             #!{sys.executable}
             import json, sys
             args = sys.argv[1:]
-            open({str(directory / 'args.json')!r}, "w").write(json.dumps(args))
+            open({str(directory / "args.json")!r}, "w").write(json.dumps(args))
             if {csv_text!r}:
                 open(args[args.index("-f") + 1], "w").write({csv_text!r})
             sys.stderr.write({stderr!r})

@@ -96,6 +96,7 @@ def test_judge_re_measures_only_when_something_regressed_and_keeps_what_repeats(
         def again() -> Measurement:
             calls.append(1)
             return result
+
         return again
 
     assert all(c.verdict is Verdict.OK for c in judge("cfg", base, baseline, remeasure=remeasure(base)))

@@ -37,6 +37,8 @@ def sweep(model: str, compute_ms: float) -> list[Measurement]:
 
 
 MEASUREMENTS = {"sleep-10ms": sweep("sleep10", 10), "sleep-20ms": sweep("sleep20", 20)}
+
+
 def throughput(value: float) -> BaselineEntry:
     return BaselineEntry(value, "infer/s", "higher", 0.05, 0.01)
 
@@ -80,7 +82,9 @@ def test_summary_of_nothing_says_so():
 
 def test_summary_of_an_update_says_what_was_recorded_where():
     lines = summary_lines([], recorded=16, files=["baselines/cpu-x-2c/perf.json"])
-    assert lines == ["performance baselines: 16 configs recorded into baselines/cpu-x-2c/perf.json; review the diff and commit it"]
+    assert lines == [
+        "performance baselines: 16 configs recorded into baselines/cpu-x-2c/perf.json; review the diff and commit it"
+    ]
 
 
 def test_write_report_writes_json_markdown_and_plots_with_the_numbers(tmp_path):

@@ -47,8 +47,14 @@ def world(tmp_path_factory):
         repository = ModelRepository(client, server.repository)
         deployment = deploy(repository, spec, artifacts["onnx"], ("python",))
         yield {
-            "spec": spec, "module": module, "artifacts": artifacts, "server": server, "endpoint": endpoint,
-            "client": client, "repository": repository, "deployment": deployment,
+            "spec": spec,
+            "module": module,
+            "artifacts": artifacts,
+            "server": server,
+            "endpoint": endpoint,
+            "client": client,
+            "repository": repository,
+            "deployment": deployment,
         }
     finally:
         client.close()
@@ -67,9 +73,12 @@ def test_python_backend_deployment_and_its_files(world):
     assert deployment.variant == "onnx-fp32"
     assert deployment.inputs == spec.inputs and deployment.outputs == spec.outputs
     model_dir = server.repository / deployment.model_name
-    assert sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts) == [
-        "1/model.onnx", "1/model.py", "config.pbtxt",
+    assert sorted(
+        str(p.relative_to(model_dir)) for p in model_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ) == [
+        "1/model.onnx",
+        "1/model.py",
+        "config.pbtxt",
     ]
     # The artifact is hard-linked from the cache (same file system here), not copied.
     assert (model_dir / "1" / "model.onnx").stat().st_ino == world["artifacts"]["onnx"].path.stat().st_ino
@@ -148,7 +157,11 @@ def test_repository_api_placement_without_a_directory(world):
     """Without a directory the files travel inside the load request (as for a remote server)."""
     repository = ModelRepository(world["client"], None)
     deployment = deploy(
-        repository, world["spec"], world["artifacts"]["onnx"], ("python",), name="via-api",
+        repository,
+        world["spec"],
+        world["artifacts"]["onnx"],
+        ("python",),
+        name="via-api",
         batching=BatchingPolicy(enabled=False),
     )
     try:
@@ -160,15 +173,18 @@ def test_repository_api_placement_without_a_directory(world):
         (diff,) = compare(served, eager(world["module"], world["spec"], case), {"logits": DEFAULT_TOLERANCES["fp32"]})
         assert diff.within
     finally:
-        repository.remove(deployment.model_name)
+        world["client"].unload_model(deployment.model_name)
     assert not world["client"].is_model_ready("via-api")
 
 
 def test_probe_backends_finds_only_python_on_the_bundled_server(world):
     assert probe_backends(world["client"]) == ("python",)
     # Probing leaves nothing loaded behind.
-    assert not [m for m in world["client"].repository_index() if m["name"].startswith("pytest_triton_probe_")
-                and m.get("state") == "READY"]
+    assert not [
+        m
+        for m in world["client"].repository_index()
+        if m["name"].startswith("pytest_triton_probe_") and m.get("state") == "READY"
+    ]
 
 
 SLOW_TO_LOAD = """

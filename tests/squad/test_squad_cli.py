@@ -70,11 +70,20 @@ def test_v2_scores_with_na_probs_and_out_file(v2_data, write_json, tmp_path):
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed == {
-        "exact": 50.0, "f1": 50.0, "total": 2,
-        "HasAns_exact": 100.0, "HasAns_f1": 100.0, "HasAns_total": 1,
-        "NoAns_exact": 0.0, "NoAns_f1": 0.0, "NoAns_total": 1,
+        "exact": 50.0,
+        "f1": 50.0,
+        "total": 2,
+        "HasAns_exact": 100.0,
+        "HasAns_f1": 100.0,
+        "HasAns_total": 1,
+        "NoAns_exact": 0.0,
+        "NoAns_f1": 0.0,
+        "NoAns_total": 1,
         # answering only "a" (probability 0.2 < threshold 0.2 < 0.7) gets both right
-        "best_exact": 100.0, "best_exact_thresh": 0.2, "best_f1": 100.0, "best_f1_thresh": 0.2,
+        "best_exact": 100.0,
+        "best_exact_thresh": 0.2,
+        "best_f1": 100.0,
+        "best_f1_thresh": 0.2,
     }
     out_file = tmp_path / "eval.json"
     quiet = _run(v2_data, predictions, "--na-prob-file", na_probs, "--na-prob-thresh", "0.5", "--out-file", out_file)

@@ -147,9 +147,7 @@ def test_not_utf8_is_a_clear_error(tmp_path):
     ],
 )
 def test_wrong_structure_names_the_json_path(write_json, squad_doc, qa, mutate, where, expected):
-    document = squad_doc(
-        (CONTEXT, [qa("q1", "Where?", CONTEXT, "Paris"), qa("q2", "Capital of?", CONTEXT, "France")])
-    )
+    document = squad_doc((CONTEXT, [qa("q1", "Where?", CONTEXT, "Paris"), qa("q2", "Capital of?", CONTEXT, "France")]))
     mutate(document)
     path = write_json("bad.json", document)
     message = _error(path)

@@ -100,8 +100,12 @@ def test_no_features_give_empty_logits():
 def test_torch_infer_matches_a_direct_forward_pass(features, tokenizer):
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(tokenizer.get_vocab()), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=16,
+        vocab_size=len(tokenizer.get_vocab()),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=16,
     )
     model = BertForQuestionAnswering(config).eval()
     logits = run_features(features, torch_qa_infer(model), batch_size=5, concurrency=2)

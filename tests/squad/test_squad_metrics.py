@@ -111,7 +111,15 @@ def test_v2_scores_by_hand():
         "NoAns_total": 2,
     }
     assert list(result) == [
-        "exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total", "NoAns_exact", "NoAns_f1", "NoAns_total",
+        "exact",
+        "f1",
+        "total",
+        "HasAns_exact",
+        "HasAns_f1",
+        "HasAns_total",
+        "NoAns_exact",
+        "NoAns_f1",
+        "NoAns_total",
     ]
 
 
@@ -141,11 +149,21 @@ def test_v2_groups_without_questions_are_left_out():
     only_answerable = SquadDataset("2.0", (_example("a1", "Paris"),))
     result = evaluate_v2(only_answerable, {"a1": "Paris"}).official()
     assert result == {
-        "exact": 100.0, "f1": 100.0, "total": 1, "HasAns_exact": 100.0, "HasAns_f1": 100.0, "HasAns_total": 1,
+        "exact": 100.0,
+        "f1": 100.0,
+        "total": 1,
+        "HasAns_exact": 100.0,
+        "HasAns_f1": 100.0,
+        "HasAns_total": 1,
     }
     only_unanswerable = SquadDataset("2.0", (_example("n1"),))
     assert list(evaluate_v2(only_unanswerable, {"n1": ""}).official()) == [
-        "exact", "f1", "total", "NoAns_exact", "NoAns_f1", "NoAns_total",
+        "exact",
+        "f1",
+        "total",
+        "NoAns_exact",
+        "NoAns_f1",
+        "NoAns_total",
     ]
 
 
@@ -180,6 +198,7 @@ def test_na_probs_must_cover_predictions_and_fit_the_version():
 
 def test_evaluate_dispatches_on_version():
     assert evaluate(V1, {"q1": "Eiffel Tower", "q2": "Paris", "q3": "1889"}).official() == {
-        "exact_match": 100.0, "f1": 100.0,
+        "exact_match": 100.0,
+        "f1": 100.0,
     }
     assert evaluate(V2, V2_PREDICTIONS).official()["total"] == 5

@@ -74,9 +74,12 @@ def test_start_must_be_max_context_and_the_best_window_wins(tokenizer):
     logits = _window_logits(
         features,
         {
-            (0, 10): (120.0, 0.0), (0, 11): (0.0, 20.0),  # huge, but starts at a token window 0 does not own
-            (1, 10): (3.0, 0.0), (1, 11): (0.0, 3.0),
-            (2, 13): (2.0, 0.0), (2, 14): (0.0, 2.0),
+            (0, 10): (120.0, 0.0),
+            (0, 11): (0.0, 20.0),  # huge, but starts at a token window 0 does not own
+            (1, 10): (3.0, 0.0),
+            (1, 11): (0.0, 3.0),
+            (2, 13): (2.0, 0.0),
+            (2, 14): (0.0, 2.0),
         },
     )
     logits.start[0, 3:15] -= 100.0  # window 0 has no other plausible start
@@ -142,8 +145,12 @@ def test_prediction_files_round_trip(tokenizer, tmp_path):
     }
     nbest = json.loads((tmp_path / "out" / "nbest_predictions.json").read_text(encoding="utf-8"))
     assert set(nbest) == {"a", "b"}
-    assert nbest["b"][0] == {"text": "Kraków", "probability": pytest.approx(nbest["b"][0]["probability"]),
-                             "start_logit": 4.0, "end_logit": 4.0}
+    assert nbest["b"][0] == {
+        "text": "Kraków",
+        "probability": pytest.approx(nbest["b"][0]["probability"]),
+        "start_logit": 4.0,
+        "end_logit": 4.0,
+    }
     assert sum(entry["probability"] for entry in nbest["b"]) == pytest.approx(1.0)
 
 

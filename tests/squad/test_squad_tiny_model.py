@@ -167,7 +167,8 @@ def test_missing_shipped_weights_say_how_to_get_them(monkeypatch, tmp_path):
         zoo_spec("bert-tiny").build()
     message = str(info.value)
     assert "missing from the installed package" in message and "reinstall pytest-triton" in message
-    assert "python -m pytest_triton.squad.tiny_model" in message and "--triton-checkpoint=bert-tiny=DIR" in message
+    assert "python -m pytest_triton.squad.tiny_model" in message and "bert-tiny=DIR" in message
+    assert info.value.options == ("triton_checkpoint",)
 
 
 def test_retraining_on_request_into_a_directory_refuses_one_that_is_not_empty(tmp_path, capsys):

@@ -107,7 +107,7 @@ def test_custom_installation_missing(tmp_path):
     with pytest.raises(ServerStartError) as info:
         custom_installation(missing)
     assert str(missing) in str(info.value)
-    assert "--triton-server" in str(info.value)
+    assert info.value.options == ("triton_server",)
 
 
 def test_custom_installation_not_executable(tmp_path):

@@ -65,8 +65,8 @@ def test_dtypes():
     assert by_name["input"] == mc.TYPE_FP16
     assert by_name["logits"] == mc.TYPE_FP16
     assert list(config.input[3].dims) == [3, 64, 64]
-    assert 'data_type: TYPE_INT64' in to_pbtxt(config)
-    assert 'data_type: TYPE_FP16' in to_pbtxt(config)
+    assert "data_type: TYPE_INT64" in to_pbtxt(config)
+    assert "data_type: TYPE_FP16" in to_pbtxt(config)
 
 
 @pytest.mark.parametrize(

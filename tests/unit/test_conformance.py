@@ -22,8 +22,14 @@ from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.endpoint import ServerEndpoint
 
 DEPLOYMENT = Deployment(
-    "m-onnx-fp32", None, "onnx", "fp32", "python",  # type: ignore[arg-type]
-    (TensorSpec("input", "float32", (3, 8, 8)),), (TensorSpec("logits", "float32", (10,)),), 8,
+    "m-onnx-fp32",
+    None,
+    "onnx",
+    "fp32",
+    "python",  # type: ignore[arg-type]
+    (TensorSpec("input", "float32", (3, 8, 8)),),
+    (TensorSpec("logits", "float32", (10,)),),
+    8,
 )
 
 

@@ -41,7 +41,9 @@ def test_ranges_and_request_rates():
 
 
 def test_batch_sizes_above_max_batch_are_not_measured(variants):
-    assert all(p.batch_size <= p.variant.spec.max_batch_size for p in plan(triton_perf_batch_sizes="1,64").points(variants))
+    assert all(
+        p.batch_size <= p.variant.spec.max_batch_size for p in plan(triton_perf_batch_sizes="1,64").points(variants)
+    )
 
 
 @pytest.mark.parametrize(

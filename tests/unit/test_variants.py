@@ -53,7 +53,9 @@ def test_local_variants_are_the_full_product_in_order():
     variants = select_variants(Settings(), specs)
     assert len(variants) == len(specs) * len(FORMATS) * len(PRECISIONS)
     assert [v.id for v in variants[:3]] == [
-        "bert-tiny-ts-script-fp32", "bert-tiny-ts-script-fp16", "bert-tiny-ts-trace-fp32",
+        "bert-tiny-ts-script-fp32",
+        "bert-tiny-ts-script-fp16",
+        "bert-tiny-ts-trace-fp32",
     ]
     assert len({v.id for v in variants}) == len(variants)
 

@@ -49,5 +49,7 @@ class TritonPythonModel:
                     offset += size
             except Exception as error:  # report to the client instead of killing the stub
                 for i in members:
-                    responses[i] = pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{type(error).__name__}: {error}"))
+                    responses[i] = pb_utils.InferenceResponse(
+                        error=pb_utils.TritonError(f"{type(error).__name__}: {error}")
+                    )
         return responses

@@ -1,9 +1,9 @@
-"""server.modes: one launcher per launch mode name, looked up by make_server."""
+"""launch_modes: one launcher per launch mode name, looked up by make_server."""
 
 from __future__ import annotations
 
 from pytest_triton.kinds import LAUNCH_MODES
-from pytest_triton.server.modes import LAUNCHERS, make_server
+from pytest_triton.launch_modes import LAUNCHERS, make_server
 from pytest_triton.server.remote import RemoteServer
 from pytest_triton.settings import Settings
 
