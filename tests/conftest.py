@@ -1,11 +1,20 @@
-"""Test tiers. A test that starts a tritonserver is marked `server` (every test in tests/e2e and tests/server is,
-by folder; elsewhere a module says so with `pytestmark`), and the fast tier leaves those out:
-`./dev fast` runs in well under a minute. A test without the mark that starts a server fails
-here, saying so, so the fast tier stays fast and tests/unit stays free of servers."""
+"""Test tiers, and turns for measurements.
+
+A test that starts a tritonserver is marked `server` (every test in tests/e2e and tests/server is, by folder;
+elsewhere a module says so with `pytestmark`), and the fast tier leaves those out: `./dev fast` runs in well under
+a minute. A test without the mark that starts a server fails here, saying so, so the fast tier stays fast and
+tests/unit stays free of servers.
+
+A test marked `measures` checks speed against a known answer. Under xdist it takes its turn: it runs while no
+`server` test runs on another worker (they share a lock, it holds it alone), since a figure measured beside an
+export or another server on these two cores measures the neighbour."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -50,3 +59,45 @@ def _servers_only_if_marked(item: pytest.Item) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(LocalServer, "start", _refuse_to_start)
         yield
+
+
+TURN_TIMEOUT_S = 1800.0  # the longest a test waits for its turn: longer than any test here takes
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    # Setup and teardown included: a module-scoped server starts and stops inside its tests' protocols.
+    # xdist gives each worker a base temp directory inside the run's, which pytest cleans up like any other.
+    worker_temp = item.config.option.basetemp if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if worker_temp is None or item.get_closest_marker("server") is None:
+        return (yield)
+    with _turn(Path(worker_temp).parent / "triton-turns", item.get_closest_marker("measures") is not None):
+        return (yield)
+
+
+@contextlib.contextmanager
+def _turn(prefix: Path, alone: bool) -> Iterator[None]:
+    """A readers-writer lock across xdist workers: `server` tests share it, `measures` tests hold it alone. A waiting
+    measurement first takes the turnstile, which new sharers pass through, so that they cannot starve it."""
+    with open(f"{prefix}.turnstile", "a") as turnstile, open(f"{prefix}.lock", "a") as lock:
+        _flock(turnstile, fcntl.LOCK_EX)
+        try:
+            _flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _flock(file, operation: int) -> None:
+    deadline = time.monotonic() + TURN_TIMEOUT_S
+    while True:
+        try:
+            fcntl.flock(file, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {TURN_TIMEOUT_S:.0f} s for a turn at {file.name}") from None
+            time.sleep(0.05)

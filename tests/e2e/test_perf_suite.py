@@ -22,6 +22,8 @@ QUICK = (
 )
 CONFIG = "resnext-small-onnx-fp32-b1-db100us-p4-p8-i1/c1"
 
+pytestmark = pytest.mark.measures  # the calibration check inside each run compares with a known answer
+
 
 @pytest.fixture
 def suite_files() -> tuple[str, ...]:

@@ -61,6 +61,7 @@ def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_s
     result.stdout.fnmatch_lines(["*model 'not-deployed' is not ready on 127.0.0.1:*; deploy it there*"])
 
 
+@pytest.mark.measures
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])
 def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host(suites, pytester, running_server):
     pytester.makeconftest(CONFTEST)

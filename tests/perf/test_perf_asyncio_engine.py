@@ -11,7 +11,7 @@ from pytest_triton.perf.measure import measure
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.measures]
 
 SHORT = MeasurementSettings(window_s=0.5, warmup_s=0.3, max_windows=6)
 
