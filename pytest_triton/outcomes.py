@@ -6,7 +6,6 @@ test with its message and no traceback from inside the library."""
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
 
 import pytest
 
@@ -14,14 +13,16 @@ from pytest_triton.errors import Advised, TritonPluginError, Unsupported
 from pytest_triton.options import OPTIONS
 
 
-@contextlib.contextmanager
-def triton_outcome() -> Iterator[None]:
-    try:
-        yield
-    except Unsupported as reason:
-        pytest.skip(advised(reason))
-    except TritonPluginError as error:
-        pytest.fail(advised(error), pytrace=False)
+class triton_outcome(contextlib.AbstractContextManager):
+    """`with triton_outcome(): ...` around library calls in a test or fixture."""
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: object) -> None:
+        __tracebackhide__ = True  # pytest then reports the skip at the test's line, not here
+        # `from None`: the outcome replaces the library's error, whose message it carries.
+        if isinstance(error, Unsupported):
+            raise pytest.skip.Exception(advised(error)) from None
+        if isinstance(error, TritonPluginError):
+            raise pytest.fail.Exception(advised(error), pytrace=False) from None
 
 
 def advised(error: Advised) -> str:

@@ -43,5 +43,6 @@ def test_grpc_and_http_agree(triton_session, triton_deployment):
 
 @pytest.mark.parametrize("bad_request", BAD_REQUESTS, ids=lambda bad: bad.name)
 def test_bad_request_is_refused_cleanly(triton_session, triton_deployment, bad_request):
-    result = bad_request_refused(triton_session.client, triton_deployment, bad_request)
+    with triton_outcome():
+        result = bad_request_refused(triton_session.client, triton_deployment, bad_request)
     assert result.ok, result.report()

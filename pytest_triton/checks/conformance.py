@@ -50,11 +50,19 @@ def metadata_matches_signature(client: TritonClient, deployment: Deployment) -> 
 
 def config_matches_signature(client: TritonClient, deployment: Deployment) -> ConformanceResult:
     """The served config has the exported max_batch_size, inputs and outputs (in order) and, where this session
-    deployed the model, dynamic batching with a queue delay and a CPU or GPU instance group."""
+    deployed the model, dynamic batching with a queue delay (where the model batches) and a CPU or GPU instance
+    group."""
     config = client.model_config(deployment.model_name)
     problems = []
     if config.max_batch_size != deployment.max_batch_size:
-        problems.append(f"max_batch_size: served {config.max_batch_size}, exported {deployment.max_batch_size}")
+        hint = (
+            "; the served model does not batch: declare max_batch_size=0 in its spec, with every dimension in dims"
+            if config.max_batch_size == 0
+            else "; the served model batches: declare its max_batch_size in the spec, without the batch dimension"
+            if deployment.max_batch_size == 0
+            else ""
+        )
+        problems.append(f"max_batch_size: served {config.max_batch_size}, exported {deployment.max_batch_size}{hint}")
     for kind, served, expected in (
         ("inputs", config.input, deployment.inputs),
         ("outputs", config.output, deployment.outputs),
@@ -65,7 +73,7 @@ def config_matches_signature(client: TritonClient, deployment: Deployment) -> Co
             problems.append(f"{kind}: served {got}, exported {want}")
     # A model someone else deployed (remote mode) has whatever batching and instances they chose.
     if deployment.backend != "remote":
-        if config.dynamic_batching.max_queue_delay_microseconds <= 0:
+        if deployment.max_batch_size > 0 and config.dynamic_batching.max_queue_delay_microseconds <= 0:
             problems.append("dynamic batching has no max_queue_delay_microseconds")
         kinds = [mc.ModelInstanceGroup.Kind.Name(group.kind) for group in config.instance_group]
         if not kinds or kinds[0] not in ("KIND_CPU", "KIND_GPU"):
@@ -123,6 +131,10 @@ def _wrong_shape(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> di
 
 
 def _over_max_batch(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if deployment.max_batch_size == 0:
+        raise Unsupported(
+            f"{deployment.model_name} does not batch (max_batch_size 0): there is no batch size to exceed"
+        )
     size = deployment.max_batch_size + 1
     return {k: np.concatenate([v[:1]] * size) for k, v in inputs.items()}
 

@@ -37,9 +37,13 @@ class PerfOutcome:
 
 
 def perf_workload(deployment: Deployment, batch_size: int) -> Workload:
-    """Requests of `batch_size` rows from the spec's largest sample (BERT: its longest sequence)."""
+    """Requests of `batch_size` rows from the spec's largest sample (BERT: its longest sequence); for a model without
+    batching, the sample as it is (one inference a request)."""
     sample = largest_sample(deployment.spec)
-    rows = {name: np.resize(array, (batch_size, *array.shape[1:])) for name, array in sample.items()}
+    if deployment.max_batch_size == 0:
+        rows = dict(sample)
+    else:
+        rows = {name: np.resize(array, (batch_size, *array.shape[1:])) for name, array in sample.items()}
     return Workload(
         model=deployment.model_name,
         inputs=served_inputs(deployment, rows),

@@ -107,7 +107,9 @@ class ExportCache:
                 record.exporter.export(ExportRequest(spec, module, precision, device, example), target)
             except Exception as error:  # torch, onnx and TensorRT each raise their own types
                 raise ExportError(f"exporting {spec.name} as {fmt} {precision} failed: {_first_line(error)}") from error
-            reason = _runtime_refusal(fmt, target, device, precision, inputs, example)
+            # One row where the model batches; a model without batching takes its sample as it is.
+            one = {name: array[:1] for name, array in example.items()} if spec.max_batch_size > 0 else example
+            reason = _runtime_refusal(fmt, target, device, precision, inputs, one)
             if reason and precision == "fp32":
                 raise ExportError(f"the fresh {fmt} export of {spec.name} does not run: {reason}")
             if reason:
@@ -140,7 +142,7 @@ def _runtime_refusal(
     its refusal becomes the skip reason; an fp32 artifact that does not run is a real failure."""
     try:
         runner = load_runner(fmt, path, device)
-        runner.run([example[t.name][:1].astype(t.dtype) for t in inputs])
+        runner.run([example[t.name].astype(t.dtype) for t in inputs])
     except Exception as error:  # each runtime has its own error types; any means "cannot run here"
         return f"{fmt} {precision} does not run on {device} here: {_first_line(error)}"
     return ""

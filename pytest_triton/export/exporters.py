@@ -83,9 +83,13 @@ class OnnxExporter:
 
         module, inputs = request.prepared()
         spec = request.spec
-        # Batch is always dynamic; every dim the spec marks -1 (BERT's sequence) is dynamic too.
+        # The batch is dynamic where the model batches; every dim the spec marks -1 (BERT's sequence) is dynamic too.
+        batch = 1 if spec.max_batch_size > 0 else 0  # how many leading axes the spec's dims leave out
         dynamic = {
-            t.name: {0: "batch", **{i + 1: f"{t.name}_d{i + 1}" for i, d in enumerate(t.dims) if d == -1}}
+            t.name: {
+                **({0: "batch"} if batch else {}),
+                **{i + batch: f"{t.name}_d{i + batch}" for i, d in enumerate(t.dims) if d == -1},
+            }
             for t in (*spec.inputs, *spec.outputs)
         }
         with torch.no_grad(), warnings.catch_warnings():
@@ -133,12 +137,12 @@ class TensorRTExporter:
             if request.precision == "fp16":
                 config.set_flag(trt.BuilderFlag.FP16)
             profile = builder.create_optimization_profile()
+            batch = 1 if spec.max_batch_size > 0 else 0  # a model without batching has no batch axis
             for tensor_spec in spec.inputs:
                 example = request.example[tensor_spec.name].shape
-                low = (1, *[1 if d == -1 else d for d in tensor_spec.dims])
-                high = (
-                    spec.max_batch_size,
-                    *[example[i + 1] if d == -1 else d for i, d in enumerate(tensor_spec.dims)],
+                low = (1,) * batch + tuple(1 if d == -1 else d for d in tensor_spec.dims)
+                high = (spec.max_batch_size,) * batch + tuple(
+                    example[i + batch] if d == -1 else d for i, d in enumerate(tensor_spec.dims)
                 )
                 profile.set_shape(tensor_spec.name, low, high, high)
             config.add_optimization_profile(profile)

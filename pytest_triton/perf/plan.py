@@ -41,26 +41,24 @@ class PerfPlan:
 
     def points(self, variants: list[Variant]) -> list[PerfPoint]:
         """The grid over the variants of the plan's formats and precisions. A model someone else serves (format
-        "served", remote mode) is measured as it is served, at every batch size it takes: its serving policy is
-        not ours to change."""
+        "served", remote mode) is measured as it is served: its serving policy is not ours to change. A model
+        without batching (max_batch_size 0) is sent its sample as it is, one inference a request, with no dynamic
+        batcher: there is nothing to merge."""
         points = []
         for variant in variants:
+            batches = variant.spec.max_batch_size > 0
             if variant.format == SERVED:
                 policies = [ServingPolicy()]
             elif variant.format in self.formats and variant.precision in self.precisions:
                 policies = [
                     ServingPolicy(DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count)
-                    for on in self.batching
+                    for on in (self.batching if batches else (False,))
                     for count in self.instances
                 ]
             else:
                 continue
-            points += [
-                PerfPoint(variant, policy, batch)
-                for policy in policies
-                for batch in self.batch_sizes
-                if batch <= variant.spec.max_batch_size
-            ]
+            sizes = [size for size in self.batch_sizes if size <= variant.spec.max_batch_size] if batches else [1]
+            points += [PerfPoint(variant, policy, size) for policy in policies for size in sizes]
         return points
 
     @classmethod

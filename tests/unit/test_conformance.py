@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,3 +110,18 @@ def test_each_bad_request_spoils_the_first_input_or_the_batch():
 
 def test_no_problem_is_a_pass():
     assert ConformanceResult("m", "check").ok and not ConformanceResult("m", "check", ("off",)).ok
+
+
+def test_a_spec_that_forgets_the_model_does_not_batch_gets_a_hint():
+    result = config_matches_signature(StubClient(config=_config(max_batch_size=0)), DEPLOYMENT)
+    assert "max_batch_size: served 0, exported 8; the served model does not batch: declare max_batch_size=0" in (
+        result.report()
+    )
+
+
+def test_a_model_without_batching_needs_no_dynamic_batcher_and_has_no_batch_to_exceed():
+    unbatched = dataclasses.replace(DEPLOYMENT, max_batch_size=0)
+    assert config_matches_signature(StubClient(config=_config(max_batch_size=0, delay=0)), unbatched).ok
+    (over,) = [bad for bad in BAD_REQUESTS if bad.name == "over_max_batch"]
+    with pytest.raises(Unsupported, match=r"does not batch \(max_batch_size 0\)"):
+        over.spoil(unbatched, {"input": np.zeros((3, 8, 8), np.float32)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pytest_triton.errors import TritonPluginError
@@ -62,3 +64,9 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
 def test_bad_values_name_the_option(values, words):
     with pytest.raises(TritonPluginError, match=words):
         plan(**values)
+
+
+def test_a_model_without_batching_is_measured_a_request_at_a_time_without_a_batcher():
+    unbatched = dataclasses.replace(zoo_spec("resnext-small"), max_batch_size=0)
+    points = plan().points([Variant(unbatched, "onnx", "fp32")])
+    assert [p.id for p in points] == ["resnext-small-onnx-fp32-b1-nodb-i1", "resnext-small-onnx-fp32-b1-nodb-i2"]

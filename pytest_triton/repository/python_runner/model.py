@@ -27,26 +27,32 @@ class TritonPythonModel:
         self._runner = load_runner(params["format"], artifact, device, threads)
         self._inputs = [(i["name"], pb_utils.triton_string_to_numpy(i["data_type"])) for i in config["input"]]
         self._outputs = [(o["name"], pb_utils.triton_string_to_numpy(o["data_type"])) for o in config["output"]]
+        # Without batching the first axis is the model's own, not rows: each request runs alone, outputs whole.
+        self._batches = config.get("max_batch_size", 0) > 0
 
     def execute(self, requests):
         arrays = [[pb_utils.get_input_tensor_by_name(r, name).as_numpy() for name, _ in self._inputs] for r in requests]
         responses = [None] * len(requests)
         groups = {}
         for index, tensors in enumerate(arrays):
-            groups.setdefault(tuple(t.shape[1:] for t in tensors), []).append(index)
+            key = tuple(t.shape[1:] for t in tensors) if self._batches else index
+            groups.setdefault(key, []).append(index)
         for members in groups.values():
             try:
                 batch = [np.concatenate([arrays[i][k] for i in members]) for k in range(len(self._inputs))]
                 outputs = self._runner.run(batch)
                 offset = 0
                 for i in members:
-                    size = arrays[i][0].shape[0]
+                    size = arrays[i][0].shape[0] if self._batches else None
                     tensors = [
-                        pb_utils.Tensor(name, np.array(out[offset : offset + size], dtype=dtype, copy=True))
+                        pb_utils.Tensor(
+                            name,
+                            np.array(out if size is None else out[offset : offset + size], dtype=dtype, copy=True),
+                        )
                         for (name, dtype), out in zip(self._outputs, outputs)
                     ]
                     responses[i] = pb_utils.InferenceResponse(output_tensors=tensors)
-                    offset += size
+                    offset += size or 0
             except Exception as error:  # report to the client instead of killing the stub
                 for i in members:
                     responses[i] = pb_utils.InferenceResponse(
