@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping
 
+from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import LaunchMode
 from pytest_triton.server.bundled import bundled_installation, custom_installation
 from pytest_triton.server.docker import DockerServer
@@ -35,7 +36,8 @@ def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
 
 
 def _remote(settings: Settings, work_dir: Path, worker_index: int) -> Server:
-    assert settings.url is not None
+    if settings.url is None:
+        raise TritonPluginError("remote mode needs the server's address (HOST:PORT)", options=("triton_url",))
     return RemoteServer(settings.url, settings.protocol, settings.security, settings.start_timeout)
 
 

@@ -44,8 +44,8 @@ class Option:
         """The checked value of what pytest read (command line, else ini), or of the default."""
         if self.is_switch:
             return bool(given)
-        raw: Any = _items(given) if self.multiple else _last(given)
-        if not raw and self.default is not None:
+        raw: Any = [item for item in _items(given) if item.strip()] if self.multiple else _last(given)
+        if not raw and self.default is not None:  # blank means not given
             raw = [self.default] if self.multiple else self.default
         if raw is None:
             return None

@@ -232,6 +232,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     log = _results(config)
     if log.empty:
         return  # no test asked for Triton
+    from pytest_triton.baselines.context import remote_scope
     from pytest_triton.baselines.hardware import hardware_facts
     from pytest_triton.report.run import finish, legacy_baselines_note
 
@@ -240,10 +241,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if triton is not None and triton.facts is not None:
         lines.append(f"triton: {triton.summary()}")
     report_dir = _value(config, "triton_report")
-    gpus = _options(config).settings.gpus
-    hardware = hardware_facts(gpus)
-    notes = legacy_baselines_note(_baselines_root(config), hardware, gpus)
-    lines += finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": hardware.key()}, notes)
+    settings = _options(config).settings
+    if settings.url:  # perf was measured on the remote server, whose hardware this machine cannot see
+        scope, notes = remote_scope(settings.url), []
+    else:
+        hardware = hardware_facts(settings.gpus)
+        scope, notes = hardware.key(), legacy_baselines_note(_baselines_root(config), hardware, settings.gpus)
+    lines += finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": scope}, notes)
     for line in lines:
         terminalreporter.write_line(line)
 

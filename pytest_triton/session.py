@@ -124,7 +124,8 @@ class TritonSession:
         return artifact
 
     def _deploy(self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy) -> Deployment:
-        assert self.endpoint is not None
+        if self.endpoint is None:
+            raise TritonPluginError("the Triton session was not started")
         if not self.endpoint.manages_models:
             return self._served(spec, precision)
         artifact = self.artifact(spec, fmt, precision)

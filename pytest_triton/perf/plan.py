@@ -73,7 +73,11 @@ class PerfPlan:
             instances=values["triton_perf_instances"],
             loads=(*values["triton_perf_concurrency"], *(values["triton_perf_request_rate"] or ())),
             settings=MeasurementSettings(
-                window_s=window, warmup_s=min(window, 1.0), stability_pct=values["triton_perf_stability"]
+                window_s=window,
+                warmup_s=min(window, 1.0),
+                stability_pct=values["triton_perf_stability"],
+                # A remote server may be known by its HTTP address alone.
+                protocol=values["triton_protocol"],
             ),
             engine=values["triton_perf_engine"],
         )

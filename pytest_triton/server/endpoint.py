@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pytest_triton.errors import TritonPluginError
+
 
 @dataclass(frozen=True)
 class ClientSecurity:
@@ -31,9 +33,10 @@ class ServerEndpoint:
         """The address for `protocol` ("grpc" or "http"), or an error saying how to give it."""
         url = self.grpc_url if protocol == "grpc" else self.http_url
         if url is None:
-            raise LookupError(
+            raise TritonPluginError(
                 f"no {protocol} address is known for this {self.launch_mode} server; "
-                f"give its {protocol} address and protocol"
+                f"give its {protocol} address and protocol",
+                options=("triton_url", "triton_protocol"),
             )
         return url
 

@@ -63,11 +63,15 @@ def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_s
 
 @pytest.mark.measures
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])
-def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host(suites, pytester, running_server):
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host(
+    suites, pytester, running_server, protocol
+):
     pytester.makeconftest(CONFTEST)
     baselines = pytester.path / "baselines"
     result = suites(
-        f"--triton-url={running_server.grpc_url}",
+        f"--triton-url={running_server.url(protocol)}",
+        f"--triton-protocol={protocol}",
         "--triton-models=resnext-small-onnx-fp32",
         "--update-baselines",
         f"--triton-baselines-dir={baselines}",

@@ -70,3 +70,16 @@ def test_a_model_without_batching_is_measured_a_request_at_a_time_without_a_batc
     unbatched = dataclasses.replace(zoo_spec("resnext-small"), max_batch_size=0)
     points = plan().points([Variant(unbatched, "onnx", "fp32")])
     assert [p.id for p in points] == ["resnext-small-onnx-fp32-b1-nodb-i1", "resnext-small-onnx-fp32-b1-nodb-i2"]
+
+
+def test_blank_values_mean_the_defaults():
+    blank = plan(triton_perf_formats="", triton_perf_precisions=" ", triton_perf_batching="")
+    default = plan()
+    assert (blank.formats, blank.precisions, blank.batching) == (default.formats, default.precisions, default.batching)
+    assert default.formats == ("onnx",) and default.precisions == ("fp32",)
+
+
+def test_measurements_use_the_runs_protocol():
+    """A remote server may be known by its HTTP address alone."""
+    assert plan(triton_url="h:8000", triton_protocol="http").settings.protocol == "http"
+    assert plan().settings.protocol == "grpc"
