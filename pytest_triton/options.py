@@ -118,24 +118,19 @@ def positive_ints(items: list[str]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise ValueError("expected a positive number")
-    return value
+def positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """A positive, finite number of `kind` (int or float)."""
 
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = -1
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError("expected a positive number")
+        return value
 
-def positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("expected a positive number")
-    return value
+    return parse
 
 
 def _path(text: str) -> Path:
@@ -252,7 +247,7 @@ OPTIONS = (
         _tolerances,
         multiple=True,
     ),
-    Option("triton-start-timeout", "seconds to wait for the server to be ready", positive_number, "120"),
+    Option("triton-start-timeout", "seconds to wait for the server to be ready", positive(float), "120"),
     Option("triton-cache-dir", "where exports are cached; without it, pytest's cache dir", _path),
     # Performance and baselines.
     Option(
@@ -285,9 +280,9 @@ OPTIONS = (
     ),
     Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "off,on", multiple=True),
     Option("triton-perf-instances", "model instance counts", positive_ints, "1,2", multiple=True),
-    Option("triton-perf-window", "seconds per measurement window", positive_number, "1.0"),
+    Option("triton-perf-window", "seconds per measurement window", positive(float), "1.0"),
     Option(
-        "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive_number, "10"
+        "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive(float), "10"
     ),
     Option(
         "triton-perf-engine",
@@ -300,12 +295,14 @@ OPTIONS = (
         "squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets", _existing_file
     ),
     Option(
-        "squad-max-seq-length", "feature length; without it, 384 or the model's position count if smaller", positive_int
+        "squad-max-seq-length",
+        "feature length; without it, 384 or the model's position count if smaller",
+        positive(int),
     ),
-    Option("squad-doc-stride", "window stride over long contexts; without it, 128 at length 384", positive_int),
-    Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive_int),
+    Option("squad-doc-stride", "window stride over long contexts; without it, 128 at length 384", positive(int)),
+    Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive(int)),
     Option(
-        "triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive_number, "1.0"
+        "triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive(float), "1.0"
     ),
 )
 
