@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pytest_triton.baselines.hardware import hardware_key
-from pytest_triton.checks.payload import sample_diffs
+from pytest_triton.checks.payload import parity_diffs, reference_cases, spec_tolerances
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import Unsupported
 from pytest_triton.kinds import FORMATS, PRECISIONS
@@ -68,7 +68,9 @@ def _measure(session: TritonSession, settings: Settings, models: list[str]) -> d
                 except Unsupported as reason:
                     print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
                     continue
-                for label, diff in sample_diffs(session.client, deployment, module, settings.device, unit).diffs:
+                expected = reference_cases(module, spec, settings.device)
+                result = parity_diffs(session.client, deployment, expected, spec_tolerances(deployment, unit))
+                for label, diff in result.diffs:
                     masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"
                     print(
                         f"{deployment.model_name:<28} {label:<16} {diff.output:<13} {diff.max_abs:>9.3g} "

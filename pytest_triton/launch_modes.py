@@ -32,6 +32,7 @@ def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
         gpus=settings.gpus,
         worker_index=worker_index,
         start_timeout=settings.start_timeout,
+        served_repository=settings.model_repository,
     )
 
 
@@ -42,7 +43,13 @@ def _remote(settings: Settings, work_dir: Path, worker_index: int) -> Server:
 
 
 def _docker(settings: Settings, work_dir: Path, worker_index: int) -> Server:
-    return DockerServer(settings.image, work_dir / "model-repository", settings.gpus, settings.start_timeout)
+    return DockerServer(
+        settings.image,
+        work_dir / "model-repository",
+        settings.gpus,
+        settings.start_timeout,
+        served_repository=settings.model_repository,
+    )
 
 
 LAUNCHERS: Mapping[LaunchMode, Launcher] = {"local": _local, "remote": _remote, "docker": _docker}

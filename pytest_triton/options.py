@@ -152,6 +152,23 @@ def _url(text: str) -> str:
     return text
 
 
+def _input_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.partition("=")
+        try:
+            shape = tuple(int(d) for d in dims.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if not sep or not name.strip() or not shape or any(d < 1 for d in shape):
+            raise BadValue(
+                "expected [MODEL/]INPUT=SIZExSIZE..., e.g. input_ids=128 or my-model/image=3x224x224",
+                where=f"={item!r}",
+            )
+        shapes[name.strip()] = shape
+    return shapes
+
+
 def _gpus(text: str) -> tuple[int, ...]:
     try:
         gpus = tuple(int(g) for g in text.split(","))
@@ -218,6 +235,18 @@ OPTIONS = (
     ),
     Option("triton-image", "Triton image for docker mode", default=DEFAULT_IMAGE),
     Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)", _url),
+    Option(
+        "triton-model-repository",
+        "an existing model repository to serve (local and docker mode) and check: all its models, or --triton-models",
+        _path,
+    ),
+    Option(
+        "triton-input-shape",
+        "[MODEL/]INPUT=SIZExSIZE...: sizes of a served model's variable dims, without the batch dim "
+        "(others: 8); repeatable",
+        _input_shapes,
+        multiple=True,
+    ),
     Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)}", one_of(PROTOCOLS), "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
     Option("triton-root-certs", "CA bundle for --triton-ssl"),
@@ -230,7 +259,8 @@ OPTIONS = (
     Option("triton-gpu", "GPU index or comma list: serve and compute references there; without it, the CPU", _gpus),
     Option(
         "triton-models",
-        f"comma list of models to check; without it, the zoo's {','.join(DEFAULT_MODELS)} and your conftest's models",
+        f"comma list of models to check; without it, the zoo's {','.join(DEFAULT_MODELS)} and your conftest's models "
+        "(every served model with --triton-url or --triton-model-repository)",
         _unique,
         multiple=True,
     ),
@@ -246,6 +276,16 @@ OPTIONS = (
         "PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] parity tolerance override; repeatable",
         _tolerances,
         multiple=True,
+    ),
+    Option(
+        "triton-save-golden",
+        "write each model's parity inputs, reference outputs and tolerances into this directory (golden outputs)",
+        _path,
+    ),
+    Option(
+        "triton-golden",
+        "check served outputs against the golden outputs in this directory instead of a PyTorch reference",
+        _path,
     ),
     Option("triton-start-timeout", "seconds to wait for the server to be ready", positive(float), "120"),
     Option("triton-cache-dir", "where exports are cached; without it, pytest's cache dir", _path),
@@ -316,10 +356,30 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
         values["triton_launch_mode"] = "remote"
     if values["triton_launch_mode"] == "remote" and not values["triton_url"]:
         raise TritonPluginError("--triton-launch-mode=remote needs --triton-url=HOST:PORT")
-    try:
-        check_names(values["triton_models"] or (), known_models)
-    except BadValue as error:
-        raise TritonPluginError(f"--triton-models: {error}") from None
+    if values["triton_model_repository"]:
+        if values["triton_launch_mode"] == "remote":
+            raise TritonPluginError(
+                "--triton-model-repository: a remote server serves its own repository; give the repository or "
+                "--triton-url, not both"
+            )
+        from pytest_triton.repository.existing import repository_models
+
+        known_models = repository_models(values["triton_model_repository"])
+    if values["triton_golden"] and values["triton_save_golden"]:
+        raise TritonPluginError(
+            "--triton-golden and --triton-save-golden: a run either checks against golden outputs or saves them"
+        )
+    if values["triton_golden"] and not values["triton_golden"].is_dir():
+        raise TritonPluginError(
+            f"--triton-golden={values['triton_golden']}: no such directory; save golden outputs there first with "
+            "--triton-save-golden"
+        )
+    # A remote server's model names are known once it answers: the variants check them against what it serves.
+    if values["triton_launch_mode"] != "remote":
+        try:
+            check_names(values["triton_models"] or (), known_models)
+        except BadValue as error:
+            raise TritonPluginError(f"--triton-models: {error}") from None
     values["triton_models"] = values["triton_models"] or ()
     values["triton_checkpoint"] = _checkpoints(values["triton_checkpoint"] or [], values["triton_models"], known_models)
     if values["triton_perf_request_rate"]:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 session_key = pytest.StashKey["TritonSession"]()
 variants_key = pytest.StashKey[list["Variant"]]()
+variants_error_key = pytest.StashKey[str]()
 user_specs_key = pytest.StashKey[list["ModelSpec"]]()
 results_dir_key = pytest.StashKey[Path]()
 
@@ -129,7 +130,7 @@ def _options(config: pytest.Config) -> _Options:
         try:
             values = read_options(lambda dest: _value(config, dest), known)
         except TritonPluginError as error:
-            raise pytest.UsageError(str(error)) from None
+            raise pytest.UsageError(advised(error)) from None
         settings = Settings.from_options(values)
         perf, accuracy = PerfPlan.from_options(values), AccuracyPlan.from_options(values)
         worker, index = _worker()
@@ -173,7 +174,14 @@ def _variants(config: pytest.Config) -> list[Variant]:
         from pytest_triton.variants import select_specs, select_variants
 
         settings = _options(config).settings
-        config.stash[variants_key] = select_variants(settings, select_specs(settings, _user_specs(config)))
+        # Asking a remote server which models it serves can fail: every module that asks says why, asking once.
+        if variants_error_key in config.stash:
+            raise pytest.Collector.CollectError(config.stash[variants_error_key])
+        try:
+            config.stash[variants_key] = select_variants(settings, select_specs(settings, _user_specs(config)))
+        except TritonPluginError as error:
+            config.stash[variants_error_key] = f"pytest-triton: {advised(error)}"
+            raise pytest.Collector.CollectError(config.stash[variants_error_key]) from None
     return config.stash[variants_key]
 
 

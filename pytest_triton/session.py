@@ -8,13 +8,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.kinds import SERVED, variant_id
 from pytest_triton.launch_modes import make_server
+from pytest_triton.models.served import served_spec
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
@@ -23,6 +23,9 @@ from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import Server, ServerEndpoint
 from pytest_triton.settings import Settings
+
+if TYPE_CHECKING:  # torch is imported where a reference model is built: served models are checked without it
+    import torch
 
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
 
@@ -92,7 +95,7 @@ class TritonSession:
 
     def _reference_and_digest(self, spec: ModelSpec) -> tuple[torch.nn.Module, str]:
         if spec.name not in self._references:
-            module = spec.build()
+            module = spec.reference_module()
             self._references[spec.name] = (module, weights_digest(module))
         return self._references[spec.name]
 
@@ -126,7 +129,7 @@ class TritonSession:
     def _deploy(self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy) -> Deployment:
         if self.endpoint is None:
             raise TritonPluginError("the Triton session was not started")
-        if not self.endpoint.manages_models:
+        if fmt == SERVED:
             return self._served(spec, precision)
         artifact = self.artifact(spec, fmt, precision)
         repository = ModelRepository(self.client, self.server.repository if self.server else None)
@@ -141,8 +144,11 @@ class TritonSession:
                 instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
             )
         except ModelLoadError as error:
-            tail = self.log_tail(20)
-            raise ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error)) from None
+            raise self._with_log_tail(error) from None
+
+    def _with_log_tail(self, error: ModelLoadError) -> ModelLoadError:
+        tail = self.log_tail(20)
+        return ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error))
 
     def log_tail(self, lines: int) -> str:
         """The last `lines` lines of the server's log, less those of the backend probes: their expected load
@@ -153,13 +159,24 @@ class TritonSession:
         return "".join([line for line in tail if PROBE_PREFIX not in line][-lines:])
 
     def _served(self, spec: ModelSpec, precision: str) -> Deployment:
-        """A model someone else deployed under the spec's name: its dtypes as the server reports them."""
-        if not self.client.is_model_ready(spec.name):
+        """A model someone else deployed under the spec's name: loaded by name where this run controls the server
+        (an existing repository served beside ours), with its dtypes as the server reports them, and its whole
+        signature where the spec came from the server."""
+        if self.endpoint is not None and self.endpoint.manages_models:
+            try:
+                self.client.load_model(spec.name)
+            except ModelLoadError as error:
+                raise self._with_log_tail(error) from None
+        elif not self.client.is_model_ready(spec.name):
             raise ModelLoadError(
                 f"model '{spec.name}' is not ready on {self.settings.url}; deploy it there, or name the served "
-                "model with a spec of your own (pytest_triton_models hook)"
+                "models to check",
+                options=("triton_models",),
             )
         metadata = self.client.model_metadata(spec.name)
+        config = self.client.model_config(spec.name)
+        if spec.from_server:
+            spec = served_spec(spec.name, metadata, config.max_batch_size, self.settings.input_shapes)
         dtypes = {t["name"]: t["datatype"] for t in (*metadata.get("inputs", []), *metadata.get("outputs", []))}
 
         def served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
@@ -170,7 +187,15 @@ class TritonSession:
             )
 
         return Deployment(
-            spec.name, spec, SERVED, precision, "remote", served(spec.inputs), served(spec.outputs), spec.max_batch_size
+            spec.name,
+            spec,
+            SERVED,
+            precision,
+            config.backend or config.platform or "unknown",
+            served(spec.inputs),
+            served(spec.outputs),
+            spec.max_batch_size,
+            config,
         )
 
     def summary(self) -> str:
@@ -195,6 +220,8 @@ def _check_gpus(gpus: tuple[int, ...]) -> None:
     """The GPUs asked for must exist, or the server would fail later with a less clear error."""
     if not gpus:
         return
+    import torch
+
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     missing = [g for g in gpus if g >= available]
     if missing:

@@ -19,6 +19,10 @@ class Settings:
     server_binary: Path | None = None
     image: str = DEFAULT_IMAGE
     url: str | None = None
+    # An existing repository the local or docker server serves beside its own; its models are the ones checked.
+    model_repository: Path | None = None
+    # Sizes of served models' variable dims, by "model/input" or "input" (models.served).
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     protocol: Protocol = "grpc"
     security: ClientSecurity = ClientSecurity()
     gpus: tuple[int, ...] = ()
@@ -27,6 +31,8 @@ class Settings:
     precisions: tuple[str, ...] = PRECISIONS
     checkpoints: dict[str, Path] = field(default_factory=dict)
     tolerances: Tolerances = field(default_factory=Tolerances)
+    golden_dir: Path | None = None  # parity against these golden outputs, not a PyTorch reference
+    save_golden_dir: Path | None = None  # parity runs write the golden outputs of their models here
     start_timeout: float = 120.0
     cache_dir: Path | None = None
 
@@ -50,6 +56,8 @@ class Settings:
             server_binary=values["triton_server"],
             image=values["triton_image"],
             url=values["triton_url"],
+            model_repository=values["triton_model_repository"],
+            input_shapes=values["triton_input_shape"] or {},
             protocol=values["triton_protocol"],
             security=ClientSecurity(
                 ssl=values["triton_ssl"], root_certificates=values["triton_root_certs"], headers=values["triton_header"]
@@ -60,6 +68,8 @@ class Settings:
             precisions=values["triton_precisions"],
             checkpoints=values["triton_checkpoint"],
             tolerances=values["triton_tolerance"],
+            golden_dir=values["triton_golden"],
+            save_golden_dir=values["triton_save_golden"],
             start_timeout=values["triton_start_timeout"],
             cache_dir=values["triton_cache_dir"],
         )

@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import SERVED
+from pytest_triton.launch_modes import make_server
+from pytest_triton.models.served import unread_spec
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.models.variant import Variant
-from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
+from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO, zoo_spec
+from pytest_triton.repository.existing import repository_models
 from pytest_triton.settings import Settings
 
 
 def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelSpec]:
-    """--triton-models picks by name among zoo and user specs; without it: the defaults plus the user's."""
+    """--triton-models picks by name among zoo and user specs; without it: the defaults plus the user's. Where the
+    models are already served (a remote server, --triton-model-repository), the served ones are checked instead,
+    each with the user's spec, else the zoo's, else one the session reads from the server."""
     by_name = {spec.name: spec for spec in user_specs}
-    names = settings.models or (*DEFAULT_MODELS, *by_name)
-    return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) for n in dict.fromkeys(names)]
+    if not checks_served_models(settings):
+        names = settings.models or (*DEFAULT_MODELS, *by_name)
+        return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) for n in dict.fromkeys(names)]
+    return [
+        by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) if n in ZOO else unread_spec(n)
+        for n in dict.fromkeys(settings.models or served_models(settings))
+    ]
 
 
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:
-    if settings.launch_mode == "remote":
+    if checks_served_models(settings):
         # A served model has one format and precision, whatever it is; the first precision sets the tolerance.
         return [Variant(spec, SERVED, settings.precisions[0]) for spec in specs]
     return [
         Variant(spec, fmt, precision) for spec in specs for fmt in settings.formats for precision in settings.precisions
     ]
+
+
+def checks_served_models(settings: Settings) -> bool:
+    """Whether the run checks models someone else deployed (a remote server's, an existing repository's)."""
+    return settings.launch_mode == "remote" or settings.model_repository is not None
+
+
+def served_models(settings: Settings) -> tuple[str, ...]:
+    """The models someone else deployed: the directories of the existing repository, or the models a remote server
+    reports ready."""
+    if settings.model_repository is not None:
+        return repository_models(settings.model_repository)
+    from pytest_triton.server.client import TritonClient
+
+    server = make_server(settings, Path.cwd())
+    with TritonClient(server.start(), settings.protocol) as client:
+        index = client.repository_index()
+    ready = tuple(sorted({str(m["name"]) for m in index if m.get("state") == "READY"}))
+    if not ready:
+        raise TritonPluginError(
+            f"the server at {settings.url} serves no ready model; load one there, or name the models to check",
+            options=("triton_models",),
+        )
+    return ready

@@ -1,18 +1,37 @@
-"""Parity: every served variant against the in-process eager PyTorch fp32 reference on seeded inputs."""
+"""Parity: every served variant against the in-process eager PyTorch fp32 reference on seeded inputs, or against
+golden outputs saved by an earlier run (--triton-golden), which needs no PyTorch and no model code."""
 
 from __future__ import annotations
 
-from pytest_triton.checks.payload import sample_diffs
+from pytest_triton.checks.golden import load_golden, save_golden
+from pytest_triton.checks.payload import parity_diffs, reference_cases, spec_tolerances
 from pytest_triton.outcomes import triton_outcome
 
 
 def test_outputs_match_reference(triton_session, triton_deployment, triton_settings, record_property):
-    deployment = triton_deployment
-    module = triton_session.reference(deployment.spec)
+    deployment, settings = triton_deployment, triton_settings
     with triton_outcome():
-        result = sample_diffs(
-            triton_session.client, deployment, module, triton_settings.device, triton_settings.tolerances
-        )
+        if settings.golden_dir is not None:
+            golden = load_golden(settings.golden_dir, deployment.spec.name)
+            golden.check_fits(deployment.spec)
+            expected, tolerances = golden.expected, golden.tolerances_at(deployment.precision)
+            against = f"the golden outputs in {golden.directory}"
+        else:
+            spec = deployment.spec
+            expected = reference_cases(triton_session.reference(spec), spec, settings.device)
+            tolerances, against = spec_tolerances(deployment, settings.tolerances), "the eager fp32 reference"
+            if settings.save_golden_dir is not None:
+                digest = triton_session.weights_digest(spec)
+                written = save_golden(
+                    settings.save_golden_dir,
+                    spec,
+                    expected,
+                    settings.tolerances,
+                    weights_digest=digest,
+                    reference=f"eager PyTorch fp32 on {settings.device}",
+                )
+                record_property("golden_dir", str(written))
+        result = parity_diffs(triton_session.client, deployment, expected, tolerances, against)
     for label, diff in result.diffs:
         prefix = f"{label}.{diff.output}"
         record_property(f"{prefix}.max_abs_diff", diff.max_abs)

@@ -12,6 +12,7 @@ from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import Unsupported
+from pytest_triton.kinds import SERVED
 from pytest_triton.repository.config import triton_dtype
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -71,8 +72,8 @@ def config_matches_signature(client: TritonClient, deployment: Deployment) -> Co
         want = [(t.name, mc.DataType.Name(triton_dtype(t.dtype)), list(t.dims)) for t in expected]
         if got != want:
             problems.append(f"{kind}: served {got}, exported {want}")
-    # A model someone else deployed (remote mode) has whatever batching and instances they chose.
-    if deployment.backend != "remote":
+    # A model someone else deployed has whatever batching and instances they chose.
+    if deployment.format != SERVED:
         if deployment.max_batch_size > 0 and config.dynamic_batching.max_queue_delay_microseconds <= 0:
             problems.append("dynamic batching has no max_queue_delay_microseconds")
         kinds = [mc.ModelInstanceGroup.Kind.Name(group.kind) for group in config.instance_group]
@@ -95,9 +96,9 @@ def protocols_agree(client: TritonClient, deployment: Deployment) -> Conformance
         over_grpc = grpc.infer(deployment.model_name, inputs, names)
         over_http = http.infer(deployment.model_name, inputs, names)
     problems = [
-        f"output {name}: {_disagreement(over_grpc[name], over_http[name])}"
+        f"output {name}: {differing(over_grpc[name], over_http[name])} between gRPC and HTTP"
         for name in names
-        if not np.array_equal(over_grpc[name], over_http[name], equal_nan=True)
+        if not identical(over_grpc[name], over_http[name])
     ]
     return ConformanceResult(deployment.model_name, "gRPC against HTTP", tuple(problems))
 
@@ -121,7 +122,10 @@ def _wrong_name(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dic
 
 def _wrong_dtype(deployment: Deployment, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     first = next(iter(inputs))
-    wrong = np.int8 if inputs[first].dtype != np.int8 else np.float64
+    value = inputs[first]
+    if value.dtype == object:  # BYTES: numbers of the same shape
+        return {k: (np.zeros(v.shape, np.float32) if k == first else v) for k, v in inputs.items()}
+    wrong = np.int8 if value.dtype != np.int8 else np.float64
     return {k: (v.astype(wrong) if k == first else v) for k, v in inputs.items()}
 
 
@@ -176,10 +180,17 @@ def _output_names(deployment: Deployment) -> list[str]:
     return [t.name for t in deployment.outputs]
 
 
-def _disagreement(over_grpc: np.ndarray, over_http: np.ndarray) -> str:
-    if over_grpc.shape != over_http.shape:
-        return f"shape {over_grpc.shape} over gRPC, {over_http.shape} over HTTP"
-    # x != x only for NaN: a NaN on both sides is no difference (as in the comparison itself).
-    both_nan = (over_grpc != over_grpc) & (over_http != over_http)
-    differ = int(((over_grpc != over_http) & ~both_nan).sum())
-    return f"{differ} of {over_grpc.size} elements differ between gRPC and HTTP"
+def identical(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape, dtype and elements, a NaN on both sides being no difference (BYTES compared as bytes)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def differing(a: np.ndarray, b: np.ndarray) -> str:
+    """How two arrays that are not identical differ: their types and shapes, or how many elements."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"{a.dtype}{list(a.shape)} against {b.dtype}{list(b.shape)}"
+    # x != x only for NaN: a NaN on both sides is no difference.
+    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+    return f"{int((~same).sum())} of {a.size} elements differ"

@@ -66,6 +66,7 @@ class ParityResult:
     precision: str
     # (sample case label, one output's diff), in sample order; left out of the repr that a failed assert prints
     diffs: tuple[tuple[str, OutputDiff], ...] = field(repr=False)
+    against: str = "the eager fp32 reference"  # what the outputs were compared with
 
     @property
     def ok(self) -> bool:
@@ -75,9 +76,8 @@ class ParityResult:
         """The failure text: one row per output beyond its tolerance."""
         if not self.diffs:
             return "no sample case was compared"
-        return (
-            f"{self.model_name} differs from the eager fp32 reference beyond {self.precision} tolerance:\n"
-            + "\n".join(diff.row(label) for label, diff in self.diffs if not diff.within)
+        return f"{self.model_name} differs from {self.against} beyond {self.precision} tolerance:\n" + "\n".join(
+            diff.row(label) for label, diff in self.diffs if not diff.within
         )
 
 

@@ -3,16 +3,18 @@ the two are."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import torch
 
 from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.models.spec import ModelSpec
+from pytest_triton.models.spec import ModelSpec, SampleCase, Tolerance
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
+
+if TYPE_CHECKING:  # torch is imported where a reference runs: served models are checked without it
+    import torch
 
 
 def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -28,30 +30,48 @@ def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> di
     return {spec.name: served[out.name] for spec, out in zip(deployment.spec.outputs, deployment.outputs)}
 
 
-@torch.no_grad()
 def reference_outputs(
     module: torch.nn.Module, spec: ModelSpec, arrays: Mapping[str, np.ndarray], device: str
 ) -> dict[str, np.ndarray]:
     """The eager fp32 module's answer, computed on `device`."""
+    import torch
+
     module = module.to(device)
-    outputs = module(*(torch.from_numpy(arrays[t.name]).to(device) for t in spec.inputs))
+    with torch.no_grad():
+        outputs = module(*(torch.from_numpy(arrays[t.name]).to(device) for t in spec.inputs))
     if isinstance(outputs, torch.Tensor):
         outputs = (outputs,)
     return {t.name: o.float().cpu().numpy() for t, o in zip(spec.outputs, outputs)}
 
 
-def sample_diffs(
-    client: TritonClient, deployment: Deployment, module: torch.nn.Module, device: str, tolerances: Tolerances
-) -> ParityResult:
-    """Every sample case of the spec sent to the deployment and compared with `module`'s answer, each output under
-    its own tolerance at the deployment's precision; CheckFailed where an output cannot be compared at all."""
+Expected = list[tuple[SampleCase, dict[str, np.ndarray]]]  # each sample case with the outputs it must give
+
+
+def reference_cases(module: torch.nn.Module, spec: ModelSpec, device: str) -> Expected:
+    """Every sample case of the spec with the eager module's answer to it."""
+    return [(case, reference_outputs(module, spec, case.inputs, device)) for case in spec.make_samples()]
+
+
+def spec_tolerances(deployment: Deployment, tolerances: Tolerances) -> dict[str, Tolerance]:
+    """Each output's tolerance at the deployment's precision: the command line's, else the spec's, else the
+    precision's."""
     spec = deployment.spec
-    chosen = {t.name: tolerances.for_output(deployment.precision, t.name, spec.tolerances) for t in spec.outputs}
+    return {t.name: tolerances.for_output(deployment.precision, t.name, spec.tolerances) for t in spec.outputs}
+
+
+def parity_diffs(
+    client: TritonClient,
+    deployment: Deployment,
+    expected: Expected,
+    tolerances: Mapping[str, Tolerance],
+    against: str = "the eager fp32 reference",
+) -> ParityResult:
+    """Every case sent to the deployment and its outputs compared with the expected ones, each under its
+    tolerance; CheckFailed where an output cannot be compared at all."""
     names = [t.name for t in deployment.outputs]
     found = []
-    for case in spec.make_samples():
-        expected = reference_outputs(module, spec, case.inputs, device)
+    for case, outputs in expected:
         served = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
-        diffs = compare(spec_outputs(deployment, served), expected, chosen, case.compared)
+        diffs = compare(spec_outputs(deployment, served), outputs, tolerances, case.compared)
         found += [(case.label, diff) for diff in diffs]
-    return ParityResult(deployment.model_name, deployment.precision, tuple(found))
+    return ParityResult(deployment.model_name, deployment.precision, tuple(found), against)

@@ -10,6 +10,7 @@ import numpy as np
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.checks.payload import served_inputs
+from pytest_triton.errors import Unsupported
 from pytest_triton.export.cache import largest_sample
 from pytest_triton.kinds import baseline_id
 from pytest_triton.perf.baseline_entries import measurement_entries
@@ -38,7 +39,12 @@ class PerfOutcome:
 
 def perf_workload(deployment: Deployment, batch_size: int) -> Workload:
     """Requests of `batch_size` rows from the spec's largest sample (BERT: its longest sequence); for a model without
-    batching, the sample as it is (one inference a request)."""
+    batching, the sample as it is (one inference a request). Unsupported where the model takes no such batch."""
+    if batch_size > max(deployment.max_batch_size, 1):
+        raise Unsupported(
+            f"{deployment.model_name} takes batches of at most {max(deployment.max_batch_size, 1)} "
+            f"(max_batch_size {deployment.max_batch_size}), not {batch_size}"
+        )
     sample = largest_sample(deployment.spec)
     if deployment.max_batch_size == 0:
         rows = dict(sample)

@@ -11,15 +11,18 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from filelock import FileLock
 
 from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.exporters import ExportRequest
 from pytest_triton.export.formats import export_format, load_runner
 from pytest_triton.models.spec import ModelSpec, TensorSpec
+
+if TYPE_CHECKING:  # imported where a model is exported or hashed: served models are checked without torch
+    import torch
 
 _UNSUPPORTED = "unsupported.txt"
 
@@ -42,6 +45,8 @@ WEIGHTS_DIGITS = 16  # of weights_digest() that baselines keep: plenty to tell m
 
 def weights_digest(module: torch.nn.Module) -> str:
     """sha256 over every parameter and buffer, names included: what makes two models the same."""
+    import torch
+
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
         digest.update(name.encode())
@@ -66,6 +71,8 @@ class ExportCache:
         self.root = root
 
     def key(self, digest: str, fmt: str, precision: str, device: str) -> str:
+        import torch
+
         device_kind = "cuda" if device.startswith("cuda") else "cpu"
         settings = export_format(fmt).settings
         recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{settings}|torch-{torch.__version__}"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
+from pytest_triton.errors import Unsupported
+
 if TYPE_CHECKING:  # specs are declared before numpy or torch is needed (the plugin stays light until used)
     import numpy as np
     import torch
@@ -62,12 +64,13 @@ class ModelSpec:
     """A model the suites deploy: how to build it, what it takes and gives, and how to make test inputs.
 
     `build` returns the eager PyTorch module in eval mode whose forward takes the inputs positionally in
-    `inputs` order and returns a tuple in `outputs` order; it is also the parity reference.
+    `inputs` order and returns a tuple in `outputs` order; it is also the parity reference. A served model known
+    only by its name has no `build` and `from_server` set: the session reads the rest from the server.
     """
 
     name: str
     family: str
-    build: Callable[[], torch.nn.Module] = field(repr=False, compare=False, hash=False)
+    build: Callable[[], torch.nn.Module] | None = field(repr=False, compare=False, hash=False)
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     make_samples: Callable[[], list[SampleCase]] = field(repr=False, compare=False, hash=False)
@@ -80,6 +83,18 @@ class ModelSpec:
     tokenizer_dir: Callable[[], Path | None] | None = field(default=None, repr=False, compare=False, hash=False)
     # Parity tolerances of particular outputs: precision -> output -> Tolerance, over the per-precision defaults.
     tolerances: Mapping[str, Mapping[str, Tolerance]] = field(default_factory=dict, compare=False, hash=False)
+    # Inputs, outputs, max_batch_size and samples are read from the server when the model is deployed.
+    from_server: bool = False
+
+    def reference_module(self) -> torch.nn.Module:
+        """A new eager module from `build`; Unsupported for a served model known only from the server."""
+        if self.build is None:
+            raise Unsupported(
+                f"'{self.name}' has no reference model (its signature came from the server): declare it with a "
+                "build function in a pytest_triton_models hook, or compare it with golden outputs",
+                options=("triton_golden",),
+            )
+        return self.build()
 
     def input_names(self) -> list[str]:
         return [t.name for t in self.inputs]

@@ -43,7 +43,7 @@ class PerfPlan:
         """The grid over the variants of the plan's formats and precisions. A model someone else serves (format
         "served", remote mode) is measured as it is served: its serving policy is not ours to change. A model
         without batching (max_batch_size 0) is sent its sample as it is, one inference a request, with no dynamic
-        batcher: there is nothing to merge."""
+        batcher: there is nothing to merge. A model whose signature comes from the server gets every batch size."""
         points = []
         for variant in variants:
             batches = variant.spec.max_batch_size > 0
@@ -57,7 +57,10 @@ class PerfPlan:
                 ]
             else:
                 continue
-            sizes = [size for size in self.batch_sizes if size <= variant.spec.max_batch_size] if batches else [1]
+            if variant.spec.from_server:  # max_batch_size is known once served: sizes it cannot take skip then
+                sizes = list(self.batch_sizes)
+            else:
+                sizes = [size for size in self.batch_sizes if size <= variant.spec.max_batch_size] if batches else [1]
             points += [PerfPoint(variant, policy, size) for policy in policies for size in sizes]
         return points
 

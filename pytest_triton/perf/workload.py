@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from pytest_triton.models.spec import TensorSpec, seeded_generator
+from pytest_triton.models.synthetic import synthetic_array
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def synthetic_workload(
 ) -> Workload:
     """Seeded random inputs for `inputs`; `shapes` fixes variable (-1) dims per input, per sample.
 
-    Integer inputs draw from [0, 100) so token ids stay inside any vocabulary; pass real inputs to
-    Workload directly where values change the cost (early exits, sparse paths).
+    Values as models.synthetic draws them; pass real inputs to Workload directly where values change the cost
+    (early exits, sparse paths).
     """
     rng = seeded_generator(seed)
     arrays = {}
@@ -52,13 +53,5 @@ def synthetic_workload(
         if any(d < 0 for d in dims):
             raise ValueError(f"input '{spec.name}' has variable dims {dims}: give its shape in `shapes`")
         shape = ((batch_size,) if batched else ()) + dims
-        dtype = np.dtype(spec.dtype)
-        if dtype.kind == "f":
-            arrays[spec.name] = rng.standard_normal(shape).astype(dtype)
-        elif dtype.kind in "iu":
-            arrays[spec.name] = rng.integers(0, 100, size=shape).astype(dtype)
-        elif dtype.kind == "b":
-            arrays[spec.name] = rng.random(shape) < 0.5
-        else:
-            raise ValueError(f"input '{spec.name}': no synthetic data for dtype {spec.dtype}")
+        arrays[spec.name] = synthetic_array(spec.name, spec.dtype, shape, rng)
     return Workload(model, arrays, tuple(o.name for o in outputs), batch_size if batched else 1, batched)

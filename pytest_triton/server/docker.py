@@ -15,6 +15,7 @@ from pytest_triton.errors import ServerStartError
 from pytest_triton.server.endpoint import ServerEndpoint
 
 _CONTAINER_REPOSITORY = "/models"
+_CONTAINER_SERVED_REPOSITORY = "/served-models"
 _HTTP, _GRPC = 8000, 8001
 
 
@@ -40,6 +41,8 @@ class DockerServer:
     repository: Path
     gpus: tuple[int, ...] = ()
     start_timeout: float = 300.0
+    # An existing repository mounted read only and served beside ours; its models load by name.
+    served_repository: Path | None = None
     _container: Any = field(default=None, init=False, repr=False)
 
     def start(self) -> ServerEndpoint:
@@ -47,12 +50,18 @@ class DockerServer:
 
         docker_client()
         self.repository.mkdir(parents=True, exist_ok=True)
+        repositories = f"--model-repository={_CONTAINER_REPOSITORY}"
         container = (
             DockerContainer(self.image)
-            .with_command(f"tritonserver --model-repository={_CONTAINER_REPOSITORY} --model-control-mode=explicit")
             .with_exposed_ports(_HTTP, _GRPC)
             .with_volume_mapping(str(self.repository), _CONTAINER_REPOSITORY, "rw")
         )
+        if self.served_repository is not None:
+            repositories += f" --model-repository={_CONTAINER_SERVED_REPOSITORY}"
+            container = container.with_volume_mapping(
+                str(self.served_repository.resolve()), _CONTAINER_SERVED_REPOSITORY, "ro"
+            )
+        container = container.with_command(f"tritonserver {repositories} --model-control-mode=explicit")
         if self.gpus:
             from docker.types import DeviceRequest
 

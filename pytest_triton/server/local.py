@@ -43,6 +43,8 @@ class LocalServer:
     start_timeout: float = 120.0
     stop_timeout: float = 30.0
     extra_args: tuple[str, ...] = ()
+    # An existing repository served beside ours, read only: its models load by name (explicit control).
+    served_repository: Path | None = None
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
     _log_path: Path | None = field(default=None, init=False)
     _shm_prefix: str = field(default="", init=False)
@@ -73,6 +75,7 @@ class LocalServer:
         args = [
             str(self.installation.binary),
             f"--model-repository={self.repository}",
+            *([f"--model-repository={self.served_repository.resolve()}"] if self.served_repository else []),
             "--model-control-mode=explicit",
             # Triton binds 0.0.0.0 by default; a test server must not be reachable from outside.
             "--http-address=127.0.0.1",

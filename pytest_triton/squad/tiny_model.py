@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from pytest_triton.models.bert import bert_spec
 
     # The digest accuracy baselines record (their "weights"), so a retrained model can be told from the shipped one.
-    digest = weights_digest(bert_spec("tiny", out).build())[:WEIGHTS_DIGITS]
+    digest = weights_digest(bert_spec("tiny", out).reference_module())[:WEIGHTS_DIGITS]
     print(f"{out}\nweights digest {digest}\nuse it with --triton-checkpoint=bert-tiny={out}")
 
 

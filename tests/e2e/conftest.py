@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,25 @@ def suites(pytester: pytest.Pytester, export_cache: Path, suite_files: tuple[str
         )
 
     return run
+
+
+@pytest.fixture
+def heavy_imports(pytester: pytest.Pytester):
+    """Installs the run's conftest.py and returns a function that says, after the run, which of torch,
+    onnxruntime and transformers the pytest process imported."""
+    pytester.makeconftest(HEAVY_IMPORTS_CONFTEST)
+    return lambda: json.loads((pytester.path / "imported.json").read_text())
+
+
+HEAVY_IMPORTS_CONFTEST = """
+import json
+import sys
+
+
+def pytest_sessionfinish(session):
+    with open("imported.json", "w") as out:
+        json.dump(sorted(m for m in ("torch", "onnxruntime", "transformers") if m in sys.modules), out)
+"""
 
 
 @pytest.fixture

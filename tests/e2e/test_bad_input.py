@@ -44,7 +44,18 @@ def test_missing_server_binary(suites, tmp_path: Path):
 
 
 def test_unreachable_url_fails_fast_with_advice(suites):
+    """The run asks the server which models it serves while collecting: each suite module says why it cannot."""
     result = suites("--triton-url=127.0.0.1:9", "--triton-start-timeout=2", timeout=60)
+    result.assert_outcomes(errors=2)
+    message = (
+        "the server at 127.0.0.1:9: not ready after 2 s*Check the address and port*(--triton-url, --triton-protocol)"
+    )
+    result.stdout.fnmatch_lines([f"pytest-triton: {message}"] * 2)
+    _no_traceback(result)
+
+
+def test_unreachable_url_with_named_models_stops_at_the_first_test(suites):
+    result = suites("--triton-url=127.0.0.1:9", "--triton-models=theirs", "--triton-start-timeout=2", timeout=60)
     _stopped_at_the_first_test(
         result,
         "the server at 127.0.0.1:9: not ready after 2 s*Check the address and port*(--triton-url, --triton-protocol)",

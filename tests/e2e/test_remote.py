@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
+
+# Servers this module starts search the ports of this xdist worker, as the suites' servers do.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 # The served model's name is the spec's name; a user points a spec of their own at it like this.
 CONFTEST = """
@@ -24,7 +29,7 @@ def pytest_triton_models(config):
 def running_server(tmp_path_factory: pytest.TempPathFactory):
     """A Triton server started and filled by the library, as a deployment pipeline would."""
     work = tmp_path_factory.mktemp("remote")
-    session = TritonSession(Settings(), work_dir=work, cache_dir=work / "exports")
+    session = TritonSession(Settings(), work_dir=work, cache_dir=work / "exports", worker_index=WORKER)
     session.start()
     try:
         session.deployment(zoo_spec("resnext-small"), "onnx", "fp32")
@@ -85,3 +90,36 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
     stored = json.loads((baselines / "remote-127-0-0-1" / "perf.json").read_text())
     assert list(stored["entries"]) == ["resnext-small-onnx-fp32-served-fp32-b1/c1"]
     assert stored.get("hardware") is None  # this machine's hardware says nothing about the server's
+
+
+@pytest.mark.parametrize("suite_files", [("test_conformance.py", "test_parity.py", "test_consistency.py")])
+def test_served_models_are_found_and_checked_against_golden_outputs_without_torch(
+    suites, heavy_imports, running_server, small, tmp_path
+):
+    golden = tmp_path / "golden"
+    suites(*small, "-k", "parity", f"--triton-save-golden={golden}").assert_outcomes(passed=1)
+    # The server serves the model under its variant's name: the golden directory is renamed to match.
+    shutil.copytree(golden / "resnext-small", golden / "resnext-small-onnx-fp32")
+    result = suites(f"--triton-url={running_server.grpc_url}", f"--triton-golden={golden}", "-v", "-rs")
+    result.assert_outcomes(passed=11, skipped=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_outputs_match_reference[[]resnext-small-onnx-fp32-served-fp32[]] PASSED*",
+            "*test_batched_rows_match_rows_alone[[]resnext-small-onnx-fp32-served-fp32[]] PASSED*",
+        ]
+    )
+    assert heavy_imports() == []
+
+
+def test_a_server_that_serves_nothing_says_so(suites, tmp_path):
+    session = TritonSession(Settings(), work_dir=tmp_path, cache_dir=tmp_path / "exports", worker_index=WORKER)
+    session.start()
+    try:
+        result = suites(f"--triton-url={session.endpoint.grpc_url}")
+    finally:
+        session.close()
+    result.assert_outcomes(errors=2)  # one per suite module, each with the message alone
+    result.stdout.fnmatch_lines(
+        ["pytest-triton: the server at 127.0.0.1:* serves no ready model; load one there, or name the models*"]
+    )
+    assert "Traceback" not in result.stdout.str()

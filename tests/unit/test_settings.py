@@ -371,3 +371,50 @@ def test_for_worker_splits_gpus_among_xdist_workers():
     single = make(triton_gpu="3")
     assert single.for_worker(5, is_xdist_worker=True) is single
     assert make().for_worker(1, is_xdist_worker=True).gpus == ()
+
+
+# -- existing repositories and served models ------------------------------------------------------
+
+
+REPOSITORY = Path(__file__).resolve().parents[1] / "e2e" / "others_repository"
+
+
+def test_model_repository_models_are_the_known_names():
+    settings = make(triton_model_repository=str(REPOSITORY), triton_models=["add_sub"])
+    assert settings.model_repository == REPOSITORY
+    assert settings.models == ("add_sub",)
+
+
+def test_model_repository_names_a_missing_model():
+    message = error_of(triton_model_repository=str(REPOSITORY), triton_models=["bert-tiny"])
+    assert message == "--triton-models: unknown 'bert-tiny'; valid choices: add_sub, no_config, scale, text_length"
+
+
+def test_model_repository_that_is_no_directory(tmp_path):
+    message = error_of(triton_model_repository=str(tmp_path / "nowhere"))
+    assert "is not a directory; give the directory that holds one subdirectory per model" in message
+
+
+def test_model_repository_without_models(tmp_path):
+    (tmp_path / ".git").mkdir()
+    assert "holds no model directories" in error_of(triton_model_repository=str(tmp_path))
+
+
+def test_model_repository_with_a_remote_url_is_refused():
+    message = error_of(triton_model_repository=str(REPOSITORY), triton_url="h:8001")
+    assert "a remote server serves its own repository" in message
+
+
+def test_remote_models_are_not_checked_against_local_names():
+    assert make(triton_url="h:8001", triton_models=["their-model"]).models == ("their-model",)
+
+
+def test_input_shapes():
+    settings = make(triton_input_shape=["input_ids=128", "my-model/image=3x224X224"])
+    assert settings.input_shapes == {"input_ids": (128,), "my-model/image": (3, 224, 224)}
+
+
+@pytest.mark.parametrize("item", ["input_ids", "=3", "x=", "x=0", "x=3,4", "x=ax2"])
+def test_bad_input_shape(item):
+    message = error_of(triton_input_shape=[item])
+    assert message.startswith(f"--triton-input-shape={item!r}: expected [MODEL/]INPUT=SIZExSIZE...")

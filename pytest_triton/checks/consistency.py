@@ -1,0 +1,129 @@
+"""Checks that need no reference model: a deployment answers the same request the same way, and the rows of a
+batch, or requests the dynamic batcher merges, as it answers each alone. A server or model that batches wrongly
+(rows mixed up, padding leaking between sequences, state kept between requests) fails here."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Mapping
+
+import numpy as np
+
+from pytest_triton.checks.conformance import ConformanceResult, differing, identical
+from pytest_triton.checks.parity import compare
+from pytest_triton.checks.payload import served_inputs, spec_outputs, spec_tolerances
+from pytest_triton.checks.tolerance import Tolerances
+from pytest_triton.errors import CheckFailed, Unsupported
+from pytest_triton.models.spec import SampleCase, Tolerance
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
+
+CONCURRENT_REQUESTS_MAX = 16  # one-row requests in flight at once: enough for the batcher to merge several
+_START_TIMEOUT_S = 30.0  # for every sender to be connected and waiting at the barrier
+
+Arrays = Mapping[str, np.ndarray]  # tensors by the spec's names
+
+
+def repeated_request_identical(client: TritonClient, deployment: Deployment) -> ConformanceResult:
+    """Every sample case sent twice gives bit-identical outputs."""
+    problems = []
+    for case in deployment.spec.make_samples():
+        first, second = (_infer(client, deployment, case.inputs) for _ in range(2))
+        problems += [
+            f"{case.label} {name}: {differing(first[name], second[name])} between two identical requests"
+            for name in first
+            if not identical(first[name], second[name])
+        ]
+    return ConformanceResult(deployment.model_name, "the same request twice", tuple(problems))
+
+
+def batching_invariant(
+    client: TritonClient, deployment: Deployment, tolerances: Tolerances
+) -> tuple[ConformanceResult, tuple[int, int]]:
+    """Each sample case with several rows, sent whole, equals its rows sent one by one; and every row of every case
+    sent at once from concurrent clients (requests of mixed shapes the dynamic batcher may merge) equals the same
+    row sent alone, within the precision's tolerance (bit-identical for non-float outputs). Also returns how many
+    inferences the concurrent requests ran in how many executions (fewer executions: the batcher merged)."""
+    if deployment.max_batch_size < 2:
+        raise Unsupported(
+            f"{deployment.model_name} takes one row per request at most (max_batch_size {deployment.max_batch_size}):"
+            " there is no batch to compare with its rows"
+        )
+    cases = deployment.spec.make_samples()
+    if not any(case.batch_size >= 2 for case in cases):
+        raise Unsupported(f"no sample case of {deployment.model_name} has several rows")
+    chosen = spec_tolerances(deployment, tolerances)
+    rows = [(case, index, _row(case, index)) for case in cases for index in range(case.batch_size)]
+    alone = [_infer(client, deployment, arrays) for _, _, arrays in rows]
+    problems = []
+    for case in cases:
+        if case.batch_size < 2:
+            continue
+        whole = _infer(client, deployment, case.inputs)
+        for (row_case, index, _), answer in zip(rows, alone):
+            if row_case is case:
+                in_batch = {name: value[index : index + 1] for name, value in whole.items()}
+                where = f"{case.label} row {index} in the batch"
+                problems += _differences(where, in_batch, answer, chosen, case, index)
+    before = client.statistics(deployment.model_name)
+    together = _concurrently(client, deployment, [arrays for _, _, arrays in rows])
+    after = client.statistics(deployment.model_name)
+    for (case, index, _), got, answer in zip(rows, together, alone):
+        problems += _differences(f"{case.label} row {index} sent concurrently", got, answer, chosen, case, index)
+    merged = (
+        after.inference_count - before.inference_count,
+        after.execution_count - before.execution_count,
+    )
+    return ConformanceResult(deployment.model_name, "batched rows against rows alone", tuple(problems)), merged
+
+
+def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
+    return {name: array[index : index + 1] for name, array in case.inputs.items()}
+
+
+def _infer(client: TritonClient, deployment: Deployment, arrays: Arrays) -> Arrays:
+    """The deployment's answer to spec-named inputs, under the spec's output names."""
+    names = [t.name for t in deployment.outputs]
+    return spec_outputs(deployment, client.infer(deployment.model_name, served_inputs(deployment, arrays), names))
+
+
+def _concurrently(client: TritonClient, deployment: Deployment, requests: list[Arrays]) -> list[Arrays]:
+    """The requests sent at the same moment from one client each, in waves of CONCURRENT_REQUESTS_MAX."""
+    answers: list[Arrays] = []
+    for start in range(0, len(requests), CONCURRENT_REQUESTS_MAX):
+        wave = requests[start : start + CONCURRENT_REQUESTS_MAX]
+        barrier = threading.Barrier(len(wave))
+
+        def send(request: Arrays) -> Arrays:
+            with TritonClient(client.endpoint, client.protocol) as own:
+                barrier.wait(_START_TIMEOUT_S)
+                return _infer(own, deployment, request)
+
+        with ThreadPoolExecutor(len(wave)) as pool:
+            answers += list(pool.map(send, wave))
+    return answers
+
+
+def _differences(
+    where: str, got: Arrays, expected: Arrays, tolerances: Mapping[str, Tolerance], case: SampleCase, index: int
+) -> list[str]:
+    """What differs between one row's two answers: float outputs beyond their tolerance (over the elements the
+    sample case compares), other outputs at all."""
+    problems = []
+    for name, want in expected.items():
+        have = got[name]
+        if want.dtype.kind != "f" or have.dtype.kind != "f":
+            if not identical(have, want):
+                problems.append(f"{where}, output {name}: {differing(have, want)} from the row alone")
+            continue
+        mask = case.compared.get(name)
+        compared = {name: np.asarray(mask)[index : index + 1]} if mask is not None else None
+        try:
+            (diff,) = compare({name: have}, {name: want}, {name: tolerances[name]}, compared)
+        except CheckFailed as error:
+            problems.append(f"{where}: {error}")
+            continue
+        if not diff.within:
+            problems.append(f"{where}: {diff.row('').strip()}")
+    return problems

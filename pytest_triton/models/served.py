@@ -1,0 +1,117 @@
+"""Specs of served models that nobody declared: the signature as the server reports it, seeded samples in
+sensible ranges, no reference module and no torch."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Mapping
+
+from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
+from pytest_triton.models.synthetic import synthetic_array
+
+SERVED_FAMILY = "served"
+# A variable dimension takes this size unless --triton-input-shape gives one: small enough for any model to answer
+# quickly, large enough that a sequence model sees more than one position.
+DEFAULT_VARIABLE_DIM = 8
+# Sample batch sizes of a batching model: one row, and a few (capped by its max_batch_size) for batch checks.
+_SAMPLE_BATCHES = (1, 4)
+
+# Triton wire datatypes -> numpy names (BF16 has no numpy type of its own).
+_DTYPES = {
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+    "BYTES": "object_",
+}
+
+
+def unread_spec(name: str) -> ModelSpec:
+    """A served model known by name only, until the session reads its signature from the server."""
+    return ModelSpec(
+        name=name,
+        family=SERVED_FAMILY,
+        build=None,
+        inputs=(),
+        outputs=(),
+        make_samples=list,
+        from_server=True,
+        description="signature read from the server",
+    )
+
+
+def served_spec(
+    name: str,
+    metadata: Mapping[str, Any],
+    max_batch_size: int,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+) -> ModelSpec:
+    """The spec of a served model from its metadata (names, datatypes, shapes with the batch dimension where it
+    batches) and its config's max_batch_size. `shapes` gives sizes for variable dims, by `model/input` or
+    `input`; the rest take DEFAULT_VARIABLE_DIM."""
+    batch = 1 if max_batch_size > 0 else 0
+    inputs = tuple(_tensor(name, t, batch) for t in metadata.get("inputs", []))
+    outputs = tuple(_tensor(name, t, batch) for t in metadata.get("outputs", []))
+    if not inputs or not outputs:
+        raise Unsupported(f"model '{name}': the server reports no inputs or no outputs, so there is nothing to send")
+    sizes = {t.name: _sample_dims(name, t, shapes or {}) for t in inputs}
+    seed = zlib.crc32(name.encode())
+
+    def make_samples() -> list[SampleCase]:
+        rng = seeded_generator(seed)
+        batches = sorted({min(b, max_batch_size) for b in _SAMPLE_BATCHES}) if max_batch_size > 0 else [0]
+        return [
+            SampleCase(
+                batch_size=max(b, 1),
+                label=f"b{b}" if b else "nobatch",
+                inputs={
+                    t.name: synthetic_array(t.name, t.dtype, ((b,) if b else ()) + sizes[t.name], rng) for t in inputs
+                },
+            )
+            for b in batches
+        ]
+
+    return ModelSpec(
+        name=name,
+        family=SERVED_FAMILY,
+        build=None,
+        inputs=inputs,
+        outputs=outputs,
+        make_samples=make_samples,
+        max_batch_size=max_batch_size,
+        description="signature read from the server",
+    )
+
+
+def _tensor(model: str, metadata: Mapping[str, Any], batch: int) -> TensorSpec:
+    datatype = metadata.get("datatype", "")
+    if datatype not in _DTYPES:
+        raise Unsupported(
+            f"model '{model}': tensor '{metadata.get('name')}' has datatype {datatype or 'none'}, which the checks "
+            f"cannot generate or compare yet (they know {', '.join(_DTYPES)})"
+        )
+    # gRPC's metadata gives dims as strings, HTTP's as numbers; the batch dimension is not part of the spec.
+    dims = tuple(int(d) for d in metadata.get("shape", []))[batch:]
+    return TensorSpec(str(metadata["name"]), _DTYPES[datatype], dims)
+
+
+def _sample_dims(model: str, tensor: TensorSpec, shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
+    given = shapes.get(f"{model}/{tensor.name}", shapes.get(tensor.name))
+    if given is None:
+        return tuple(DEFAULT_VARIABLE_DIM if d < 0 else d for d in tensor.dims)
+    if len(given) != len(tensor.dims) or any(g != d for g, d in zip(given, tensor.dims) if d >= 0):
+        raise TritonPluginError(
+            f"model '{model}': the shape {'x'.join(map(str, given))} given for input '{tensor.name}' does not fit "
+            f"its dims {list(tensor.dims)}; give one size per dimension (-1 any), without the batch dimension",
+            options=("triton_input_shape",),
+        )
+    return tuple(given)
