@@ -37,9 +37,9 @@ def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
 
 
 def _remote(settings: Settings, work_dir: Path, worker_index: int) -> Server:
-    if settings.url is None:
+    if settings.remote is None:
         raise TritonPluginError("remote mode needs the server's address (HOST:PORT)", options=("triton_url",))
-    return RemoteServer(settings.url, settings.protocol, settings.security, settings.start_timeout)
+    return RemoteServer(settings.remote, settings.protocol, settings.security, settings.start_timeout)
 
 
 def _docker(settings: Settings, work_dir: Path, worker_index: int) -> Server:

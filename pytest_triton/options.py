@@ -17,6 +17,7 @@ from typing import Any, Callable
 from pytest_triton.errors import BadValue, TritonPluginError
 from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
 from pytest_triton.models.zoo import DEFAULT_MODELS
+from pytest_triton.server.endpoint import group_addresses
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,32 @@ def _existing_file(text: str) -> Path:
     return Path(text)
 
 
-def _url(text: str) -> str:
-    if "://" in text:
-        raise ValueError("give HOST:PORT without a scheme; TLS is --triton-ssl")
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("expected HOST:PORT, e.g. triton.internal:8001")
-    return text
+def _urls(items: list[str]) -> list[tuple[str | None, str]]:
+    """Each address as (protocol or None: --triton-protocol's, HOST:PORT); @FILE reads one per line (# comments)."""
+    addresses = []
+    for item in items:
+        if item.startswith("@"):
+            try:
+                lines = Path(item[1:]).read_text().splitlines()
+            except OSError as error:
+                raise BadValue(f"cannot read the file of addresses: {error.strerror}", where=f"={item}") from None
+            addresses += _urls([line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()])
+            continue
+        scheme, sep, address = item.strip().rpartition("://")
+        if sep and scheme not in PROTOCOLS:
+            reason = "TLS is --triton-ssl with http:// or grpc://" if scheme == "https" else "use grpc:// or http://"
+            raise BadValue(f"unknown scheme {scheme}://; {reason}", where=f"={item}")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise BadValue("expected [grpc://|http://]HOST:PORT, e.g. triton.internal:8001", where=f"={item}")
+        addresses.append((scheme or None, address))
+    return addresses
+
+
+def _hardware_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", text.strip()):
+        raise ValueError("use lower-case letters, digits, '.', '_' and '-', e.g. gpu-h100-80gb")
+    return text.strip()
 
 
 def _input_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
@@ -234,7 +254,13 @@ OPTIONS = (
         "triton-server", "tritonserver binary for local mode; without it, the one in the nvidia-pytriton wheel", _path
     ),
     Option("triton-image", "Triton image for docker mode", default=DEFAULT_IMAGE),
-    Option("triton-url", "HOST:PORT of a server that already runs (implies --triton-launch-mode=remote)", _url),
+    Option(
+        "triton-url",
+        "[grpc://|http://]HOST:PORT of a server that already runs (implies --triton-launch-mode=remote); a host's "
+        "gRPC and HTTP address are one server, other addresses a fleet (with -n N --dist each); @FILE: one a line",
+        _urls,
+        multiple=True,
+    ),
     Option(
         "triton-model-repository",
         "an existing model repository to serve (local and docker mode) and check: all its models, or --triton-models",
@@ -246,6 +272,11 @@ OPTIONS = (
         "(others: 8); repeatable",
         _input_shapes,
         multiple=True,
+    ),
+    Option(
+        "triton-hardware",
+        "the remote server's hardware, as its perf baselines' key (e.g. gpu-h100-80gb); without it, remote-HOST",
+        _hardware_name,
     ),
     Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)}", one_of(PROTOCOLS), "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
@@ -352,10 +383,19 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
     that join options: a URL means remote mode, models and checkpoints name known models. A bad value raises
     TritonPluginError naming the option and what to do."""
     values: dict[str, Any] = {option.dest: option.read(get(option.dest)) for option in OPTIONS}
+    protocol = values["triton_protocol"]
+    remotes = group_addresses([(scheme or protocol, url) for scheme, url in values["triton_url"] or []])
+    values["triton_url"] = remotes
+    if remotes and protocol not in remotes[0].protocols:  # an address says its protocol: measure over it
+        values["triton_protocol"] = remotes[0].protocols[0]
     if values["triton_url"] and values["triton_launch_mode"] == "local":
         values["triton_launch_mode"] = "remote"
     if values["triton_launch_mode"] == "remote" and not values["triton_url"]:
         raise TritonPluginError("--triton-launch-mode=remote needs --triton-url=HOST:PORT")
+    if values["triton_hardware"] and values["triton_launch_mode"] != "remote":
+        raise TritonPluginError(
+            "--triton-hardware names a remote server's hardware; a local or docker server's is read from this machine"
+        )
     if values["triton_model_repository"]:
         if values["triton_launch_mode"] == "remote":
             raise TritonPluginError(

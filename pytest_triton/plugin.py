@@ -132,10 +132,24 @@ def _options(config: pytest.Config) -> _Options:
         except TritonPluginError as error:
             raise pytest.UsageError(advised(error)) from None
         settings = Settings.from_options(values)
+        if len(settings.remotes) > 1 and not _is_xdist_worker(config):
+            _check_fleet(config, settings)
         perf, accuracy = PerfPlan.from_options(values), AccuracyPlan.from_options(values)
         worker, index = _worker()
         config.stash[options_key] = _Options(settings.for_worker(index, worker is not None), perf, accuracy)
     return config.stash[options_key]
+
+
+def _check_fleet(config: pytest.Config, settings: Settings) -> None:
+    """Several remote servers are checked by one xdist worker each, every worker running every test."""
+    count = len(settings.remotes)
+    workers = config.getoption("numprocesses", None) or 0
+    if workers != count or config.getoption("dist", None) != "each":
+        servers = ", ".join(str(remote) for remote in settings.remotes)
+        raise pytest.UsageError(
+            f"--triton-url names {count} servers ({servers}): each is checked by an xdist worker of its own, "
+            f"every worker running every test; run with -n {count} --dist each"
+        )
 
 
 def _worker() -> tuple[str | None, int]:
@@ -223,8 +237,9 @@ def _server_lines(log: ResultsLog) -> list[str]:
     worker), with the slowest start."""
     starts: dict[str, list[float]] = {}
     for facts in log.read(_SERVER):
+        at = f" at {facts['address']}" if facts.get("address") else ""
         line = (
-            f"triton: server {facts['version']}, launch mode {facts['launch_mode']}, device {facts['device']}, "
+            f"triton: server {facts['version']}, launch mode {facts['launch_mode']}{at}, device {facts['device']}, "
             f"backends {', '.join(facts['backends']) or 'unknown (not our server)'}"
         )
         starts.setdefault(line, []).append(facts["start_seconds"])
@@ -250,8 +265,15 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         lines.append(f"triton: {triton.summary()}")
     report_dir = _value(config, "triton_report")
     settings = _options(config).settings
-    if settings.url:  # perf was measured on the remote server, whose hardware this machine cannot see
-        scope, notes = remote_scope(settings.url), []
+    if settings.remotes:  # perf was measured on the remote servers, whose hardware this machine cannot see
+        scopes = [remote_scope(r.url(settings.protocol), settings.hardware) for r in settings.remotes]
+        scope = ", ".join(dict.fromkeys(scopes))
+        named = (
+            "as --triton-hardware names it"
+            if settings.hardware
+            else "by host: name its hardware with --triton-hardware"
+        )
+        notes = [f"triton: the remote server's perf baselines are filed under {scope} ({named})"]
     else:
         hardware = hardware_facts(settings.gpus)
         scope, notes = hardware.key(), legacy_baselines_note(_baselines_root(config), hardware, settings.gpus)
@@ -293,18 +315,22 @@ def pytest_runtest_makereport(
         tail = triton.log_tail(30)
         if tail:
             report.sections.append(("tritonserver log (tail)", tail))
+        if len(triton.settings.remotes) > 1:  # which server of the fleet answered so
+            report.sections.append(("triton server", str(triton.settings.remote)))
     return report
 
 
 @pytest.fixture(scope="session")
 def triton_session(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> TritonSession:
     """The started TritonSession of this process. A server that cannot start stops the run after this test with
-    the reason (pytest caches the failure, so no other test tries again)."""
+    the reason (pytest caches the failure, so no other test tries again); in a fleet only its own worker's tests
+    error, and the other servers' workers go on."""
     try:
         return _started_session(pytestconfig)
     except TritonPluginError as error:
         message = f"pytest-triton: {advised(error)}"
-    request.session.shouldfail = message
+    if len(_options(pytestconfig).settings.remotes) < 2:
+        request.session.shouldfail = message
     pytest.fail(message, pytrace=False)
 
 
@@ -347,6 +373,7 @@ def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession)
         root=_baselines_root(pytestconfig),
         gpus=triton_session.settings.gpus,
         remote_url=triton_session.settings.url,
+        remote_hardware=triton_session.settings.hardware,
         server_version=facts.version if facts else None,
         backends=facts.backends if facts else None,
         update=bool(_value(pytestconfig, "update_baselines")),

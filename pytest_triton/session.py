@@ -36,6 +36,7 @@ class ServerFacts:
 
     version: str
     launch_mode: str
+    address: str  # where a remote server answers; "" for one this run launched
     device: str
     backends: tuple[str, ...]
     start_seconds: float
@@ -64,7 +65,7 @@ class TritonSession:
         self.server = make_server(self.settings, self.work_dir, self.worker_index)
         try:
             self.endpoint = self.server.start()
-            self._client = TritonClient(self.endpoint, self.endpoint.protocols[0])
+            self._client = TritonClient(self.endpoint, self.endpoint.preferred(self.settings.protocol))
             metadata = self._client.server_metadata()
             backends = probe_backends(self._client) if self.endpoint.manages_models else ()
         except BaseException:
@@ -73,6 +74,7 @@ class TritonSession:
         self.facts = ServerFacts(
             version=str(metadata.get("version", "?")),
             launch_mode=self.endpoint.launch_mode,
+            address=str(self.settings.remote) if self.endpoint.launch_mode == "remote" and self.settings.remote else "",
             device=self.settings.device,
             backends=backends,
             start_seconds=time.monotonic() - began,

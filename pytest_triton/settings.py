@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, PRECISIONS, LaunchMode, Protocol
-from pytest_triton.server.endpoint import ClientSecurity
+from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,10 @@ class Settings:
     launch_mode: LaunchMode = "local"
     server_binary: Path | None = None
     image: str = DEFAULT_IMAGE
-    url: str | None = None
+    # Servers someone else runs (remote mode): one, or a fleet whose xdist workers take one each.
+    remotes: tuple[RemoteAddress, ...] = ()
+    remote_index: int = 0
+    hardware: str | None = None  # a remote server's hardware key, as the user names it
     # An existing repository the local or docker server serves beside its own; its models are the ones checked.
     model_repository: Path | None = None
     # Sizes of served models' variable dims, by "model/input" or "input" (models.served).
@@ -37,16 +40,28 @@ class Settings:
     cache_dir: Path | None = None
 
     @property
+    def remote(self) -> RemoteAddress | None:
+        """The remote server this process checks."""
+        return self.remotes[self.remote_index] if self.remotes else None
+
+    @property
+    def url(self) -> str | None:
+        """The remote server's address over the run's protocol (its other one where it has only that)."""
+        return self.remote.url(self.protocol) if self.remote else None
+
+    @property
     def device(self) -> str:
         """Where references run and instances are placed: the first GPU given, else the CPU."""
         return f"cuda:{self.gpus[0]}" if self.gpus else "cpu"
 
     def for_worker(self, index: int, is_xdist_worker: bool) -> "Settings":
-        """Under xdist, worker i takes GPU i modulo the list (pytest -n 4 --triton-gpu=0,1,2,3: one GPU each);
-        a single process keeps every GPU and spreads its model instances over them."""
-        if not is_xdist_worker or len(self.gpus) < 2:
+        """Under xdist, worker i takes GPU i modulo the list (pytest -n 4 --triton-gpu=0,1,2,3: one GPU each),
+        and remote server i modulo the fleet; a single process keeps every GPU and spreads its model instances
+        over them."""
+        if not is_xdist_worker or (len(self.gpus) < 2 and len(self.remotes) < 2):
             return self
-        return dataclasses.replace(self, gpus=(self.gpus[index % len(self.gpus)],))
+        gpus = (self.gpus[index % len(self.gpus)],) if len(self.gpus) > 1 else self.gpus
+        return dataclasses.replace(self, gpus=gpus, remote_index=index % len(self.remotes) if self.remotes else 0)
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any]) -> "Settings":
@@ -55,7 +70,8 @@ class Settings:
             launch_mode=values["triton_launch_mode"],
             server_binary=values["triton_server"],
             image=values["triton_image"],
-            url=values["triton_url"],
+            remotes=values["triton_url"] or (),
+            hardware=values["triton_hardware"],
             model_repository=values["triton_model_repository"],
             input_shapes=values["triton_input_shape"] or {},
             protocol=values["triton_protocol"],

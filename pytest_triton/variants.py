@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from pytest_triton.errors import TritonPluginError
+from pytest_triton.errors import ServerStartError, TritonPluginError
 from pytest_triton.kinds import SERVED
 from pytest_triton.launch_modes import make_server
 from pytest_triton.models.served import unread_spec
@@ -50,13 +51,24 @@ def served_models(settings: Settings) -> tuple[str, ...]:
         return repository_models(settings.model_repository)
     from pytest_triton.server.client import TritonClient
 
-    server = make_server(settings, Path.cwd())
-    with TritonClient(server.start(), settings.protocol) as client:
-        index = client.repository_index()
-    ready = tuple(sorted({str(m["name"]) for m in index if m.get("state") == "READY"}))
+    # A fleet is checked for the same models everywhere (xdist workers must collect alike): those any server has.
+    # A server that does not answer is left to its own worker, which fails saying so; the others still run.
+    ready: set[str] = set()
+    unreachable: list[ServerStartError] = []
+    for index in range(len(settings.remotes)):
+        try:
+            endpoint = make_server(dataclasses.replace(settings, remote_index=index), Path.cwd()).start()
+        except ServerStartError as error:
+            unreachable.append(error)
+            continue
+        with TritonClient(endpoint, endpoint.preferred(settings.protocol)) as client:
+            ready |= {str(m["name"]) for m in client.repository_index() if m.get("state") == "READY"}
+    if len(unreachable) == len(settings.remotes):
+        raise unreachable[0]
     if not ready:
+        where = ", ".join(str(remote) for remote in settings.remotes)
         raise TritonPluginError(
-            f"the server at {settings.url} serves no ready model; load one there, or name the models to check",
+            f"the server at {where} serves no ready model; load one there, or name the models to check",
             options=("triton_models",),
         )
-    return ready
+    return tuple(sorted(ready))

@@ -74,7 +74,8 @@ class BaselineContext:
 class BaselinesForRun:
     """Baseline contexts of one run, one per suite, against the server described by `server_version` and
     `backends` (None: not known). Perf baselines are filed under this machine's hardware key, or under the server's
-    host for a server someone else runs (`remote_url`), whose hardware this machine cannot see."""
+    host for a server someone else runs (`remote_url`), whose hardware this machine cannot see, unless its user
+    names that hardware (`remote_hardware`)."""
 
     root: Path
     gpus: tuple[int, ...]
@@ -83,12 +84,19 @@ class BaselinesForRun:
     backends: tuple[str, ...] | None
     update: bool
     strict: bool
+    remote_hardware: str | None = None
     _contexts: dict[str, BaselineContext] = field(default_factory=dict, repr=False)
 
     def context(self, suite: str) -> BaselineContext:
         if suite not in self._contexts:
             hardware = hardware_facts(self.gpus) if suite == PERF and not self.remote_url else None
-            scope = hardware.key() if hardware else remote_scope(self.remote_url) if suite == PERF else ACCURACY
+            scope = (
+                hardware.key()
+                if hardware
+                else remote_scope(self.remote_url, self.remote_hardware)
+                if suite == PERF
+                else ACCURACY
+            )
             self._contexts[suite] = BaselineContext(
                 store=BaselineStore(self.root),
                 key=BaselineKey(scope, suite),
@@ -104,7 +112,10 @@ class BaselinesForRun:
         return self._contexts[suite]
 
 
-def remote_scope(url: str | None) -> str:
-    """The perf scope of a server at `url` (HOST:PORT): "remote-" and its host, in the characters a scope allows."""
+def remote_scope(url: str | None, hardware: str | None = None) -> str:
+    """The perf scope of a server at `url` (HOST:PORT): the hardware its user named, else "remote-" and its host,
+    in the characters a scope allows (this machine cannot see the server's hardware)."""
+    if hardware:
+        return hardware
     host = (url or "unknown").rpartition(":")[0] or "unknown"
     return "remote-" + re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")

@@ -44,6 +44,44 @@ class ServerEndpoint:
     def protocols(self) -> tuple[str, ...]:
         return tuple(p for p, u in (("grpc", self.grpc_url), ("http", self.http_url)) if u)
 
+    def preferred(self, protocol: str) -> str:
+        """`protocol` where this server answers over it, else the protocol it does answer over."""
+        return protocol if protocol in self.protocols else self.protocols[0]
+
+
+@dataclass(frozen=True)
+class RemoteAddress:
+    """One server someone else runs: its gRPC and HTTP addresses (HOST:PORT), either of them unknown (None)."""
+
+    grpc: str | None = None
+    http: str | None = None
+
+    def url(self, protocol: str) -> str:
+        """The address of `protocol`, else the one address known."""
+        return (self.grpc if protocol == "grpc" else self.http) or self.grpc or self.http or "?"
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        return tuple(p for p, u in (("grpc", self.grpc), ("http", self.http)) if u)
+
+    def __str__(self) -> str:
+        return " and ".join(f"{p}://{self.url(p)}" for p in self.protocols)
+
+
+def group_addresses(addresses: list[tuple[str, str]]) -> tuple[RemoteAddress, ...]:
+    """(protocol, HOST:PORT) pairs as servers, host by host in the order hosts first appear: a host's one gRPC and
+    one HTTP address are one server, answering over both; every other address is a server of its own (a fleet)."""
+    by_host: dict[str, list[tuple[str, str]]] = {}
+    for protocol, url in dict.fromkeys(addresses):
+        by_host.setdefault(url.rpartition(":")[0], []).append((protocol, url))
+    servers: list[RemoteAddress] = []
+    for pairs in by_host.values():
+        if sorted(p for p, _ in pairs) == ["grpc", "http"]:
+            servers.append(RemoteAddress(**dict(pairs)))
+        else:
+            servers += [RemoteAddress(**{protocol: url}) for protocol, url in pairs]
+    return tuple(servers)
+
 
 class Server(Protocol):
     """One launch mode. A check never sees which one it is; it only gets the endpoint."""

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from pytest_triton.errors import ServerStartError
 from pytest_triton.server.client import TritonClient
-from pytest_triton.server.endpoint import ClientSecurity, ServerEndpoint
+from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress, ServerEndpoint
 
 
 @dataclass
 class RemoteServer:
-    url: str
+    """`address` names the protocols the server is reached over; readiness is asked over `protocol` where the
+    address has it."""
+
+    address: RemoteAddress
     protocol: str = "grpc"
     security: ClientSecurity = ClientSecurity()
     start_timeout: float = 30.0
@@ -21,18 +24,19 @@ class RemoteServer:
     def start(self) -> ServerEndpoint:
         endpoint = ServerEndpoint(
             launch_mode="remote",
-            grpc_url=self.url if self.protocol == "grpc" else None,
-            http_url=self.url if self.protocol == "http" else None,
+            grpc_url=self.address.grpc,
+            http_url=self.address.http,
             security=self.security,
             manages_models=False,
         )
-        client = TritonClient(endpoint, self.protocol)
+        protocol = endpoint.preferred(self.protocol)
+        client = TritonClient(endpoint, protocol)
         try:
             client.wait_ready(self.start_timeout)
         except ServerStartError as error:
             raise ServerStartError(
-                f"the server at {self.url}: {error}. Check the address and port (gRPC is usually 8001, "
-                "HTTP 8000) and the protocol, or give no address to launch a local server.",
+                f"the server at {self.address.url(protocol)}: {error}. Check the address and port (gRPC is usually "
+                "8001, HTTP 8000) and the protocol, or give no address to launch a local server.",
                 options=("triton_url", "triton_protocol"),
             ) from None
         finally:

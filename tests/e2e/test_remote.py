@@ -52,7 +52,7 @@ def test_suites_check_a_served_model(suites, pytester, running_server, protocol)
     result.assert_outcomes(passed=9, skipped=1)
     result.stdout.fnmatch_lines(
         [
-            "triton: server 2.51.0, launch mode remote, device cpu, backends unknown (not our server)*",
+            "triton: server 2.51.0, launch mode remote at *, device cpu, backends unknown (not our server)*",
             "*only one protocol's address is known for this server*",
         ]
     )
@@ -68,15 +68,18 @@ def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_s
 
 @pytest.mark.measures
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])
-@pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host(
-    suites, pytester, running_server, protocol
+@pytest.mark.parametrize(
+    ("protocol", "hardware", "scope"),
+    [("grpc", None, "remote-127-0-0-1"), ("http", "cpu-test-node", "cpu-test-node")],
+)
+def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_host_or_named_hardware(
+    suites, pytester, running_server, protocol, hardware, scope
 ):
     pytester.makeconftest(CONFTEST)
     baselines = pytester.path / "baselines"
     result = suites(
-        f"--triton-url={running_server.url(protocol)}",
-        f"--triton-protocol={protocol}",
+        f"--triton-url={protocol}://{running_server.url(protocol)}",
+        *([f"--triton-hardware={hardware}"] if hardware else []),
         "--triton-models=resnext-small-onnx-fp32",
         "--update-baselines",
         f"--triton-baselines-dir={baselines}",
@@ -87,7 +90,9 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
     )
     # The calibration model can only be deployed where the run manages models; the served model is measured.
     result.assert_outcomes(passed=1, skipped=1)
-    stored = json.loads((baselines / "remote-127-0-0-1" / "perf.json").read_text())
+    named = "as --triton-hardware names it" if hardware else "by host: name its hardware with --triton-hardware"
+    result.stdout.fnmatch_lines([f"triton: the remote server's perf baselines are filed under {scope} ({named})"])
+    stored = json.loads((baselines / scope / "perf.json").read_text())
     assert list(stored["entries"]) == ["resnext-small-onnx-fp32-served-fp32-b1/c1"]
     assert stored.get("hardware") is None  # this machine's hardware says nothing about the server's
 
@@ -120,6 +125,58 @@ def test_a_server_that_serves_nothing_says_so(suites, tmp_path):
         session.close()
     result.assert_outcomes(errors=2)  # one per suite module, each with the message alone
     result.stdout.fnmatch_lines(
-        ["pytest-triton: the server at 127.0.0.1:* serves no ready model; load one there, or name the models*"]
+        ["pytest-triton: the server at grpc://127.0.0.1:* serves no ready model; load one there, or name the models*"]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_servers_grpc_and_http_addresses_are_compared_there(suites, pytester, running_server):
+    pytester.makeconftest(CONFTEST)
+    grpc, http = running_server.grpc_url, running_server.http_url
+    result = suites(
+        f"--triton-url=grpc://{grpc}", f"--triton-url=http://{http}", "--triton-models=resnext-small-onnx-fp32"
+    )
+    result.assert_outcomes(passed=10)  # gRPC against HTTP runs too
+    result.stdout.fnmatch_lines([f"triton: server 2.51.0, launch mode remote at grpc://{grpc} and http://{http}, *"])
+
+
+def test_a_fleet_is_checked_by_one_worker_per_server(suites, pytester, running_server, export_cache, tmp_path):
+    second = TritonSession(Settings(), work_dir=tmp_path, cache_dir=export_cache, worker_index=WORKER)
+    second.start()
+    try:
+        second.deployment(zoo_spec("resnext-small"), "onnx", "fp32")
+        pytester.makeconftest(CONFTEST)
+        fleet = pytester.path / "fleet.txt"
+        fleet.write_text(f"{running_server.grpc_url}\n{second.endpoint.grpc_url}  # the second node\n")
+        urls = (f"--triton-url=@{fleet}", "--triton-models=resnext-small-onnx-fp32")
+        refused = suites(*urls)
+        refused.stderr.fnmatch_lines(["ERROR: --triton-url names 2 servers (*): * run with -n 2 --dist each"])
+        result = suites(*urls, "-n", "2", "--dist", "each")
+    finally:
+        second.close()
+    result.assert_outcomes(passed=18, skipped=2)  # every test on each server
+    result.stdout.fnmatch_lines_random(
+        [
+            f"triton: server 2.51.0, launch mode remote at grpc://{running_server.grpc_url}, *",
+            f"triton: server 2.51.0, launch mode remote at grpc://{second.endpoint.grpc_url}, *",
+        ]
+    )
+
+
+def test_a_fleet_server_that_does_not_answer_fails_its_worker_and_the_others_run(suites, running_server):
+    result = suites(
+        f"--triton-url={running_server.grpc_url}",
+        "--triton-url=127.0.0.1:9",
+        "--triton-start-timeout=2",
+        "-n",
+        "2",
+        "--dist",
+        "each",
+        timeout=120,
+    )
+    # The answering server's worker runs every test of its one served model (parity skips: no reference, no
+    # golden outputs; gRPC against HTTP skips: one address); every test of the other's worker errors with the reason.
+    result.assert_outcomes(passed=8, skipped=2, errors=10)
+    result.stdout.fnmatch_lines(
+        ["*pytest-triton: the server at 127.0.0.1:9: not ready after 2 s*", "grpc://127.0.0.1:9"]
+    )

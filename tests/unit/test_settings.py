@@ -14,6 +14,7 @@ from pytest_triton.kinds import FORMATS, PRECISIONS
 from pytest_triton.models.spec import Tolerance
 from pytest_triton.models.zoo import ZOO
 from pytest_triton.options import OPTIONS, read_options
+from pytest_triton.server.endpoint import RemoteAddress
 from pytest_triton.settings import Settings
 
 KNOWN = tuple(ZOO)
@@ -168,8 +169,7 @@ def test_remote_without_url():
 @pytest.mark.parametrize("url", ["localhost", "localhost:", ":8001", "host:port", "host:0", "host:65536", "host:-1"])
 def test_bad_host_port(url):
     message = error_of(triton_url=url)
-    assert "HOST:PORT" in message
-    assert repr(url) in message
+    assert message == f"--triton-url={url}: expected [grpc://|http://]HOST:PORT, e.g. triton.internal:8001"
 
 
 @pytest.mark.parametrize("url", ["h:1", "h:65535", "[::1]:8001", "10.1.2.3:8001"])
@@ -177,8 +177,52 @@ def test_good_host_port(url):
     assert make(triton_url=url).url == url
 
 
-def test_url_with_a_scheme_is_rejected():
-    assert "HOST:PORT" in error_of(triton_url="http://localhost:8000")
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [("https://h:443", "unknown scheme https://; TLS is --triton-ssl"), ("ftp://h:1", "unknown scheme ftp://; use")],
+)
+def test_url_with_another_scheme_is_refused(url, says):
+    assert error_of(triton_url=url).startswith(f"--triton-url={url}: {says}")
+
+
+def test_a_scheme_names_the_protocol_over_the_default():
+    settings = make(triton_url="http://h:8000")
+    assert (settings.remotes, settings.protocol, settings.url) == ((RemoteAddress(http="h:8000"),), "http", "h:8000")
+
+
+def test_a_hosts_grpc_and_http_addresses_are_one_server_over_both():
+    settings = make(triton_url=["grpc://h:8001", "http://h:8000"], triton_protocol="http")
+    assert settings.remotes == (RemoteAddress(grpc="h:8001", http="h:8000"),)
+    assert (settings.protocol, settings.url) == ("http", "h:8000")
+
+
+def test_other_addresses_are_a_fleet_by_host_and_workers_take_one_each():
+    settings = make(triton_url=["b:8001", "grpc://a:8001", "http://a:8000", "b:9001", "b:8001"])
+    assert settings.remotes == (
+        RemoteAddress(grpc="b:8001"),
+        RemoteAddress(grpc="b:9001"),
+        RemoteAddress(grpc="a:8001", http="a:8000"),
+    )
+    assert [settings.for_worker(i, True).url for i in range(4)] == ["b:8001", "b:9001", "a:8001", "b:8001"]
+    assert settings.for_worker(1, False).url == "b:8001"  # one process: the first
+
+
+def test_addresses_from_a_file(tmp_path):
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("# one server per node\nnode1:8001\n\nnode2:8001  # the spare\n")
+    assert make(triton_url=[f"@{fleet}"]).remotes == (
+        RemoteAddress(grpc="node1:8001"),
+        RemoteAddress(grpc="node2:8001"),
+    )
+    assert error_of(triton_url=[f"@{tmp_path / 'none.txt'}"]).startswith(
+        f"--triton-url=@{tmp_path / 'none.txt'}: cannot read the file of addresses: No such file"
+    )
+
+
+def test_hardware_names_a_remote_servers_baselines():
+    assert make(triton_url="h:8001", triton_hardware="gpu-h100-80gb").hardware == "gpu-h100-80gb"
+    assert "use lower-case letters" in error_of(triton_url="h:8001", triton_hardware="H100 80GB")
+    assert "names a remote server's hardware" in error_of(triton_hardware="gpu-h100")
 
 
 # -- GPUs ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pytest_triton.kinds import FORMATS, PRECISIONS
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
+from pytest_triton.server.endpoint import RemoteAddress
 from pytest_triton.settings import Settings
 from pytest_triton.variants import select_specs, select_variants
 
@@ -69,5 +70,5 @@ def test_formats_and_precisions_narrow_the_product():
 
 def test_remote_variants_are_one_served_variant_per_model_at_the_first_precision():
     specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
-    settings = Settings(launch_mode="remote", url="h:8001", precisions=("fp16", "fp32"))
+    settings = Settings(launch_mode="remote", remotes=(RemoteAddress(grpc="h:8001"),), precisions=("fp16", "fp32"))
     assert [v.id for v in select_variants(settings, specs)] == ["bert-tiny-served-fp16", "resnext-small-served-fp16"]
