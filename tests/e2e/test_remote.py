@@ -130,35 +130,33 @@ def test_a_server_that_serves_nothing_says_so(suites, tmp_path):
     assert "Traceback" not in result.stdout.str()
 
 
+@pytest.mark.parametrize("suite_files", [("test_conformance.py",)])
 def test_a_servers_grpc_and_http_addresses_are_compared_there(suites, pytester, running_server):
     pytester.makeconftest(CONFTEST)
     grpc, http = running_server.grpc_url, running_server.http_url
     result = suites(
         f"--triton-url=grpc://{grpc}", f"--triton-url=http://{http}", "--triton-models=resnext-small-onnx-fp32"
     )
-    result.assert_outcomes(passed=10)  # gRPC against HTTP runs too
+    result.assert_outcomes(passed=9)  # gRPC against HTTP runs too
     result.stdout.fnmatch_lines([f"triton: server 2.51.0, launch mode remote at grpc://{grpc} and http://{http}, *"])
 
 
-def test_a_fleet_is_checked_by_one_worker_per_server(suites, pytester, running_server, export_cache, tmp_path):
-    second = TritonSession(Settings(), work_dir=tmp_path, cache_dir=export_cache, worker_index=WORKER)
-    second.start()
-    try:
-        second.deployment(zoo_spec("resnext-small"), "onnx", "fp32")
-        pytester.makeconftest(CONFTEST)
-        fleet = pytester.path / "fleet.txt"
-        fleet.write_text(f"{running_server.grpc_url}\n{second.endpoint.grpc_url}  # the second node\n")
-        urls = (f"--triton-url=@{fleet}", "--triton-models=resnext-small-onnx-fp32")
-        refused = suites(*urls)
-        refused.stderr.fnmatch_lines(["ERROR: --triton-url names 2 servers (*): * run with -n 2 --dist each"])
-        result = suites(*urls, "-n", "2", "--dist", "each")
-    finally:
-        second.close()
-    result.assert_outcomes(passed=18, skipped=2)  # every test on each server
+@pytest.mark.parametrize("suite_files", [("test_conformance.py",)])
+def test_a_fleet_is_checked_by_one_worker_per_server(suites, pytester, running_server):
+    # Two names of one server make a fleet of two here: each worker checks the one its address names.
+    port = running_server.grpc_url.rpartition(":")[2]
+    pytester.makeconftest(CONFTEST)
+    fleet = pytester.path / "fleet.txt"
+    fleet.write_text(f"127.0.0.1:{port}\nlocalhost:{port}  # the second node\n")
+    urls = (f"--triton-url=@{fleet}", "--triton-models=resnext-small-onnx-fp32")
+    refused = suites(*urls)
+    refused.stderr.fnmatch_lines(["ERROR: --triton-url names 2 servers (*): * run with -n 2 --dist each"])
+    result = suites(*urls, "-n", "2", "--dist", "each")
+    result.assert_outcomes(passed=16, skipped=2)  # every test on each server
     result.stdout.fnmatch_lines_random(
         [
-            f"triton: server 2.51.0, launch mode remote at grpc://{running_server.grpc_url}, *",
-            f"triton: server 2.51.0, launch mode remote at grpc://{second.endpoint.grpc_url}, *",
+            f"triton: server 2.51.0, launch mode remote at grpc://127.0.0.1:{port}, *",
+            f"triton: server 2.51.0, launch mode remote at grpc://localhost:{port}, *",
         ]
     )
 

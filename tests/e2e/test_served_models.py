@@ -17,7 +17,7 @@ NO_REFERENCE_SUITES = ("test_conformance.py", "test_parity.py", "test_consistenc
 
 @pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
 def test_a_repository_written_by_hand_is_checked_without_model_code(suites, heavy_imports):
-    result = suites(f"--triton-model-repository={REPOSITORY}", "-rs")
+    result = suites(f"--triton-model-repository={REPOSITORY}", "--triton-input-shape=scale/X=5", "-rs")
     # add_sub (no batching): 8 passed, 3 skipped; text_length and scale: 10 passed, 1 skipped each; no_config:
     # 11 errors with the server's reason; the server itself: 1 passed.
     result.assert_outcomes(passed=29, skipped=5, errors=11)
@@ -34,11 +34,7 @@ def test_a_repository_written_by_hand_is_checked_without_model_code(suites, heav
 
 
 @pytest.mark.parametrize("suite_files", [("test_consistency.py",)])
-def test_variable_dims_take_the_sizes_given(suites, pytester):
-    result = suites(
-        f"--triton-model-repository={REPOSITORY}", "--triton-models=scale", "--triton-input-shape=scale/X=5", "-v"
-    )
-    result.assert_outcomes(passed=2)
+def test_variable_dims_given_sizes_that_do_not_fit_are_refused(suites):
     bad = suites(f"--triton-model-repository={REPOSITORY}", "--triton-models=scale", "--triton-input-shape=X=5x2")
     bad.assert_outcomes(errors=2)
     bad.stdout.fnmatch_lines(["*the shape 5x2 given for input 'X' does not fit its dims [[]-1[]]*"])
@@ -60,22 +56,53 @@ def test_models_that_answer_inconsistently_fail_the_consistency_suite(suites):
     )
 
 
+def _add_sub_golden(directory, wrong_by: float = 0.0) -> None:
+    """Golden outputs of add_sub written by hand with numpy, as a team without PyTorch code would keep them."""
+    import numpy as np
+
+    from pytest_triton.checks.golden import save_golden
+    from pytest_triton.checks.tolerance import Tolerances
+    from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
+
+    tensor = (4,)
+    spec = ModelSpec(
+        name="add_sub",
+        family="handwritten",
+        build=None,
+        inputs=(TensorSpec("INPUT0", "float32", tensor), TensorSpec("INPUT1", "float32", tensor)),
+        outputs=(TensorSpec("OUTPUT0", "float32", tensor), TensorSpec("OUTPUT1", "float32", tensor)),
+        make_samples=list,
+        max_batch_size=0,
+    )
+    a, b = np.arange(4, dtype=np.float32), np.full(4, 0.5, np.float32)
+    case = SampleCase(1, "pair", {"INPUT0": a, "INPUT1": b})
+    outputs = {"OUTPUT0": a + b + wrong_by, "OUTPUT1": a - b}
+    save_golden(directory, spec, [(case, outputs)], Tolerances(), weights_digest="", reference="numpy")
+
+
 @pytest.mark.parametrize("suite_files", [("test_parity.py",)])
-def test_golden_outputs_saved_then_checked_and_refused_when_they_do_not_fit(suites, heavy_imports, small, tmp_path):
-    golden = tmp_path / "golden"
-    saved = suites(*small, f"--triton-save-golden={golden}")
-    saved.assert_outcomes(passed=1)
-    assert sorted(p.name for p in (golden / "resnext-small").iterdir()) == ["golden.json", "golden.npz"]
-    checked = suites(*small, f"--triton-golden={golden}", "-rs")
-    checked.assert_outcomes(passed=1)
+def test_golden_outputs_written_by_hand_check_a_model_and_name_what_differs(suites, heavy_imports, tmp_path):
+    _add_sub_golden(tmp_path / "right")
     # Golden outputs of another model under a served model's name: refused, naming the file and the tensors.
-    shutil.copytree(golden / "resnext-small", golden / "add_sub")
-    other = suites(f"--triton-model-repository={REPOSITORY}", f"--triton-golden={golden}", "-rs")
-    other.assert_outcomes(failed=1, skipped=2, errors=1)
-    other.stdout.fnmatch_lines_random(
+    shutil.copytree(tmp_path / "right" / "add_sub", tmp_path / "right" / "scale")
+    right = suites(f"--triton-model-repository={REPOSITORY}", f"--triton-golden={tmp_path / 'right'}", "-rs")
+    right.assert_outcomes(passed=1, failed=1, skipped=1, errors=1)  # add_sub, scale, text_length, no_config
+    right.stdout.fnmatch_lines_random(
         [
-            "*golden/add_sub/golden.json: the golden inputs [[]'input'[]] are not those of the served model 'add_sub'*",
-            "*no golden outputs for 'scale' in * (it holds add_sub, resnext-small)*",
+            "*right/scale/golden.json: the golden inputs [[]'INPUT0', 'INPUT1'[]] are not those of the served model "
+            "'scale' ([[]'X'[]]); these golden outputs are of another model",
+            "*no golden outputs for 'text_length' in * (it holds add_sub, scale)*",
         ]
     )
     assert heavy_imports() == []
+    _add_sub_golden(tmp_path / "wrong", wrong_by=1.0)
+    wrong = suites(
+        f"--triton-model-repository={REPOSITORY}", "--triton-models=add_sub", f"--triton-golden={tmp_path / 'wrong'}"
+    )
+    wrong.assert_outcomes(failed=1)
+    wrong.stdout.fnmatch_lines(
+        [
+            f"*add_sub differs from the golden outputs in {tmp_path / 'wrong' / 'add_sub'} beyond fp32 tolerance:",
+            "*pair        OUTPUT0: max_abs 1 mean_abs 1 max_rel *",
+        ]
+    )
