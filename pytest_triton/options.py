@@ -153,7 +153,10 @@ def _urls(items: list[str]) -> list[tuple[str | None, str]]:
                 lines = Path(item[1:]).read_text().splitlines()
             except OSError as error:
                 raise BadValue(f"cannot read the file of addresses: {error.strerror}", where=f"={item}") from None
-            addresses += _urls([line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()])
+            listed = _urls([line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()])
+            if not listed:
+                raise BadValue("the file of addresses holds none (one HOST:PORT a line)", where=f"={item}")
+            addresses += listed
             continue
         scheme, sep, address = item.strip().rpartition("://")
         if sep and scheme not in PROTOCOLS:
@@ -409,6 +412,9 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
         raise TritonPluginError(
             "--triton-golden and --triton-save-golden: a run either checks against golden outputs or saves them"
         )
+    saving = values["triton_save_golden"]
+    if saving and saving.exists() and not saving.is_dir():
+        raise TritonPluginError(f"--triton-save-golden={saving}: it is a file; give a directory (made if missing)")
     if values["triton_golden"] and not values["triton_golden"].is_dir():
         raise TritonPluginError(
             f"--triton-golden={values['triton_golden']}: no such directory; save golden outputs there first with "

@@ -14,7 +14,7 @@ from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.kinds import SERVED, variant_id
 from pytest_triton.launch_modes import make_server
-from pytest_triton.models.served import served_spec
+from pytest_triton.models.served import served_spec, served_tensor
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
@@ -179,14 +179,19 @@ class TritonSession:
         config = self.client.model_config(spec.name)
         if spec.from_server:
             spec = served_spec(spec.name, metadata, config.max_batch_size, self.settings.input_shapes)
-        dtypes = {t["name"]: t["datatype"] for t in (*metadata.get("inputs", []), *metadata.get("outputs", []))}
+        dtypes = {
+            t["name"]: served_tensor(spec.name, t).dtype
+            for t in (*metadata.get("inputs", []), *metadata.get("outputs", []))
+        }
+        missing = [t.name for t in (*spec.inputs, *spec.outputs) if t.name not in dtypes]
+        if missing:
+            raise TritonPluginError(
+                f"model '{spec.name}' has no tensor named {', '.join(missing)}: it serves "
+                f"{', '.join(dtypes)}; name the spec's tensors as the server does"
+            )
 
         def served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
-            from tritonclient.utils import triton_to_np_dtype
-
-            return tuple(
-                TensorSpec(t.name, triton_to_np_dtype(dtypes.get(t.name, "FP32")).__name__, t.dims) for t in tensors
-            )
+            return tuple(TensorSpec(t.name, dtypes[t.name], t.dims) for t in tensors)
 
         return Deployment(
             spec.name,

@@ -49,20 +49,29 @@ def served_models(settings: Settings) -> tuple[str, ...]:
     reports ready."""
     if settings.model_repository is not None:
         return repository_models(settings.model_repository)
+    from tritonclient.utils import InferenceServerException
+
     from pytest_triton.server.client import TritonClient
 
     # A fleet is checked for the same models everywhere (xdist workers must collect alike): those any server has.
     # A server that does not answer is left to its own worker, which fails saying so; the others still run.
     ready: set[str] = set()
     unreachable: list[ServerStartError] = []
-    for index in range(len(settings.remotes)):
+    for number, remote in enumerate(settings.remotes):
         try:
-            endpoint = make_server(dataclasses.replace(settings, remote_index=index), Path.cwd()).start()
+            endpoint = make_server(dataclasses.replace(settings, remote_index=number), Path.cwd()).start()
         except ServerStartError as error:
             unreachable.append(error)
             continue
         with TritonClient(endpoint, endpoint.preferred(settings.protocol)) as client:
-            ready |= {str(m["name"]) for m in client.repository_index() if m.get("state") == "READY"}
+            try:
+                index = client.repository_index()
+            except InferenceServerException as refused:
+                raise TritonPluginError(
+                    f"the server at {remote} did not list its models ({refused.message()}); name the models to check",
+                    options=("triton_models",),
+                ) from None
+        ready |= {str(m["name"]) for m in index if m.get("state") == "READY"}
     if len(unreachable) == len(settings.remotes):
         raise unreachable[0]
     if not ready:

@@ -10,6 +10,7 @@ import numpy as np
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
+from pytest_triton.checks.parity import differing, identical
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import Unsupported
 from pytest_triton.kinds import SERVED
@@ -178,19 +179,3 @@ def _first_case(deployment: Deployment) -> dict[str, np.ndarray]:
 
 def _output_names(deployment: Deployment) -> list[str]:
     return [t.name for t in deployment.outputs]
-
-
-def identical(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same shape, dtype and elements, a NaN on both sides being no difference (BYTES compared as bytes)."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-
-
-def differing(a: np.ndarray, b: np.ndarray) -> str:
-    """How two arrays that are not identical differ: their types and shapes, or how many elements."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return f"{a.dtype}{list(a.shape)} against {b.dtype}{list(b.shape)}"
-    # x != x only for NaN: a NaN on both sides is no difference.
-    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
-    return f"{int((~same).sum())} of {a.size} elements differ"

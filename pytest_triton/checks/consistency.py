@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
 import numpy as np
+from tritonclient.utils import InferenceServerException
 
-from pytest_triton.checks.conformance import ConformanceResult, differing, identical
-from pytest_triton.checks.parity import compare
+from pytest_triton.checks.conformance import ConformanceResult
+from pytest_triton.checks.parity import compare, differing, identical
 from pytest_triton.checks.payload import served_inputs, spec_outputs, spec_tolerances
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
@@ -83,9 +84,16 @@ def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
 
 
 def _infer(client: TritonClient, deployment: Deployment, arrays: Arrays) -> Arrays:
-    """The deployment's answer to spec-named inputs, under the spec's output names."""
+    """The deployment's answer to spec-named inputs, under the spec's output names; CheckFailed where the server
+    refuses a request built from the model's own samples."""
     names = [t.name for t in deployment.outputs]
-    return spec_outputs(deployment, client.infer(deployment.model_name, served_inputs(deployment, arrays), names))
+    try:
+        served = client.infer(deployment.model_name, served_inputs(deployment, arrays), names)
+    except InferenceServerException as refused:
+        raise CheckFailed(
+            f"{deployment.model_name} refused a request of its own samples: {refused.message()}"
+        ) from None
+    return spec_outputs(deployment, served)
 
 
 def _concurrently(client: TritonClient, deployment: Deployment, requests: list[Arrays]) -> list[Arrays]:
@@ -96,12 +104,25 @@ def _concurrently(client: TritonClient, deployment: Deployment, requests: list[A
         barrier = threading.Barrier(len(wave))
 
         def send(request: Arrays) -> Arrays:
-            with TritonClient(client.endpoint, client.protocol) as own:
-                barrier.wait(_START_TIMEOUT_S)
-                return _infer(own, deployment, request)
+            try:
+                with TritonClient(client.endpoint, client.protocol) as own:
+                    barrier.wait(_START_TIMEOUT_S)
+                    return _infer(own, deployment, request)
+            except BaseException:
+                barrier.abort()  # the other senders stop waiting; the first error is the one reported
+                raise
 
         with ThreadPoolExecutor(len(wave)) as pool:
-            answers += list(pool.map(send, wave))
+            futures = [pool.submit(send, request) for request in wave]
+        errors = [error for error in (f.exception() for f in futures) if error is not None]
+        causes = [error for error in errors if not isinstance(error, threading.BrokenBarrierError)]
+        if causes:
+            raise causes[0]
+        if errors:
+            raise CheckFailed(
+                f"the {len(wave)} concurrent senders were not all connected within {_START_TIMEOUT_S:.0f} s"
+            )
+        answers += [future.result() for future in futures]
     return answers
 
 

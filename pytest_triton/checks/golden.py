@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+from filelock import FileLock, Timeout
 from jsonschema import Draft202012Validator
 
 from pytest_triton.atomic_write import write_bytes_atomic, write_text_atomic
@@ -32,6 +33,7 @@ from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, Tolerance
 
 MANIFEST, ARRAYS = "golden.json", "golden.npz"
+_LOCK_TIMEOUT_S = 60.0
 _FORMAT, _VERSION = "pytest-triton-golden", 1
 
 
@@ -51,13 +53,18 @@ class Golden:
     tolerances: Mapping[str, Mapping[str, Tolerance]]  # precision -> output -> tolerance
 
     def tolerances_at(self, precision: str) -> dict[str, Tolerance]:
+        where = self.directory / MANIFEST
         if precision not in self.tolerances:
             raise GoldenFileError(
-                f"{self.directory / MANIFEST} holds tolerances for {', '.join(sorted(self.tolerances))}, not "
-                f"{precision}; save the golden outputs again, or check at one of those precisions",
+                f"{where} holds tolerances for {', '.join(sorted(self.tolerances))}, not {precision}; save the "
+                "golden outputs again, or check at one of those precisions",
                 options=("triton_precisions",),
             )
-        return dict(self.tolerances[precision])
+        chosen = dict(self.tolerances[precision])
+        lacking = [t.name for t in self.outputs if t.name not in chosen]
+        if lacking:
+            raise GoldenFileError(f"{where}: the {precision} tolerances lack output '{lacking[0]}'")
+        return chosen
 
     def check_fits(self, spec: ModelSpec) -> None:
         """The golden tensors are the served model's: same input names, dtype kinds and dims, and outputs it has."""
@@ -111,9 +118,14 @@ def save_golden(
     _validate(manifest, directory / spec.name / MANIFEST)
     target = directory / spec.name
     target.mkdir(parents=True, exist_ok=True)
-    # Arrays first: a reader that finds the new manifest also finds its arrays (the digest tells otherwise).
-    write_bytes_atomic(target / ARRAYS, buffer.getvalue())
-    write_text_atomic(target / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    # One writer at a time (xdist workers saving the same model from two variants), arrays first: a reader that
+    # finds the new manifest finds its arrays too.
+    try:
+        with FileLock(str(target / ".golden.lock"), timeout=_LOCK_TIMEOUT_S):
+            write_bytes_atomic(target / ARRAYS, buffer.getvalue())
+            write_text_atomic(target / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    except Timeout:
+        raise GoldenFileError(f"{target}: another process held its lock for {_LOCK_TIMEOUT_S:.0f} s") from None
     return target
 
 

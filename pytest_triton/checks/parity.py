@@ -97,6 +97,11 @@ def compare(
         actual = served[name]
         if actual.shape != expected.shape:
             raise CheckFailed(f"output {name}: served shape {actual.shape} != reference shape {expected.shape}")
+        if actual.dtype == object or expected.dtype == object:  # BYTES: equal or not
+            if not identical(actual, expected):
+                raise CheckFailed(f"output {name}: {differing(actual, expected)} (text outputs are compared exactly)")
+            diffs.append(OutputDiff(name, tolerances[name], 0.0, 0.0, 0.0, 0.0, 0.0))
+            continue
         if not np.isfinite(actual).all():
             raise CheckFailed(f"output {name}: the served output holds NaN or inf")
         a, e = actual.astype(np.float64), expected.astype(np.float64)
@@ -129,3 +134,19 @@ def _bound_used(delta: np.ndarray, bound: np.ndarray) -> float:
     """max(delta / bound), where an exact element uses none of even a zero bound (NaN stays NaN: never within)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.where(delta == 0, 0.0, delta / bound).max())
+
+
+def identical(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape, dtype and elements, a NaN on both sides being no difference (BYTES compared as bytes)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def differing(a: np.ndarray, b: np.ndarray) -> str:
+    """How two arrays that are not identical differ: their types and shapes, or how many elements."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"{a.dtype}{list(a.shape)} against {b.dtype}{list(b.shape)}"
+    # x != x only for NaN: a NaN on both sides is no difference.
+    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+    return f"{int((~same).sum())} of {a.size} elements differ"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -80,6 +81,8 @@ def run_perf(
     """Measure every load point of the plan, judge it (re-measuring a suspected regression once), and
     record stable points as baselines when asked."""
     workload = perf_workload(deployment, batch_size)
+    # In a fleet, a server may answer over the other protocol only.
+    settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
     outcome = PerfOutcome(config)
     baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
     entries = {}
@@ -87,7 +90,7 @@ def run_perf(
         point_id = baseline_id(config, load.label)
 
         def take() -> Measurement:
-            return measure(endpoint, workload, [load], plan.settings, plan.engine)[0]
+            return measure(endpoint, workload, [load], settings, plan.engine)[0]
 
         measurement = take()
         outcome.measurements.append(measurement)

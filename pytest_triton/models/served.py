@@ -59,8 +59,8 @@ def served_spec(
     batches) and its config's max_batch_size. `shapes` gives sizes for variable dims, by `model/input` or
     `input`; the rest take DEFAULT_VARIABLE_DIM."""
     batch = 1 if max_batch_size > 0 else 0
-    inputs = tuple(_tensor(name, t, batch) for t in metadata.get("inputs", []))
-    outputs = tuple(_tensor(name, t, batch) for t in metadata.get("outputs", []))
+    inputs = tuple(served_tensor(name, t, batch) for t in metadata.get("inputs", []))
+    outputs = tuple(served_tensor(name, t, batch) for t in metadata.get("outputs", []))
     if not inputs or not outputs:
         raise Unsupported(f"model '{name}': the server reports no inputs or no outputs, so there is nothing to send")
     sizes = {t.name: _sample_dims(name, t, shapes or {}) for t in inputs}
@@ -92,7 +92,9 @@ def served_spec(
     )
 
 
-def _tensor(model: str, metadata: Mapping[str, Any], batch: int) -> TensorSpec:
+def served_tensor(model: str, metadata: Mapping[str, Any], batch: int = 0) -> TensorSpec:
+    """One tensor of a model's metadata as a TensorSpec, without its first `batch` dims. Unsupported for a
+    datatype the checks cannot generate or compare."""
     datatype = metadata.get("datatype", "")
     if datatype not in _DTYPES:
         raise Unsupported(

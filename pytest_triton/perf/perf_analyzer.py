@@ -188,7 +188,10 @@ def input_data(workload: Workload) -> dict[str, object]:
     sample = {}
     for name, array in workload.inputs.items():
         one = array[0] if workload.batched else array
-        sample[name] = {"content": one.ravel().tolist(), "shape": list(one.shape)}
+        values = one.ravel().tolist()
+        if one.dtype == object:  # BYTES: perf_analyzer reads strings
+            values = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+        sample[name] = {"content": values, "shape": list(one.shape)}
     return {"data": [sample]}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pytest_triton.errors import TritonPluginError
+from pytest_triton.kinds import Protocol as WireProtocol
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,12 @@ class ServerEndpoint:
         return url
 
     @property
-    def protocols(self) -> tuple[str, ...]:
-        return tuple(p for p, u in (("grpc", self.grpc_url), ("http", self.http_url)) if u)
+    def protocols(self) -> tuple[WireProtocol, ...]:
+        return _known(grpc=self.grpc_url, http=self.http_url)
 
-    def preferred(self, protocol: str) -> str:
+    def preferred(self, protocol: str) -> WireProtocol:
         """`protocol` where this server answers over it, else the protocol it does answer over."""
-        return protocol if protocol in self.protocols else self.protocols[0]
+        return next((known for known in self.protocols if known == protocol), self.protocols[0])
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ class RemoteAddress:
         return (self.grpc if protocol == "grpc" else self.http) or self.grpc or self.http or "?"
 
     @property
-    def protocols(self) -> tuple[str, ...]:
-        return tuple(p for p, u in (("grpc", self.grpc), ("http", self.http)) if u)
+    def protocols(self) -> tuple[WireProtocol, ...]:
+        return _known(grpc=self.grpc, http=self.http)
 
     def __str__(self) -> str:
         return " and ".join(f"{p}://{self.url(p)}" for p in self.protocols)
@@ -81,6 +82,11 @@ def group_addresses(addresses: list[tuple[str, str]]) -> tuple[RemoteAddress, ..
         else:
             servers += [RemoteAddress(**{protocol: url}) for protocol, url in pairs]
     return tuple(servers)
+
+
+def _known(grpc: str | None, http: str | None) -> tuple[WireProtocol, ...]:
+    """The protocols whose address is known, gRPC first."""
+    return (*(("grpc",) if grpc else ()), *(("http",) if http else ()))
 
 
 class Server(Protocol):

@@ -155,3 +155,33 @@ def test_a_precision_without_tolerances(golden_dir):
     path.write_text(json.dumps(manifest))
     with pytest.raises(GoldenFileError, match="holds tolerances for fp32, not fp16"):
         load_golden(golden_dir, "tagger").tolerances_at("fp16")
+
+
+def test_a_tolerance_block_without_an_output(golden_dir):
+    path = golden_dir / "tagger" / MANIFEST
+    manifest = json.loads(path.read_text())
+    del manifest["tolerances"]["fp32"]["scores"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(GoldenFileError, match="the fp32 tolerances lack output 'scores'"):
+        load_golden(golden_dir, "tagger").tolerances_at("fp32")
+
+
+def test_a_dtype_numpy_does_not_know_is_refused_by_the_schema(golden_dir):
+    path = golden_dir / "tagger" / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["inputs"][1]["dtype"] = "FP32"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(GoldenFileError, match=r"\$\.inputs\[1\]\.dtype: 'FP32' is not one of"):
+        load_golden(golden_dir, "tagger")
+
+
+def test_text_outputs_compare_exactly():
+    from pytest_triton.checks.parity import compare
+    from pytest_triton.errors import CheckFailed
+
+    text = np.array([[b"yes"], [b"no"]], dtype=object)
+    tolerance = {"label": Tolerances().by_precision["fp32"]}
+    (same,) = compare({"label": text.copy()}, {"label": text}, tolerance)
+    assert same.within and same.max_abs == 0
+    with pytest.raises(CheckFailed, match="output label: 1 of 2 elements differ"):
+        compare({"label": np.array([[b"yes"], [b"yes"]], dtype=object)}, {"label": text}, tolerance)

@@ -462,3 +462,22 @@ def test_input_shapes():
 def test_bad_input_shape(item):
     message = error_of(triton_input_shape=[item])
     assert message.startswith(f"--triton-input-shape={item!r}: expected [MODEL/]INPUT=SIZExSIZE...")
+
+
+def test_a_file_of_addresses_that_holds_none(tmp_path):
+    empty = tmp_path / "fleet.txt"
+    empty.write_text("# nothing yet\n\n")
+    assert (
+        error_of(triton_url=[f"@{empty}"])
+        == f"--triton-url=@{empty}: the file of addresses holds none (one HOST:PORT a line)"
+    )
+
+
+def test_golden_options(tmp_path):
+    (tmp_path / "file").write_text("")
+    assert "it is a file; give a directory" in error_of(triton_save_golden=str(tmp_path / "file"))
+    assert "no such directory; save golden outputs there first" in error_of(triton_golden=str(tmp_path / "none"))
+    assert "either checks against golden outputs or saves them" in error_of(
+        triton_golden=str(tmp_path), triton_save_golden=str(tmp_path / "new")
+    )
+    assert make(triton_save_golden=str(tmp_path / "new")).save_golden_dir == tmp_path / "new"
