@@ -3,6 +3,7 @@ one message naming the file (and the tensor)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -39,6 +40,15 @@ def expected():
         outputs = {"scores": inputs["x"] * 2, "label": np.array([[b"yes"]] * batch, dtype=object)}
         cases.append((SampleCase(batch, f"b{batch}", inputs, {"scores": mask}), outputs))
     return cases
+
+
+@contextlib.contextmanager
+def edited_manifest(golden_dir):
+    """The saved manifest as a dict to change; written back when the block ends."""
+    path = golden_dir / "tagger" / MANIFEST
+    manifest = json.loads(path.read_text())
+    yield manifest
+    path.write_text(json.dumps(manifest))
 
 
 @pytest.fixture
@@ -82,10 +92,8 @@ def test_manifest_that_is_not_json(golden_dir):
 
 
 def test_manifest_against_the_schema_names_the_field(golden_dir):
-    path = golden_dir / "tagger" / MANIFEST
-    manifest = json.loads(path.read_text())
-    manifest["cases"][1]["batch_size"] = 0
-    path.write_text(json.dumps(manifest))
+    with edited_manifest(golden_dir) as manifest:
+        manifest["cases"][1]["batch_size"] = 0
     with pytest.raises(GoldenFileError, match=r"does not match the golden schema:\n  \$\.cases\[1\]\.batch_size: 0"):
         load_golden(golden_dir, "tagger")
 
@@ -114,10 +122,8 @@ def test_missing_arrays_file(golden_dir):
 
 
 def test_an_array_the_manifest_names_but_the_file_lacks(golden_dir):
-    path = golden_dir / "tagger" / MANIFEST
-    manifest = json.loads(path.read_text())
-    manifest["outputs"].append({"name": "extra", "dtype": "float32", "dims": [2]})
-    path.write_text(json.dumps(manifest))
+    with edited_manifest(golden_dir) as manifest:
+        manifest["outputs"].append({"name": "extra", "dtype": "float32", "dims": [2]})
     with pytest.raises(GoldenFileError, match=r"golden.npz lacks the array case0/output/extra \(output 'extra'\)"):
         load_golden(golden_dir, "tagger")
 
@@ -149,28 +155,22 @@ def test_an_output_the_served_model_lacks_is_named(golden_dir):
 
 
 def test_a_precision_without_tolerances(golden_dir):
-    path = golden_dir / "tagger" / MANIFEST
-    manifest = json.loads(path.read_text())
-    del manifest["tolerances"]["fp16"]
-    path.write_text(json.dumps(manifest))
+    with edited_manifest(golden_dir) as manifest:
+        del manifest["tolerances"]["fp16"]
     with pytest.raises(GoldenFileError, match="holds tolerances for fp32, not fp16"):
         load_golden(golden_dir, "tagger").tolerances_at("fp16")
 
 
 def test_a_tolerance_block_without_an_output(golden_dir):
-    path = golden_dir / "tagger" / MANIFEST
-    manifest = json.loads(path.read_text())
-    del manifest["tolerances"]["fp32"]["scores"]
-    path.write_text(json.dumps(manifest))
+    with edited_manifest(golden_dir) as manifest:
+        del manifest["tolerances"]["fp32"]["scores"]
     with pytest.raises(GoldenFileError, match="the fp32 tolerances lack output 'scores'"):
         load_golden(golden_dir, "tagger").tolerances_at("fp32")
 
 
 def test_a_dtype_numpy_does_not_know_is_refused_by_the_schema(golden_dir):
-    path = golden_dir / "tagger" / MANIFEST
-    manifest = json.loads(path.read_text())
-    manifest["inputs"][1]["dtype"] = "FP32"
-    path.write_text(json.dumps(manifest))
+    with edited_manifest(golden_dir) as manifest:
+        manifest["inputs"][1]["dtype"] = "FP32"
     with pytest.raises(GoldenFileError, match=r"\$\.inputs\[1\]\.dtype: 'FP32' is not one of"):
         load_golden(golden_dir, "tagger")
 
