@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pytest_triton.errors import ServerStartError, TritonPluginError
@@ -49,31 +50,15 @@ def served_models(settings: Settings) -> tuple[str, ...]:
     reports ready."""
     if settings.model_repository is not None:
         return repository_models(settings.model_repository)
-    from tritonclient.utils import InferenceServerException
-
-    from pytest_triton.server.client import TritonClient
-
     # A fleet is checked for the same models everywhere (xdist workers must collect alike): those any server has.
-    # A server that does not answer is left to its own worker, which fails saying so; the others still run.
-    ready: set[str] = set()
-    unreachable: list[ServerStartError] = []
-    for number, remote in enumerate(settings.remotes):
-        try:
-            endpoint = make_server(dataclasses.replace(settings, remote_index=number), Path.cwd()).start()
-        except ServerStartError as error:
-            unreachable.append(error)
-            continue
-        with TritonClient(endpoint, endpoint.preferred(settings.protocol)) as client:
-            try:
-                index = client.repository_index()
-            except InferenceServerException as refused:
-                raise TritonPluginError(
-                    f"the server at {remote} did not list its models ({refused.message()}); name the models to check",
-                    options=("triton_models",),
-                ) from None
-        ready |= {str(m["name"]) for m in index if m.get("state") == "READY"}
+    # Servers are asked at once, so unreachable ones cost one start timeout, not one each; a server that does not
+    # answer is left to its own worker, which fails saying so, and the others still run.
+    with ThreadPoolExecutor(len(settings.remotes)) as pool:
+        answers = list(pool.map(lambda number: _ready_models(settings, number), range(len(settings.remotes))))
+    unreachable = [answer for answer in answers if isinstance(answer, ServerStartError)]
     if len(unreachable) == len(settings.remotes):
         raise unreachable[0]
+    ready = {name for answer in answers if not isinstance(answer, ServerStartError) for name in answer}
     if not ready:
         where = ", ".join(str(remote) for remote in settings.remotes)
         raise TritonPluginError(
@@ -81,3 +66,25 @@ def served_models(settings: Settings) -> tuple[str, ...]:
             options=("triton_models",),
         )
     return tuple(sorted(ready))
+
+
+def _ready_models(settings: Settings, number: int) -> set[str] | ServerStartError:
+    """The models remote server `number` reports ready, or why it did not answer."""
+    from tritonclient.utils import InferenceServerException
+
+    from pytest_triton.server.client import TritonClient
+
+    remote = settings.remotes[number]
+    try:
+        endpoint = make_server(dataclasses.replace(settings, remote_index=number), Path.cwd()).start()
+    except ServerStartError as error:
+        return error
+    with TritonClient(endpoint, endpoint.preferred(settings.protocol)) as client:
+        try:
+            index = client.repository_index()
+        except InferenceServerException as refused:
+            raise TritonPluginError(
+                f"the server at {remote} did not list its models ({refused.message()}); name the models to check",
+                options=("triton_models",),
+            ) from None
+    return {str(m["name"]) for m in index if m.get("state") == "READY"}
