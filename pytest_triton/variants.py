@@ -22,13 +22,17 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
     models are already served (a remote server, --triton-model-repository), the served ones are checked instead,
     each with the user's spec, else the zoo's, else one the session reads from the server."""
     by_name = {spec.name: spec for spec in user_specs}
-    if not checks_served_models(settings):
-        names = settings.models or (*DEFAULT_MODELS, *by_name)
-        return [by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) for n in dict.fromkeys(names)]
-    return [
-        by_name[n] if n in by_name else zoo_spec(n, settings.checkpoints.get(n)) if n in ZOO else unread_spec(n)
-        for n in dict.fromkeys(settings.models or served_models(settings))
-    ]
+    served = checks_served_models(settings)
+    names = settings.models or (served_models(settings) if served else (*DEFAULT_MODELS, *by_name))
+
+    def spec_for(name: str) -> ModelSpec:
+        if name in by_name:
+            return by_name[name]
+        if served and name not in ZOO:
+            return unread_spec(name)
+        return zoo_spec(name, settings.checkpoints.get(name))
+
+    return [spec_for(name) for name in dict.fromkeys(names)]
 
 
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:

@@ -13,7 +13,7 @@ from tritonclient.utils import InferenceServerException
 
 from pytest_triton.checks.conformance import ConformanceResult
 from pytest_triton.checks.parity import compare, differing, identical
-from pytest_triton.checks.payload import served_inputs, spec_outputs, spec_tolerances
+from pytest_triton.checks.payload import infer_spec_named, spec_tolerances
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.models.spec import SampleCase, Tolerance
@@ -86,14 +86,12 @@ def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
 def _infer(client: TritonClient, deployment: Deployment, arrays: Arrays) -> Arrays:
     """The deployment's answer to spec-named inputs, under the spec's output names; CheckFailed where the server
     refuses a request built from the model's own samples."""
-    names = [t.name for t in deployment.outputs]
     try:
-        served = client.infer(deployment.model_name, served_inputs(deployment, arrays), names)
+        return infer_spec_named(client, deployment, arrays)
     except InferenceServerException as refused:
         raise CheckFailed(
             f"{deployment.model_name} refused a request of its own samples: {refused.message()}"
         ) from None
-    return spec_outputs(deployment, served)
 
 
 def _concurrently(client: TritonClient, deployment: Deployment, requests: list[Arrays]) -> list[Arrays]:

@@ -25,6 +25,14 @@ def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> d
     }
 
 
+def infer_spec_named(
+    client: TritonClient, deployment: Deployment, arrays: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The deployment's answer to spec-named inputs, under the spec's output names."""
+    names = [t.name for t in deployment.outputs]
+    return spec_outputs(deployment, client.infer(deployment.model_name, served_inputs(deployment, arrays), names))
+
+
 def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Served outputs under the spec's names, for comparison with the reference."""
     return {spec.name: served[out.name] for spec, out in zip(deployment.spec.outputs, deployment.outputs)}
@@ -68,10 +76,8 @@ def parity_diffs(
 ) -> ParityResult:
     """Every case sent to the deployment and its outputs compared with the expected ones, each under its
     tolerance; CheckFailed where an output cannot be compared at all."""
-    names = [t.name for t in deployment.outputs]
     found = []
     for case, outputs in expected:
-        served = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
-        diffs = compare(spec_outputs(deployment, served), outputs, tolerances, case.compared)
+        diffs = compare(infer_spec_named(client, deployment, case.inputs), outputs, tolerances, case.compared)
         found += [(case.label, diff) for diff in diffs]
     return ParityResult(deployment.model_name, deployment.precision, tuple(found), against)
