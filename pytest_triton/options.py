@@ -245,6 +245,13 @@ def _request_rates(items: list[str]) -> tuple[object, ...]:
     return tuple(dict.fromkeys(point for part in _names(items) for point in request_rate_range(part)))
 
 
+def _limits(items: list[str]) -> tuple[object, ...]:
+    """Each value its own list: a CONFIG: scope holds for the limits after it in the same value."""
+    from pytest_triton.perf.limits import parse_limits
+
+    return tuple(limit for item in items for limit in parse_limits(item))
+
+
 OPTIONS = (
     Option(
         "triton-suites",
@@ -332,12 +339,12 @@ OPTIONS = (
     Option("triton-report", "write report.json, summary.md and PNG plots into this directory", _path),
     Option("triton-perf-formats", "formats the perf suite measures", choices(FORMATS), "onnx", multiple=True),
     Option("triton-perf-precisions", "precisions the perf suite measures", choices(PRECISIONS), "fp32", multiple=True),
-    Option("triton-perf-batch-sizes", "batch sizes per request", positive_ints, "1,8", multiple=True),
+    Option("triton-perf-batch-sizes", "batch sizes per request", positive_ints, "1", multiple=True),
     Option(
         "triton-perf-concurrency",
         "concurrency levels, perf_analyzer's start:end:step or a comma list",
         _concurrency,
-        "1,4",
+        "1",
         multiple=True,
     ),
     Option(
@@ -352,9 +359,17 @@ OPTIONS = (
         one_of(("constant", "poisson")),
         "constant",
     ),
-    Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "off,on", multiple=True),
-    Option("triton-perf-instances", "model instance counts", positive_ints, "1,2", multiple=True),
+    Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "on", multiple=True),
+    Option("triton-perf-instances", "model instance counts", positive_ints, "1", multiple=True),
     Option("triton-perf-window", "seconds per measurement window", positive(float), "1.0"),
+    Option(
+        "triton-slo",
+        "limits every perf measurement must keep, no baseline needed: [CONFIG:]NAME<=VALUE,... with NAME one of "
+        "throughput (/s), avg, p50, p90, p95, p99, server_cpu (us, ms, s), server_memory (MiB, GiB); "
+        "e.g. bert-tiny:p99<=20ms,throughput>=100/s",
+        _limits,
+        multiple=True,
+    ),
     Option(
         "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive(float), "10"
     ),

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Callable, ContextManager, Generator
 
 import pytest
 
@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from pytest_triton.perf.plan import PerfPlan
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
+    from pytest_triton.turns import Turns
 
 session_key = pytest.StashKey["TritonSession"]()
 variants_key = pytest.StashKey[list["Variant"]]()
 variants_error_key = pytest.StashKey[str]()
 user_specs_key = pytest.StashKey[list["ModelSpec"]]()
 results_dir_key = pytest.StashKey[Path]()
+turns_key = pytest.StashKey["Turns"]()
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,28 @@ def pytest_configure_node(node) -> None:
     node.workerinput["triton_results_dir"] = str(_results(node.config).directory)
 
 
+def _turns(config: pytest.Config) -> Turns | None:
+    """Under xdist, this worker's turns on the machine: Triton tests share it, perf measurements have it alone.
+    None in a single process, which takes its turns in order anyway."""
+    if not _is_xdist_worker(config):
+        return None
+    if turns_key not in config.stash:
+        from pytest_triton.turns import Turns
+
+        config.stash[turns_key] = Turns(config.stash[results_dir_key] / "turns")
+    return config.stash[turns_key]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    # Setup and teardown included: the server starts and the exports run inside the first test's setup.
+    turns = _turns(item.config) if "triton_session" in getattr(item, "fixturenames", ()) else None
+    if turns is None:
+        return (yield)
+    with turns.shared():
+        return (yield)
+
+
 def _results(config: pytest.Config) -> ResultsLog:
     """This process's results log; the controller (or a single process) makes its directory at first use."""
     if results_dir_key not in config.stash:
@@ -291,6 +315,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         triton.close()
         shutil.rmtree(triton.work_dir, ignore_errors=True)
         del config.stash[session_key]
+    turns = config.stash.get(turns_key, None)
+    if turns is not None:
+        turns.close()
     if not _is_xdist_worker(config) and results_dir_key in config.stash:
         shutil.rmtree(config.stash[results_dir_key], ignore_errors=True)
 
@@ -379,6 +406,14 @@ def triton_baselines(pytestconfig: pytest.Config, triton_session: TritonSession)
         update=bool(_value(pytestconfig, "update_baselines")),
         strict=bool(_value(pytestconfig, "triton_strict_baselines")),
     )
+
+
+@pytest.fixture
+def triton_measuring(pytestconfig: pytest.Config) -> Callable[[], ContextManager[None]]:
+    """A context manager factory a measurement runs in: under xdist it waits until no other worker runs a
+    Triton test, and holds the machine alone meanwhile; in a single process it does nothing."""
+    turns = _turns(pytestconfig)
+    return turns.alone if turns is not None else contextlib.nullcontext
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ against the baselines stored for this hardware. `pytest --update-baselines` reco
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from pytest_triton.baselines.context import PERF
@@ -17,13 +19,14 @@ from pytest_triton.repository.store import ModelRepository
 CALIBRATION_SLEEP_MS = 20.0
 
 
-def test_measurement_matches_calibration_model(triton_session, triton_perf_plan):
+def test_measurement_matches_calibration_model(triton_session, triton_perf_plan, triton_measuring):
     """The measuring setup itself, against a model whose answer is known: 20 ms of sleep per batch."""
     if not triton_session.endpoint.manages_models:
         pytest.skip("remote mode: the calibration model can only be deployed on a server this run manages")
     model = sleep_model(CALIBRATION_SLEEP_MS)
     model.place(ModelRepository(triton_session.client, triton_session.server.repository))
-    (m,) = measure(triton_session.endpoint, model.workload(), [Concurrency(1)], triton_perf_plan.settings)
+    with triton_measuring():
+        (m,) = measure(triton_session.endpoint, model.workload(), [Concurrency(1)], triton_perf_plan.settings)
     expected = model.expected_throughput()
     assert m.errors == 0, m.first_error
     # Python-backend overhead (1-3 ms a request, more when the cores are shared) only ever lowers throughput
@@ -39,6 +42,7 @@ def test_throughput_and_latency_against_baseline(
     triton_baselines,
     triton_results,
     triton_progress,
+    triton_measuring,
     record_property,
 ):
     point = triton_perf_point
@@ -54,6 +58,7 @@ def test_throughput_and_latency_against_baseline(
             triton_perf_plan,
             context,
             triton_progress,
+            triton_measuring,
         )
     logged = SuiteOutcome(
         PERF,
@@ -69,7 +74,12 @@ def test_throughput_and_latency_against_baseline(
         record_property(f"{m.load.label}.throughput_infer_per_s", round(m.throughput, 2))
         record_property(f"{m.load.label}.latency_p50_ms", round(m.latency.p50_us / 1000, 3))
         record_property(f"{m.load.label}.latency_p99_ms", round(m.latency.p99_us / 1000, 3))
+        if m.server_cpu_us is not None and m.server_rss_bytes is not None:  # a server on this machine
+            record_property(f"{m.load.label}.server_cpu_ms_per_infer", round(m.server_cpu_us / 1000, 3))
+            record_property(f"{m.load.label}.server_memory_mib", round(m.server_rss_bytes / 2**20, 1))
         assert m.requests > 0 and m.errors == 0, f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
+    for line in outcome.unchecked_limits:
+        warnings.warn(line, stacklevel=1)
     assert not outcome.failures, "\n".join(outcome.failures)
     if outcome.not_recorded:
         pytest.skip("not recorded as baselines: " + "; ".join(f"{k}: {v}" for k, v in outcome.not_recorded.items()))

@@ -12,14 +12,13 @@ export or another server on these two cores measures the neighbour."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
-import warnings
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from pytest_triton.turns import Turns
 
 SERVER_FOLDERS = ("e2e", "server")
 
@@ -62,7 +61,7 @@ def _servers_only_if_marked(item: pytest.Item) -> Iterator[None]:
         yield
 
 
-TURN_TIMEOUT_S = 1800.0  # the longest a test waits for its turn: longer than any test here takes
+_TURNS: list[Turns] = []  # this worker's, made at its first server test
 
 
 @pytest.hookimpl(wrapper=True)
@@ -72,38 +71,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     worker_temp = item.config.option.basetemp if os.environ.get("PYTEST_XDIST_WORKER") else None
     if worker_temp is None or item.get_closest_marker("server") is None:
         return (yield)
-    with _turn(Path(worker_temp).parent / "triton-turns", item.get_closest_marker("measures") is not None):
+    if not _TURNS:
+        _TURNS.append(Turns(Path(worker_temp).parent / "triton-turns"))
+    with _TURNS[0].alone() if item.get_closest_marker("measures") is not None else _TURNS[0].shared():
         return (yield)
-
-
-@contextlib.contextmanager
-def _turn(prefix: Path, alone: bool) -> Iterator[None]:
-    """A readers-writer lock across xdist workers: `server` tests share it, `measures` tests hold it alone. A waiting
-    measurement first takes the turnstile, which new sharers pass through, so that they cannot starve it."""
-    with open(f"{prefix}.turnstile", "a") as turnstile, open(f"{prefix}.lock", "a") as lock:
-        try:
-            _flock(turnstile, fcntl.LOCK_EX)
-            try:
-                _flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-            finally:
-                fcntl.flock(turnstile, fcntl.LOCK_UN)
-        except TimeoutError as error:  # a stuck neighbour: run without a turn, saying so, not stop the worker
-            warnings.warn(str(error), stacklevel=1)
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _flock(file, operation: int) -> None:
-    deadline = time.monotonic() + TURN_TIMEOUT_S
-    while True:
-        try:
-            fcntl.flock(file, operation | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {TURN_TIMEOUT_S:.0f} s for a turn at {file.name}") from None
-            time.sleep(0.05)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from pytest_triton.export.cache import largest_sample
 from pytest_triton.kinds import baseline_id
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.judge import judge
+from pytest_triton.perf.limits import check_limits
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.perf.results import Measurement
@@ -32,10 +34,12 @@ class PerfOutcome:
     # Load points not recorded as baselines, with the reason (unstable, saturated client, errors).
     not_recorded: dict[str, str] = field(default_factory=dict)
     recorded: list[str] = field(default_factory=list)
+    broken_limits: list[str] = field(default_factory=list)  # --triton-slo limits a measurement broke
+    unchecked_limits: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
-        return [c.message for c in self.comparisons if c.failed]
+        return [c.message for c in self.comparisons if c.failed] + self.broken_limits
 
 
 def perf_workload(deployment: Deployment, batch_size: int) -> Workload:
@@ -77,9 +81,11 @@ def run_perf(
     plan: PerfPlan,
     baselines: BaselineContext,
     progress: Callable[[str], None] = lambda line: None,
+    measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
 ) -> PerfOutcome:
-    """Measure every load point of the plan, judge it (re-measuring a suspected regression once), and
-    record stable points as baselines when asked."""
+    """Measure every load point of the plan, check it against the plan's limits, judge it against its baseline
+    (re-measuring a suspected regression once), and record stable points as baselines when asked. Each
+    measurement runs inside `measuring()`: under xdist, a turn with the machine alone (turns.Turns)."""
     workload = perf_workload(deployment, batch_size)
     # In a fleet, a server may answer over the other protocol only.
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
@@ -90,7 +96,8 @@ def run_perf(
         point_id = baseline_id(config, load.label)
 
         def take() -> Measurement:
-            return measure(endpoint, workload, [load], settings, plan.engine)[0]
+            with measuring():
+                return measure(endpoint, workload, [load], settings, plan.engine)[0]
 
         measurement = take()
         outcome.measurements.append(measurement)
@@ -98,6 +105,9 @@ def run_perf(
             f"{point_id}: {measurement.throughput:.1f} inf/s, p50 {measurement.latency.p50_us / 1000:.2f} ms"
             f"{'' if measurement.stable else ' (unstable)'}"
         )
+        broken, unchecked = check_limits(plan.limits, config, measurement)
+        outcome.broken_limits += broken
+        outcome.unchecked_limits += unchecked
         reason = _unfit_for_baseline(measurement)
         if baselines.update:
             if reason:

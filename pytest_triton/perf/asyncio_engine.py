@@ -17,6 +17,7 @@ from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
 from pytest_triton.perf.server_stats import ServerWindow
+from pytest_triton.perf.server_usage import MachineTime, Usage, machine_time, session_usage
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.stability import is_stable
 from pytest_triton.perf.workload import Workload
@@ -61,7 +62,7 @@ class AsyncioEngine:
         try:
             results = []
             for point in points:
-                run = _PointRun(inferer, workload, point, settings, stats)
+                run = _PointRun(inferer, workload, point, settings, stats, self.endpoint.server_session)
                 deadline = _point_deadline(settings)
                 try:
                     results.append(await asyncio.wait_for(run.run(), timeout=deadline))
@@ -101,8 +102,10 @@ class _PointRun:
         point: LoadPoint,
         settings: MeasurementSettings,
         stats: TritonClient,
+        server_session: int | None,
     ) -> None:
         self._inferer = inferer
+        self._server_session = server_session
         self._workload = workload
         self._point = point
         self._settings = settings
@@ -187,12 +190,20 @@ class _PointRun:
                 f"({type(error).__name__}: {error}){failed}"
             ) from None
 
+    async def _usage(self) -> Usage | None:
+        if self._server_session is None:
+            return None
+        # Reading /proc takes milliseconds: off the loop, so responses keep being timed meanwhile.
+        return await asyncio.to_thread(session_usage, self._server_session)
+
     async def _measure(self) -> Measurement:
         settings = self._settings
         loop = asyncio.get_running_loop()
         await asyncio.sleep(settings.warmup_s)
         marks = [CpuMark.now()]
         self._take_window()  # warm-up requests are not measured
+        machine = [machine_time()]
+        usages = [await self._usage()]
         snapshots = [await self._snapshot()]
         windows: list[_Window] = []
         boundary = loop.time()
@@ -202,8 +213,10 @@ class _PointRun:
             await asyncio.sleep(max(0.0, boundary - loop.time()))
             marks.append(CpuMark.now())
             timings, errors, dropped = self._take_window()
+            machine.append(machine_time())
+            usages.append(await self._usage())
             snapshots.append(await self._snapshot())
-            windows.append(self._window(marks[-2], marks[-1], timings, errors, dropped))
+            windows.append(self._window(marks[-2], marks[-1], timings, errors, dropped, usages[-2:], machine[-2:]))
             if len(windows) == 1 and errors and not timings:
                 # A broken deployment, not a slow one: say so now instead of measuring failures.
                 raise MeasurementFailed(
@@ -215,10 +228,11 @@ class _PointRun:
                 [w.result.latency.avg_us for w in windows],
                 settings.stability_pct,
                 settings.stable_windows,
+                [w.result.steal_share is not None and w.result.steal_share > settings.max_steal_share for w in windows],
             )
             if stable:
                 break
-        return self._aggregate(windows, marks, snapshots, stable)
+        return self._aggregate(windows, marks, usages, machine, snapshots, stable)
 
     def _take_window(self) -> tuple[list[RequestTiming], int, int]:
         # Swapping the lists is the window boundary: responses are appended on this one thread, in order.
@@ -227,7 +241,14 @@ class _PointRun:
         return taken
 
     def _window(
-        self, opened: CpuMark, closed: CpuMark, timings: list[RequestTiming], errors: int, dropped: int
+        self,
+        opened: CpuMark,
+        closed: CpuMark,
+        timings: list[RequestTiming],
+        errors: int,
+        dropped: int,
+        usages: list[Usage | None],
+        machine: list[MachineTime | None],
     ) -> _Window:
         duration = closed.wall - opened.wall
         result = WindowResult(
@@ -238,11 +259,19 @@ class _PointRun:
             throughput=len(timings) * self._workload.batch_size / duration,
             latency=LatencyStats.of([t.latency_ns / 1000.0 for t in timings]),
             client_cpu_cores=closed.cores_since(opened),
+            server_cpu_s=_cpu_between(*usages),
+            steal_share=_steal_between(*machine),
         )
         return _Window(result, timings)
 
     def _aggregate(
-        self, windows: list[_Window], marks: list[CpuMark], snapshots: list[ModelStatistics], stable: bool
+        self,
+        windows: list[_Window],
+        marks: list[CpuMark],
+        usages: list[Usage | None],
+        machine: list[MachineTime | None],
+        snapshots: list[ModelStatistics],
+        stable: bool,
     ) -> Measurement:
         count = min(self._settings.stable_windows, len(windows))
         tail = windows[-count:]
@@ -253,6 +282,9 @@ class _PointRun:
         recv_us = float(np.mean([t.recv_ns for t in timings])) / 1000.0 if timings else 0.0
         duration = sum(w.result.duration_s for w in tail)
         cores = marks[-1].cores_since(marks[-count - 1])
+        inferences = len(timings) * self._workload.batch_size
+        server_cpu = _cpu_between(usages[-count - 1], usages[-1])
+        known = [u.rss_bytes for u in usages if u is not None]
         return Measurement(
             model=self._workload.model,
             protocol=self._settings.protocol,
@@ -272,4 +304,18 @@ class _PointRun:
             first_error=self._first_error,
             client_cpu_cores=cores,
             client_saturated=cores >= self._settings.saturation_cores,
+            server_cpu_us=server_cpu / inferences * 1e6 if server_cpu is not None and inferences else None,
+            server_rss_bytes=max(known) if known else None,
+            steal_share=_steal_between(machine[-count - 1], machine[-1]),
         )
+
+
+def _steal_between(opened: MachineTime | None, closed: MachineTime | None) -> float | None:
+    return None if opened is None or closed is None else closed.steal_share_since(opened)
+
+
+def _cpu_between(opened: Usage | None, closed: Usage | None) -> float | None:
+    # A stub that exits between two readings takes its CPU time with it: the difference is then meaningless.
+    if opened is None or closed is None or closed.cpu_s < opened.cpu_s:
+        return None
+    return closed.cpu_s - opened.cpu_s

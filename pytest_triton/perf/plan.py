@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from pytest_triton.kinds import SERVED
 from pytest_triton.models.variant import Variant
+from pytest_triton.perf.limits import Limit
 from pytest_triton.perf.load import LoadPoint
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.repository.policy import BatchingPolicy, ServingPolicy
@@ -38,6 +39,7 @@ class PerfPlan:
     loads: tuple[LoadPoint, ...]
     settings: MeasurementSettings
     engine: str
+    limits: tuple[Limit, ...] = ()
 
     def points(self, variants: list[Variant]) -> list[PerfPoint]:
         """The grid over the variants of the plan's formats and precisions. A model someone else serves (format
@@ -83,4 +85,5 @@ class PerfPlan:
                 protocol=values["triton_protocol"],
             ),
             engine=values["triton_perf_engine"],
+            limits=values["triton_slo"] or (),
         )

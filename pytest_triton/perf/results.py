@@ -17,6 +17,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "throughput": ("infer/s", "higher"),
     "latency_avg": ("us", "lower"),
     **{f"latency_p{p}": ("us", "lower") for p in PERCENTILES},
+    # Where the server's processes are on this machine (perf.server_usage); absent elsewhere.
+    "server_cpu_us": ("us", "lower"),  # CPU time of the server's processes per inference
+    "server_rss": ("bytes", "lower"),  # their resident memory at its highest during the windows
 }
 
 
@@ -64,6 +67,8 @@ class WindowResult:
     throughput: float  # inferences/s
     latency: LatencyStats
     client_cpu_cores: float
+    server_cpu_s: float | None = None  # CPU time the server's processes spent in the window, where known
+    steal_share: float | None = None  # of this machine's CPU time, the share a hypervisor gave to other guests
 
 
 @dataclass(frozen=True)
@@ -88,17 +93,32 @@ class Measurement:
     first_error: str | None = None
     client_cpu_cores: float = 0.0
     client_saturated: bool = False
+    server_cpu_us: float | None = None  # CPU µs of the server's processes per inference, over the tail
+    server_rss_bytes: int | None = None
+    steal_share: float | None = None  # over the tail, as in WindowResult
 
     @property
     def tail(self) -> tuple[WindowResult, ...]:
         return self.windows[-self.tail_windows :] if self.tail_windows else ()
 
-    def value(self, metric: str) -> float:
+    def value(self, metric: str) -> float | None:
+        """The figure of `metric`; None for a server figure this measurement could not read."""
+        if metric == "server_cpu_us":
+            return self.server_cpu_us
+        if metric == "server_rss":
+            return None if self.server_rss_bytes is None else float(self.server_rss_bytes)
         return _metric_of(metric, self.throughput, self.latency)
 
     def noise(self, metric: str) -> float | None:
         """Coefficient of variation of `metric` across the aggregated windows; None with fewer than two."""
-        values = [_metric_of(metric, w.throughput, w.latency) for w in self.tail]
+        if metric == "server_rss":
+            return None
+        if metric == "server_cpu_us":
+            values = [
+                w.server_cpu_s / w.throughput / w.duration_s * 1e6 for w in self.tail if w.server_cpu_s and w.throughput
+            ]
+        else:
+            values = [_metric_of(metric, w.throughput, w.latency) for w in self.tail]
         if len(values) < 2:
             return None
         mean = sum(values) / len(values)

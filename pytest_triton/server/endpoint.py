@@ -29,6 +29,9 @@ class ServerEndpoint:
     security: ClientSecurity = ClientSecurity()
     # Whether this session may load and unload models (false for a remote server in another control mode).
     manages_models: bool = True
+    # The session id of the server's processes where this machine runs them (local mode): their CPU time and
+    # memory are read from /proc (perf.server_usage). None elsewhere.
+    server_session: int | None = None
 
     def url(self, protocol: str) -> str:
         """The address for `protocol` ("grpc" or "http"), or an error saying how to give it."""

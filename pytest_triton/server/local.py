@@ -66,7 +66,13 @@ class LocalServer:
                 if "address already in use" in last_log.lower():
                     continue  # another process took a port between our check and the bind
                 raise
-            return ServerEndpoint(launch_mode="local", grpc_url=f"127.0.0.1:{grpc}", http_url=f"127.0.0.1:{http}")
+            assert self._process is not None
+            return ServerEndpoint(
+                launch_mode="local",
+                grpc_url=f"127.0.0.1:{grpc}",
+                http_url=f"127.0.0.1:{http}",
+                server_session=self._process.pid,  # start_new_session: its pid is the session id
+            )
         raise ServerStartError(f"tritonserver could not bind free ports in {_PORT_TRIES} tries:\n{last_log}")
 
     def _launch(self, http: int, grpc: int, metrics: int) -> None:

@@ -24,12 +24,25 @@ def default_perf_plan() -> PerfPlan:
     return PerfPlan.from_options(read_options(lambda dest: None, tuple(ZOO)))
 
 
-def test_perf_ids_of_the_default_plan_are_the_committed_ones():
-    plan = default_perf_plan()
+def _perf_ids(plan: PerfPlan) -> set[str]:
     variants = [Variant(zoo_spec(name), "onnx", "fp32") for name in DEFAULT_MODELS]
-    ids = {baseline_id(point.id, load.label) for point in plan.points(variants) for load in plan.loads}
-    assert ids == stored_ids("cpu-amd-epyc-2c", "perf")
-    assert "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2/c4" in ids
+    return {baseline_id(point.id, load.label) for point in plan.points(variants) for load in plan.loads}
+
+
+def test_perf_ids_of_the_default_plan_and_the_seeds_grid_are_the_committed_ones():
+    grid = {
+        "triton_perf_batch_sizes": "1,8",
+        "triton_perf_concurrency": "1,4",
+        "triton_perf_batching": "off,on",
+        "triton_perf_instances": "1,2",
+    }
+    full = _perf_ids(PerfPlan.from_options(read_options(lambda dest: grid.get(dest), tuple(ZOO))))
+    assert full == stored_ids("cpu-amd-epyc-2c", "perf")
+    assert "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2/c4" in full
+    assert _perf_ids(default_perf_plan()) == {
+        "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1/c1",
+        "resnext-small-onnx-fp32-b1-db100us-p4-p8-i1/c1",
+    }
 
 
 def test_accuracy_ids_are_the_committed_ones():
@@ -44,8 +57,8 @@ def test_accuracy_ids_are_the_committed_ones():
 
 def test_a_served_model_is_measured_as_served_at_each_batch_size_it_takes():
     served = Variant(zoo_spec("resnext-small"), SERVED, "fp32")
-    points = default_perf_plan().points([served])
-    assert [p.id for p in points] == ["resnext-small-served-fp32-b1", "resnext-small-served-fp32-b8"]
+    plan = PerfPlan.from_options(read_options(lambda dest: "1,8" if dest == "triton_perf_batch_sizes" else None, ()))
+    assert [p.id for p in plan.points([served])] == ["resnext-small-served-fp32-b1", "resnext-small-served-fp32-b8"]
 
 
 def test_remote_perf_baselines_are_filed_under_the_servers_host():

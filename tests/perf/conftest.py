@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from pytest_triton.perf.calibration import CalibrationModel, identity_model, sleep_model
+from pytest_triton.perf.calibration import CalibrationModel, identity_model, sleep_model, work_model
 from pytest_triton.perf.calibration.serve import calibration_server as serve
 from pytest_triton.repository.policy import BatchingPolicy
 from pytest_triton.server.endpoint import ServerEndpoint
@@ -19,6 +19,8 @@ BATCHING = sleep_model(
     10, name="sleep10_batching", batching=BatchingPolicy(preferred_batch_sizes=(2,), max_queue_delay_us=50_000)
 )
 IDENTITY = identity_model(name="identity")
+# Busy for its whole compute time (about 10 ms here): CPU time, not waiting.
+WORK = work_model(20, name="work20")
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,10 @@ class CalibrationServer:
     sleep: CalibrationModel = SLEEP
     batching: CalibrationModel = BATCHING
     identity: CalibrationModel = IDENTITY
+    work: CalibrationModel = WORK
 
 
 @pytest.fixture(scope="module")
 def calibration_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalibrationServer]:
-    with serve(tmp_path_factory.mktemp("triton"), (SLEEP, BATCHING, IDENTITY)) as endpoint:
+    with serve(tmp_path_factory.mktemp("triton"), (SLEEP, BATCHING, IDENTITY, WORK)) as endpoint:
         yield CalibrationServer(endpoint)

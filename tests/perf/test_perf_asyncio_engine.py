@@ -37,6 +37,21 @@ def test_sleep_model_gives_its_known_throughput_and_compute_time(calibration_ser
     assert not result.client_saturated
 
 
+def test_server_cpu_time_counts_work_not_waiting(calibration_server):
+    """The server's processes read from /proc: the sleep model waits 20 ms a request and spends little CPU on it;
+    the work model computes for its whole compute time."""
+    endpoint = calibration_server.endpoint
+    [sleeping] = measure(endpoint, calibration_server.sleep.workload(), [Concurrency(1)], SHORT)
+    [working] = measure(endpoint, calibration_server.work.workload(), [Concurrency(1)], SHORT)
+    assert sleeping.server_cpu_us is not None and working.server_cpu_us is not None
+    assert sleeping.server_cpu_us < 0.3 * calibration_server.sleep.sleep_ms * 1000
+    # Time a hypervisor gives to other guests passes on the wall clock, not in CPU time: half is a safe floor.
+    assert working.server_cpu_us >= 0.5 * working.breakdown.compute_infer_us
+    assert working.server_rss_bytes is not None and working.server_rss_bytes > 50 * 2**20
+    assert all(w.steal_share is not None and 0 <= w.steal_share <= 1 for w in working.windows)
+    assert all(w.server_cpu_s is not None and w.server_cpu_s > 0 for w in working.windows)
+
+
 def test_concurrency_two_with_dynamic_batching_forms_batches(calibration_server):
     model = calibration_server.batching
     [result] = measure(calibration_server.endpoint, model.workload(), [Concurrency(2)], SHORT)

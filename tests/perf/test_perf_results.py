@@ -11,12 +11,12 @@ from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.results import METRICS, LatencyBreakdown, LatencyStats, Measurement, WindowResult
 
 
-def window(throughput: float, latency_us: float) -> WindowResult:
+def window(throughput: float, latency_us: float, server_cpu_s: float | None = None) -> WindowResult:
     stats = LatencyStats(latency_us, latency_us, latency_us * 1.2, latency_us * 1.3, latency_us * 1.5)
-    return WindowResult(1.0, int(throughput), 0, 0, throughput, stats, 0.1)
+    return WindowResult(1.0, int(throughput), 0, 0, throughput, stats, 0.1, server_cpu_s)
 
 
-def measurement(windows: tuple[WindowResult, ...], load=Concurrency(2)) -> Measurement:
+def measurement(windows: tuple[WindowResult, ...], load=Concurrency(2), **server: float) -> Measurement:
     return Measurement(
         model="m",
         protocol="grpc",
@@ -33,6 +33,7 @@ def measurement(windows: tuple[WindowResult, ...], load=Concurrency(2)) -> Measu
         requests=300,
         errors=0,
         client_cpu_cores=0.2,
+        **server,
     )
 
 
@@ -74,12 +75,25 @@ def test_baseline_entries_carry_unit_direction_tolerance_and_noise():
     m = measurement((window(90, 10_000), window(100, 10_000), window(110, 10_000)))
     entries = measurement_entries(m, tolerances={"throughput": 0.07})
 
-    assert set(entries) == set(METRICS)
+    # A server elsewhere: its CPU time and memory are unknown, and have no entries.
+    assert set(entries) == set(METRICS) - {"server_cpu_us", "server_rss"}
     assert entries["throughput"].value == 100.0
     assert (entries["throughput"].unit, entries["throughput"].direction) == ("infer/s", "higher")
     assert entries["throughput"].tolerance == 0.07
     assert entries["throughput"].noise == pytest.approx(0.1)
     assert (entries["latency_p99"].value, entries["latency_p99"].direction) == (15_000, "lower")
+
+
+def test_a_server_on_this_machine_adds_its_cpu_time_per_inference_and_memory():
+    # 100 inferences a window; 0.45, 0.50 and 0.55 s of server CPU: 4.5, 5 and 5.5 ms each.
+    windows = (window(100, 10_000, 0.45), window(100, 10_000, 0.50), window(100, 10_000, 0.55))
+    m = measurement(windows, server_cpu_us=5_000.0, server_rss_bytes=300 * 2**20)
+    entries = measurement_entries(m)
+    assert set(entries) == set(METRICS)
+    assert (entries["server_cpu_us"].value, entries["server_cpu_us"].direction) == (5_000.0, "lower")
+    assert entries["server_cpu_us"].noise == pytest.approx(0.1)
+    assert (entries["server_rss"].value, entries["server_rss"].unit) == (300 * 2**20, "bytes")
+    assert Measurement.from_dict(json.loads(json.dumps(m.to_dict()))) == m
 
 
 def test_judge_re_measures_only_when_something_regressed_and_keeps_what_repeats():

@@ -44,3 +44,9 @@ def test_windows_without_any_completed_request_are_not_stable():
 def test_series_of_different_lengths_are_refused():
     with pytest.raises(ValueError):
         is_stable([1.0, 2.0, 3.0], [1.0, 2.0], pct=10, count=3)
+
+
+def test_a_window_a_hypervisor_disturbed_never_counts_towards_stability():
+    steady = [100.0] * 4
+    assert is_stable(steady, steady, pct=10, count=3, disturbed=[True, False, False, False])
+    assert not is_stable(steady, steady, pct=10, count=3, disturbed=[False, False, True, False])

@@ -24,16 +24,35 @@ def variants() -> list[Variant]:
     return [Variant(s, f, p) for s in (bert, resnext) for f in ("onnx", "ts-trace") for p in ("fp32", "fp16")]
 
 
-def test_defaults_measure_the_seeds_grid_on_onnx_fp32(variants):
+def test_defaults_measure_one_configuration_per_model_on_onnx_fp32(variants):
     default = plan()
-    assert default.loads == (Concurrency(1), Concurrency(4))
-    points = default.points(variants)
+    assert default.loads == (Concurrency(1),)
+    assert [p.id for p in default.points(variants)] == [
+        "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1",
+        "resnext-small-onnx-fp32-b1-db100us-p4-p8-i1",
+    ]
+    assert default.limits == ()
+
+
+def test_the_seeds_grid_under_options(variants):
+    full = plan(
+        triton_perf_batch_sizes="1,8",
+        triton_perf_concurrency="1,4",
+        triton_perf_batching="off,on",
+        triton_perf_instances="1,2",
+    )
+    assert full.loads == (Concurrency(1), Concurrency(4))
+    points = full.points(variants)
     assert {p.variant.format for p in points} == {"onnx"} and {p.variant.precision for p in points} == {"fp32"}
     # 2 models x batching off/on x instances 1/2 x batch 1/8
-    assert len(points) == 16
-    assert len({p.id for p in points}) == 16
+    assert len({p.id for p in points}) == len(points) == 16
     assert "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2" in {p.id for p in points}
     assert "resnext-small-onnx-fp32-b1-nodb-i1" in {p.id for p in points}
+
+
+def test_limits_from_the_slo_option():
+    limits = plan(triton_slo=["bert-tiny:p99<=20ms", "throughput>=10/s"]).limits
+    assert [(limit.scope, limit.metric) for limit in limits] == [("bert-tiny", "latency_p99"), (None, "throughput")]
 
 
 def test_ranges_and_request_rates():
@@ -59,6 +78,7 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_perf_arrivals": "bursty"}, "poisson"),
         ({"triton_perf_concurrency": "4:1"}, "--triton-perf-concurrency"),
         ({"triton_perf_window": "-1"}, "--triton-perf-window"),
+        ({"triton_slo": "p98<=1ms"}, "--triton-slo.*unknown limit 'p98'"),
     ],
 )
 def test_bad_values_name_the_option(values, words):
@@ -68,7 +88,7 @@ def test_bad_values_name_the_option(values, words):
 
 def test_a_model_without_batching_is_measured_a_request_at_a_time_without_a_batcher():
     unbatched = dataclasses.replace(zoo_spec("resnext-small"), max_batch_size=0)
-    points = plan().points([Variant(unbatched, "onnx", "fp32")])
+    points = plan(triton_perf_instances="1,2").points([Variant(unbatched, "onnx", "fp32")])
     assert [p.id for p in points] == ["resnext-small-onnx-fp32-b1-nodb-i1", "resnext-small-onnx-fp32-b1-nodb-i2"]
 
 

@@ -23,10 +23,12 @@ MODEL_SOURCE = Path(__file__).with_name("model.py")
 
 @dataclass(frozen=True)
 class CalibrationModel:
-    """A python-backend model that returns its input after `sleep_ms` per batch (0: identity)."""
+    """A python-backend model that returns its input after `sleep_ms` and `matmuls` 256x256 matrix products
+    per batch (both 0: identity)."""
 
     name: str
     sleep_ms: float = 0.0
+    matmuls: int = 0
     max_batch_size: int = 8
     batching: BatchingPolicy = BatchingPolicy(enabled=False)
     instances: int = 1
@@ -49,7 +51,7 @@ class CalibrationModel:
             backend="python",
             batching=self.batching,
             instances=InstancePolicy(count=self.instances),
-            parameters={"sleep_ms": repr(float(self.sleep_ms))},
+            parameters={"sleep_ms": repr(float(self.sleep_ms)), "matmuls": str(self.matmuls)},
         )
 
     def place(self, repository: ModelRepository) -> None:
@@ -68,6 +70,12 @@ class CalibrationModel:
 
 def identity_model(name: str = "calibration_identity", **options: object) -> CalibrationModel:
     return CalibrationModel(name=name, sleep_ms=0.0, **options)  # type: ignore[arg-type]
+
+
+def work_model(matmuls: int, name: str | None = None, **options: object) -> CalibrationModel:
+    """A model whose every batch costs the same arithmetic: a reference measured beside a real model, whose
+    figures move with the machine's speed and load, and never with the code under test."""
+    return CalibrationModel(name=name or f"calibration_work_{matmuls}", matmuls=matmuls, **options)  # type: ignore[arg-type]
 
 
 def sleep_model(sleep_ms: float, name: str | None = None, **options: object) -> CalibrationModel:

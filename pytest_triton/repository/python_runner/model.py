@@ -29,6 +29,10 @@ class TritonPythonModel:
         self._outputs = [(o["name"], pb_utils.triton_string_to_numpy(o["data_type"])) for o in config["output"]]
         # Without batching the first axis is the model's own, not rows: each request runs alone, outputs whole.
         self._batches = config.get("max_batch_size", 0) > 0
+        # Runs this share of batches a second time: a known slowdown of a real model, to show that a perf gate
+        # catches one (benchmarks/perf_gate_detection.py). Never set by the deployments of a run.
+        self._repeat = float(params.get("repeat_fraction", "0"))
+        self._owed = 0.0
 
     def execute(self, requests):
         arrays = [[pb_utils.get_input_tensor_by_name(r, name).as_numpy() for name, _ in self._inputs] for r in requests]
@@ -41,6 +45,10 @@ class TritonPythonModel:
             try:
                 batch = [np.concatenate([arrays[i][k] for i in members]) for k in range(len(self._inputs))]
                 outputs = self._runner.run(batch)
+                self._owed += self._repeat
+                while self._owed >= 1.0:
+                    self._runner.run(batch)
+                    self._owed -= 1.0
                 offset = 0
                 for i in members:
                     size = arrays[i][0].shape[0] if self._batches else None
