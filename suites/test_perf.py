@@ -77,6 +77,8 @@ def test_throughput_and_latency_against_baseline(
         if m.server_cpu_us is not None and m.server_rss_bytes is not None:  # a server on this machine
             record_property(f"{m.load.label}.server_cpu_ms_per_infer", round(m.server_cpu_us / 1000, 3))
             record_property(f"{m.load.label}.server_memory_mib", round(m.server_rss_bytes / 2**20, 1))
+        if m.model_rss_bytes is not None:  # served by python-backend stubs on this machine
+            record_property(f"{m.load.label}.model_memory_mib", round(m.model_rss_bytes / 2**20, 1))
         assert m.requests > 0 and m.errors == 0, f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
     for line in outcome.unchecked_limits:
         warnings.warn(line, stacklevel=1)

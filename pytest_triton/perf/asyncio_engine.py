@@ -285,6 +285,9 @@ class _PointRun:
         inferences = len(timings) * self._workload.batch_size
         server_cpu = _cpu_between(usages[-count - 1], usages[-1])
         known = [u.rss_bytes for u in usages if u is not None]
+        model = [
+            u.stub_rss_bytes[self._workload.model] for u in usages if u and self._workload.model in u.stub_rss_bytes
+        ]
         return Measurement(
             model=self._workload.model,
             protocol=self._settings.protocol,
@@ -306,6 +309,7 @@ class _PointRun:
             client_saturated=cores >= self._settings.saturation_cores,
             server_cpu_us=server_cpu / inferences * 1e6 if server_cpu is not None and inferences else None,
             server_rss_bytes=max(known) if known else None,
+            model_rss_bytes=max(model) if model else None,
             steal_share=_steal_between(machine[-count - 1], machine[-1]),
         )
 

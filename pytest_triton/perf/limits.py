@@ -21,6 +21,7 @@ _METRICS = {
     **{f"p{p}": (f"latency_p{p}", "time") for p in (50, 90, 95, 99)},
     "server_cpu": ("server_cpu_us", "time"),
     "server_memory": ("server_rss", "size"),
+    "model_memory": ("model_rss", "size"),
 }
 # Unit -> factor to the metric's stored unit (µs, inferences/s, bytes).
 _UNITS = {
@@ -110,6 +111,6 @@ def check_limits(limits: Sequence[Limit], config: str, measurement: Measurement)
 def _shown(value: float, metric: str) -> str:
     if metric == "throughput":
         return f"{value:.4g}/s"
-    if metric == "server_rss":
+    if metric in ("server_rss", "model_rss"):
         return f"{value / 2**20:.4g} MiB"
     return f"{value / 1000:.4g} ms" if value >= 1000 else f"{value:.4g} us"

@@ -20,6 +20,9 @@ METRICS: dict[str, tuple[str, str]] = {
     # Where the server's processes are on this machine (perf.server_usage); absent elsewhere.
     "server_cpu_us": ("us", "lower"),  # CPU time of the server's processes per inference
     "server_rss": ("bytes", "lower"),  # their resident memory at its highest during the windows
+    # The resident memory of the model's own python-backend stubs at its highest: unlike the whole server's,
+    # it does not depend on what else the run loaded, so baselines keep it.
+    "model_rss": ("bytes", "lower"),
 }
 
 
@@ -95,6 +98,7 @@ class Measurement:
     client_saturated: bool = False
     server_cpu_us: float | None = None  # CPU µs of the server's processes per inference, over the tail
     server_rss_bytes: int | None = None
+    model_rss_bytes: int | None = None
     steal_share: float | None = None  # over the tail, as in WindowResult
 
     @property
@@ -105,13 +109,14 @@ class Measurement:
         """The figure of `metric`; None for a server figure this measurement could not read."""
         if metric == "server_cpu_us":
             return self.server_cpu_us
-        if metric == "server_rss":
-            return None if self.server_rss_bytes is None else float(self.server_rss_bytes)
+        if metric in ("server_rss", "model_rss"):
+            memory = self.server_rss_bytes if metric == "server_rss" else self.model_rss_bytes
+            return None if memory is None else float(memory)
         return _metric_of(metric, self.throughput, self.latency)
 
     def noise(self, metric: str) -> float | None:
         """Coefficient of variation of `metric` across the aggregated windows; None with fewer than two."""
-        if metric == "server_rss":
+        if metric in ("server_rss", "model_rss"):
             return None
         if metric == "server_cpu_us":
             values = [

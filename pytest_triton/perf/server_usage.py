@@ -1,9 +1,9 @@
 """CPU time and resident memory of a server's processes, read from /proc.
 
 A local tritonserver runs in a session of its own, and its python-backend stubs inherit it, so the session's
-processes are the server. CPU time (user + system) is what the server spent, whoever else shares the machine:
-a neighbour takes wall time from it, not CPU time, which makes CPU time per inference the figure that gates
-tightly on a shared CI runner (benchmarks/perf_gate_detection.py).
+processes are the server. CPU time (user + system) is what the server spent rather than how long it took; on the
+shared CI machine it still moved nearly as much as throughput between runs (runtimes spin-wait between requests,
+and a neighbour on the same physical core slows every instruction), see benchmarks/regression_detection.py.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ class Usage:
     cpu_s: float  # user + system of every live process (its exited threads included)
     rss_bytes: int
     processes: int
+    # Model name -> resident memory of the python-backend stubs that serve it (one per instance): the memory a
+    # python model takes, whatever else the server has loaded. Models of native backends live in tritonserver.
+    stub_rss_bytes: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def machine_time(proc: str = _PROC) -> MachineTime | None:
 def session_usage(session_id: int, proc: str = _PROC) -> Usage | None:
     """Usage of the processes in session `session_id`, or None where /proc cannot tell (not Linux, gone)."""
     cpu_ticks = rss_pages = count = 0
+    stubs: dict[str, int] = {}
     try:
         entries = os.listdir(proc)
     except OSError:
@@ -73,6 +77,22 @@ def session_usage(session_id: int, proc: str = _PROC) -> Usage | None:
         cpu_ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
         rss_pages += int(fields[21])  # field 24: rss
         count += 1
+        model = _stub_model(proc, entry)
+        if model is not None:
+            stubs[model] = stubs.get(model, 0) + int(fields[21]) * _PAGE
     if count == 0:
         return None
-    return Usage(cpu_s=cpu_ticks / _TICKS, rss_bytes=rss_pages * _PAGE, processes=count)
+    return Usage(cpu_s=cpu_ticks / _TICKS, rss_bytes=rss_pages * _PAGE, processes=count, stub_rss_bytes=stubs)
+
+
+def _stub_model(proc: str, pid: str) -> str | None:
+    """The model a python-backend stub serves: its first argument is REPOSITORY/MODEL/VERSION/model.py."""
+    try:
+        with open(f"{proc}/{pid}/cmdline", "rb") as file:
+            argv = file.read().split(b"\0")
+    except OSError:
+        return None
+    if len(argv) < 2 or not argv[0].endswith(b"triton_python_backend_stub"):
+        return None
+    parts = argv[1].decode(errors="replace").split("/")
+    return parts[-3] if len(parts) >= 3 else None

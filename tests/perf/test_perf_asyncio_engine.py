@@ -48,6 +48,8 @@ def test_server_cpu_time_counts_work_not_waiting(calibration_server):
     # Time a hypervisor gives to other guests passes on the wall clock, not in CPU time: half is a safe floor.
     assert working.server_cpu_us >= 0.5 * working.breakdown.compute_infer_us
     assert working.server_rss_bytes is not None and working.server_rss_bytes > 50 * 2**20
+    # The model's own stub, a python process with numpy: part of the server's memory.
+    assert working.model_rss_bytes is not None and 10 * 2**20 < working.model_rss_bytes < working.server_rss_bytes
     assert all(w.steal_share is not None and 0 <= w.steal_share <= 1 for w in working.windows)
     assert all(w.server_cpu_s is not None and w.server_cpu_s > 0 for w in working.windows)
 

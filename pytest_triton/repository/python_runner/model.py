@@ -30,7 +30,7 @@ class TritonPythonModel:
         # Without batching the first axis is the model's own, not rows: each request runs alone, outputs whole.
         self._batches = config.get("max_batch_size", 0) > 0
         # Runs this share of batches a second time: a known slowdown of a real model, to show that a perf gate
-        # catches one (benchmarks/perf_gate_detection.py). Never set by the deployments of a run.
+        # catches one (benchmarks/regression_detection.py). Never set by the deployments of a run.
         self._repeat = float(params.get("repeat_fraction", "0"))
         self._owed = 0.0
 
