@@ -337,6 +337,11 @@ OPTIONS = (
     Option("triton-baselines-dir", "where baselines are stored; without it, baselines/ in the rootdir", _path),
     Option("triton-strict-baselines", "a missing baseline fails (for CI) instead of being reported", is_switch=True),
     Option("triton-report", "write report.json, summary.md and PNG plots into this directory", _path),
+    Option(
+        "triton-history",
+        "keep each run's report here as <time>-<hardware>.json (python -m pytest_triton.report.compare reads them)",
+        _path,
+    ),
     Option("triton-perf-formats", "formats the perf suite measures", choices(FORMATS), "onnx", multiple=True),
     Option("triton-perf-precisions", "precisions the perf suite measures", choices(PRECISIONS), "fp32", multiple=True),
     Option("triton-perf-batch-sizes", "batch sizes per request", positive_ints, "1", multiple=True),

@@ -301,7 +301,14 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     else:
         hardware = hardware_facts(settings.gpus)
         scope, notes = hardware.key(), legacy_baselines_note(_baselines_root(config), hardware, settings.gpus)
-    lines += finish(log, Path(str(report_dir)) if report_dir else None, {"hardware": scope}, notes)
+    history = _value(config, "triton_history")
+    lines += finish(
+        log,
+        Path(str(report_dir)) if report_dir else None,
+        {"hardware": scope},
+        notes,
+        history_dir=Path(str(history)) if history else None,
+    )
     for line in lines:
         terminalreporter.write_line(line)
 

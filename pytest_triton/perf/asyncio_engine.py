@@ -14,6 +14,7 @@ from tritonclient.utils import InferenceServerException
 from pytest_triton.perf.aio_clients import AioInferer, RequestTiming
 from pytest_triton.perf.cpu import CpuMark
 from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.gpu_figures import GpuFigures
 from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
 from pytest_triton.perf.server_stats import ServerWindow
@@ -23,6 +24,7 @@ from pytest_triton.perf.stability import is_stable
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.client import ModelStatistics, TritonClient
 from pytest_triton.server.endpoint import ServerEndpoint
+from pytest_triton.server.metrics import MetricsError, ServerMetrics, read_metrics
 
 _STATS_TIMEOUT_S = 10.0
 _CLOSE_TIMEOUT_S = 10.0
@@ -62,7 +64,7 @@ class AsyncioEngine:
         try:
             results = []
             for point in points:
-                run = _PointRun(inferer, workload, point, settings, stats, self.endpoint.server_session)
+                run = _PointRun(inferer, workload, point, settings, stats, self.endpoint)
                 deadline = _point_deadline(settings)
                 try:
                     results.append(await asyncio.wait_for(run.run(), timeout=deadline))
@@ -102,10 +104,11 @@ class _PointRun:
         point: LoadPoint,
         settings: MeasurementSettings,
         stats: TritonClient,
-        server_session: int | None,
+        endpoint: ServerEndpoint,
     ) -> None:
         self._inferer = inferer
-        self._server_session = server_session
+        self._server_session = endpoint.server_session
+        self._metrics_url = endpoint.metrics_url
         self._workload = workload
         self._point = point
         self._settings = settings
@@ -196,6 +199,15 @@ class _PointRun:
         # Reading /proc takes milliseconds: off the loop, so responses keep being timed meanwhile.
         return await asyncio.to_thread(session_usage, self._server_session)
 
+    async def _scrape(self) -> ServerMetrics | None:
+        """The server's metrics where it exports them; a scrape that fails leaves that window without them."""
+        if self._metrics_url is None:
+            return None
+        try:
+            return await asyncio.to_thread(read_metrics, self._metrics_url, _STATS_TIMEOUT_S)
+        except MetricsError:
+            return None
+
     async def _measure(self) -> Measurement:
         settings = self._settings
         loop = asyncio.get_running_loop()
@@ -204,6 +216,7 @@ class _PointRun:
         self._take_window()  # warm-up requests are not measured
         machine = [machine_time()]
         usages = [await self._usage()]
+        scrapes = [await self._scrape()]
         snapshots = [await self._snapshot()]
         windows: list[_Window] = []
         boundary = loop.time()
@@ -215,6 +228,7 @@ class _PointRun:
             timings, errors, dropped = self._take_window()
             machine.append(machine_time())
             usages.append(await self._usage())
+            scrapes.append(await self._scrape())
             snapshots.append(await self._snapshot())
             windows.append(self._window(marks[-2], marks[-1], timings, errors, dropped, usages[-2:], machine[-2:]))
             if len(windows) == 1 and errors and not timings:
@@ -232,7 +246,7 @@ class _PointRun:
             )
             if stable:
                 break
-        return self._aggregate(windows, marks, usages, machine, snapshots, stable)
+        return self._aggregate(windows, marks, usages, machine, GpuFigures.of(scrapes), snapshots, stable)
 
     def _take_window(self) -> tuple[list[RequestTiming], int, int]:
         # Swapping the lists is the window boundary: responses are appended on this one thread, in order.
@@ -270,6 +284,7 @@ class _PointRun:
         marks: list[CpuMark],
         usages: list[Usage | None],
         machine: list[MachineTime | None],
+        gpu: GpuFigures,
         snapshots: list[ModelStatistics],
         stable: bool,
     ) -> Measurement:
@@ -286,7 +301,9 @@ class _PointRun:
         server_cpu = _cpu_between(usages[-count - 1], usages[-1])
         known = [u.rss_bytes for u in usages if u is not None]
         model = [
-            u.stub_rss_bytes[self._workload.model] for u in usages if u and self._workload.model in u.stub_rss_bytes
+            u.stub_rss_bytes[self._workload.model]
+            for u in usages
+            if u is not None and self._workload.model in u.stub_rss_bytes
         ]
         return Measurement(
             model=self._workload.model,
@@ -310,6 +327,9 @@ class _PointRun:
             server_cpu_us=server_cpu / inferences * 1e6 if server_cpu is not None and inferences else None,
             server_rss_bytes=max(known) if known else None,
             model_rss_bytes=max(model) if model else None,
+            gpu_memory_bytes=gpu.memory_bytes,
+            gpu_utilization=gpu.utilization,
+            gpu_power_w=gpu.power_w,
             steal_share=_steal_between(machine[-count - 1], machine[-1]),
         )
 

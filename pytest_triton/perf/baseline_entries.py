@@ -23,6 +23,9 @@ DEFAULT_TOLERANCES: dict[str, float] = {
     # server's memory depends on what else the run loaded: reported and limited (--triton-slo), not kept.
     "server_cpu_us": 0.10,
     "model_rss": 0.10,
+    # On a GPU (no GPU has measured these yet): memory is allocated in steps, power follows utilization.
+    "gpu_memory": 0.10,
+    "gpu_power": 0.15,
 }
 
 

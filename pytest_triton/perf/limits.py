@@ -22,11 +22,14 @@ _METRICS = {
     "server_cpu": ("server_cpu_us", "time"),
     "server_memory": ("server_rss", "size"),
     "model_memory": ("model_rss", "size"),
+    "gpu_memory": ("gpu_memory", "size"),
+    "gpu_power": ("gpu_power", "power"),
 }
 # Unit -> factor to the metric's stored unit (µs, inferences/s, bytes).
 _UNITS = {
     "time": {"us": 1.0, "µs": 1.0, "ms": 1e3, "s": 1e6},
     "rate": {"/s": 1.0, "infer/s": 1.0, "": 1.0},
+    "power": {"W": 1.0, "kW": 1e3},
     "size": {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30},
 }
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -111,6 +114,8 @@ def check_limits(limits: Sequence[Limit], config: str, measurement: Measurement)
 def _shown(value: float, metric: str) -> str:
     if metric == "throughput":
         return f"{value:.4g}/s"
-    if metric in ("server_rss", "model_rss"):
+    if metric == "gpu_power":
+        return f"{value:.4g} W"
+    if metric in ("server_rss", "model_rss", "gpu_memory"):
         return f"{value / 2**20:.4g} MiB"
     return f"{value / 1000:.4g} ms" if value >= 1000 else f"{value:.4g} us"

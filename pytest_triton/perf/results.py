@@ -23,6 +23,17 @@ METRICS: dict[str, tuple[str, str]] = {
     # The resident memory of the model's own python-backend stubs at its highest: unlike the whole server's,
     # it does not depend on what else the run loaded, so baselines keep it.
     "model_rss": ("bytes", "lower"),
+    # From the server's metrics endpoint, where it has GPUs: summed over the GPUs it reports.
+    "gpu_memory": ("bytes", "lower"),  # at its highest during the windows
+    "gpu_power": ("W", "lower"),  # on average
+}
+# The metrics above that only a server on this machine, or with GPUs, gives: metric -> Measurement field.
+SERVER_FIGURES = {
+    "server_cpu_us": "server_cpu_us",
+    "server_rss": "server_rss_bytes",
+    "model_rss": "model_rss_bytes",
+    "gpu_memory": "gpu_memory_bytes",
+    "gpu_power": "gpu_power_w",
 }
 
 
@@ -99,6 +110,9 @@ class Measurement:
     server_cpu_us: float | None = None  # CPU µs of the server's processes per inference, over the tail
     server_rss_bytes: int | None = None
     model_rss_bytes: int | None = None
+    gpu_memory_bytes: float | None = None
+    gpu_utilization: float | None = None  # 0..1, the GPUs' mean, averaged over the windows; reported only
+    gpu_power_w: float | None = None
     steal_share: float | None = None  # over the tail, as in WindowResult
 
     @property
@@ -107,16 +121,14 @@ class Measurement:
 
     def value(self, metric: str) -> float | None:
         """The figure of `metric`; None for a server figure this measurement could not read."""
-        if metric == "server_cpu_us":
-            return self.server_cpu_us
-        if metric in ("server_rss", "model_rss"):
-            memory = self.server_rss_bytes if metric == "server_rss" else self.model_rss_bytes
-            return None if memory is None else float(memory)
+        if metric in SERVER_FIGURES:
+            figure = getattr(self, SERVER_FIGURES[metric])
+            return None if figure is None else float(figure)
         return _metric_of(metric, self.throughput, self.latency)
 
     def noise(self, metric: str) -> float | None:
         """Coefficient of variation of `metric` across the aggregated windows; None with fewer than two."""
-        if metric in ("server_rss", "model_rss"):
+        if metric in SERVER_FIGURES and metric != "server_cpu_us":
             return None
         if metric == "server_cpu_us":
             values = [

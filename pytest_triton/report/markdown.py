@@ -68,6 +68,7 @@ def markdown_summary(
                     value_text(m.server_cpu_us, "us"),
                     value_text(m.server_rss_bytes, "bytes"),
                     value_text(m.model_rss_bytes, "bytes"),
+                    _gpu_text(m),
                     "yes" if m.stable else "**no**",
                     f"{m.client_cpu_cores:.2f}" + (" **saturated**" if m.client_saturated else ""),
                     str(m.errors),
@@ -88,6 +89,7 @@ def markdown_summary(
             "server CPU/infer",
             "server memory",
             "model memory",
+            "GPU memory, utilization, power",
             "stable",
             "client cores",
             "errors",
@@ -98,3 +100,11 @@ def markdown_summary(
     if plots:
         lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
     return "\n".join(lines)
+
+
+def _gpu_text(m: Measurement) -> str:
+    if m.gpu_memory_bytes is None and m.gpu_utilization is None and m.gpu_power_w is None:
+        return "-"
+    utilization = "-" if m.gpu_utilization is None else f"{m.gpu_utilization:.0%}"
+    power = "-" if m.gpu_power_w is None else f"{m.gpu_power_w:.0f} W"
+    return f"{value_text(m.gpu_memory_bytes, 'bytes')}, {utilization}, {power}"

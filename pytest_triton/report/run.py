@@ -84,10 +84,14 @@ def legacy_baselines_note(root: Path, facts: HardwareFacts, gpus: Sequence[int])
 
 
 def finish(
-    log: ResultsLog, report_dir: Path | None, metadata: dict[str, str], perf_notes: Sequence[str] = ()
+    log: ResultsLog,
+    report_dir: Path | None,
+    metadata: dict[str, str],
+    perf_notes: Sequence[str] = (),
+    history_dir: Path | None = None,
 ) -> list[str]:
-    """Terminal lines for every suite that left results (`perf_notes` after the perf table), and the report
-    directory when asked for."""
+    """Terminal lines for every suite that left results (`perf_notes` after the perf table), the report
+    directory when asked for, and the report kept in `history_dir` (filed under metadata's hardware)."""
     lines: list[str] = []
     measurements: dict[str, list[Measurement]] = {}
     everything: list[Comparison] = []
@@ -112,4 +116,12 @@ def finish(
 
         written = write_report(report_dir, measurements, everything, metadata=metadata)
         lines.append(f"triton report: {written.markdown} ({len(written.plots)} plots)")
+    if history_dir is not None and (measurements or everything):
+        from pytest_triton.report.document import report_document
+        from pytest_triton.report.history import keep_report
+
+        kept = keep_report(
+            report_document(measurements, everything, metadata=metadata), history_dir, metadata["hardware"]
+        )
+        lines.append(f"triton history: kept {kept}")
     return lines

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.perf.results import Measurement
-from pytest_triton.report.format import counts_text
+from pytest_triton.report.document import document_text, report_document
 from pytest_triton.report.markdown import markdown_summary
 from pytest_triton.report.plots import plot_latency_breakdown, plot_latency_throughput
-
-REPORT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -40,18 +37,9 @@ def write_report(
         series = {config: list(sweep) for config, sweep in measurements.items() if sweep}
         plots.append(plot_latency_throughput(series, directory / "latency_vs_throughput.png"))
         plots.append(plot_latency_breakdown(series, directory / "latency_breakdown.png"))
-    document = {
-        "report_version": REPORT_VERSION,
-        "title": title,
-        "metadata": dict(metadata or {}),
-        "summary": counts_text(comparisons),
-        "failed": [c.message for c in comparisons if c.failed],
-        "measurements": {config: [m.to_dict() for m in sweep] for config, sweep in measurements.items()},
-        "comparisons": [c.to_dict() for c in comparisons],
-        "plots": [p.name for p in plots],
-    }
+    document = report_document(measurements, comparisons, title=title, metadata=metadata, plots=[p.name for p in plots])
     json_path = directory / "report.json"
-    json_path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    json_path.write_text(document_text(document), encoding="utf-8")
     markdown_path = directory / "summary.md"
     markdown_path.write_text(
         markdown_summary(title, measurements, comparisons, [p.name for p in plots], metadata), encoding="utf-8"

@@ -16,7 +16,7 @@ from pytest_triton.server.endpoint import ServerEndpoint
 
 _CONTAINER_REPOSITORY = "/models"
 _CONTAINER_SERVED_REPOSITORY = "/served-models"
-_HTTP, _GRPC = 8000, 8001
+_HTTP, _GRPC, _METRICS = 8000, 8001, 8002
 
 
 def docker_client() -> Any:
@@ -53,7 +53,7 @@ class DockerServer:
         repositories = f"--model-repository={_CONTAINER_REPOSITORY}"
         container = (
             DockerContainer(self.image)
-            .with_exposed_ports(_HTTP, _GRPC)
+            .with_exposed_ports(_HTTP, _GRPC, _METRICS)
             .with_volume_mapping(str(self.repository), _CONTAINER_REPOSITORY, "rw")
         )
         if self.served_repository is not None:
@@ -79,6 +79,7 @@ class DockerServer:
             launch_mode="docker",
             grpc_url=f"{host}:{container.get_exposed_port(_GRPC)}",
             http_url=f"{host}:{container.get_exposed_port(_HTTP)}",
+            metrics_url=f"{host}:{container.get_exposed_port(_METRICS)}",
         )
         from pytest_triton.server.client import TritonClient  # tritonclient is heavy: imported when a container starts
 

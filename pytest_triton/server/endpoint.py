@@ -32,6 +32,8 @@ class ServerEndpoint:
     # The session id of the server's processes where this machine runs them (local mode): their CPU time and
     # memory are read from /proc (perf.server_usage). None elsewhere.
     server_session: int | None = None
+    # HOST:PORT of Triton's metrics endpoint (Prometheus text at /metrics) where it is known.
+    metrics_url: str | None = None
 
     def url(self, protocol: str) -> str:
         """The address for `protocol` ("grpc" or "http"), or an error saying how to give it."""

@@ -72,6 +72,7 @@ class LocalServer:
                 grpc_url=f"127.0.0.1:{grpc}",
                 http_url=f"127.0.0.1:{http}",
                 server_session=self._process.pid,  # start_new_session: its pid is the session id
+                metrics_url=f"127.0.0.1:{metrics}",
             )
         raise ServerStartError(f"tritonserver could not bind free ports in {_PORT_TRIES} tries:\n{last_log}")
 

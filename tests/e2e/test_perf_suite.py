@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
+
+from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES
 
 # One short configuration: the calibration check plus one measured point.
 QUICK = (
@@ -52,12 +55,21 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     for entry in stored["entries"][CONFIG].values():
         entry["tolerance"] = 10.0
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
-    # A second run is judged against what was recorded; the report directory gets its files.
-    result = suites(*QUICK, "--triton-report=report")
+    # A second run is judged against what was recorded; the report directory gets its files, the history a copy.
+    result = suites(*QUICK, "--triton-report=report", "--triton-history=history")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
-        ["triton perf baselines: *", f"{CONFIG}*throughput*", "triton report: *summary.md (2 plots)"]
+        [
+            "triton perf baselines: *",
+            f"{CONFIG}*throughput*",
+            "triton report: *summary.md (2 plots)",
+            "triton history: kept history/*-cpu-*.json",
+        ]
     )
+    (kept,) = (pytester.path / "history").glob("*.json")
+    compared = pytester.run(sys.executable, "-m", "pytest_triton.report.compare", "report", str(kept))
+    assert compared.ret == 0
+    compared.stdout.fnmatch_lines([f"triton compare: {len(DEFAULT_TOLERANCES)} ok", f"{CONFIG}/c1*throughput*ok*"])
     report = json.loads((pytester.path / "report" / "report.json").read_text())
     assert CONFIG in {c["config"] for c in report["comparisons"]}
     assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000

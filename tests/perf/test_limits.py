@@ -16,6 +16,10 @@ def test_limits_in_their_units_with_a_scope_that_holds_for_the_rest_of_the_value
         ("server_rss", "<", 4 * 2**30, "bert-tiny"),
     ]
     assert parse_limits("avg<=1.5s")[0].value == 1_500_000.0
+    assert [(limit.metric, limit.value) for limit in parse_limits("gpu_memory<=4GiB,gpu_power<=0.3kW")] == [
+        ("gpu_memory", 4 * 2**30),
+        ("gpu_power", 300.0),
+    ]
     assert parse_limits("throughput>=20")[0].scope is None
 
 

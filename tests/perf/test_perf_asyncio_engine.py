@@ -10,6 +10,7 @@ from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
+from pytest_triton.server.metrics import read_metrics
 
 pytestmark = [pytest.mark.server, pytest.mark.measures]
 
@@ -52,6 +53,10 @@ def test_server_cpu_time_counts_work_not_waiting(calibration_server):
     assert working.model_rss_bytes is not None and 10 * 2**20 < working.model_rss_bytes < working.server_rss_bytes
     assert all(w.steal_share is not None and 0 <= w.steal_share <= 1 for w in working.windows)
     assert all(w.server_cpu_s is not None and w.server_cpu_s > 0 for w in working.windows)
+    # The metrics endpoint answers, and a CPU server exports no GPU figures.
+    assert endpoint.metrics_url is not None
+    assert (read_metrics(endpoint.metrics_url).total("nv_inference_count") or 0) >= working.requests
+    assert (working.gpu_memory_bytes, working.gpu_power_w, working.gpu_utilization) == (None, None, None)
 
 
 def test_concurrency_two_with_dynamic_batching_forms_batches(calibration_server):

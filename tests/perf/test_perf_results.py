@@ -8,7 +8,14 @@ import pytest
 
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.load import Concurrency, RequestRate
-from pytest_triton.perf.results import METRICS, LatencyBreakdown, LatencyStats, Measurement, WindowResult
+from pytest_triton.perf.results import (
+    METRICS,
+    SERVER_FIGURES,
+    LatencyBreakdown,
+    LatencyStats,
+    Measurement,
+    WindowResult,
+)
 
 
 def window(throughput: float, latency_us: float, server_cpu_s: float | None = None) -> WindowResult:
@@ -76,7 +83,7 @@ def test_baseline_entries_carry_unit_direction_tolerance_and_noise():
     entries = measurement_entries(m, tolerances={"throughput": 0.07})
 
     # A server elsewhere: its CPU time and memory are unknown, and have no entries.
-    assert set(entries) == set(METRICS) - {"server_cpu_us", "server_rss", "model_rss"}
+    assert set(entries) == set(METRICS) - set(SERVER_FIGURES)
     assert entries["throughput"].value == 100.0
     assert (entries["throughput"].unit, entries["throughput"].direction) == ("infer/s", "higher")
     assert entries["throughput"].tolerance == 0.07
@@ -89,12 +96,20 @@ def test_a_server_on_this_machine_adds_its_cpu_time_per_inference_and_the_models
     windows = (window(100, 10_000, 0.45), window(100, 10_000, 0.50), window(100, 10_000, 0.55))
     m = measurement(windows, server_cpu_us=5_000.0, server_rss_bytes=900 * 2**20, model_rss_bytes=300 * 2**20)
     entries = measurement_entries(m)
-    # The whole server's memory depends on what else the run loaded: limited, never kept.
-    assert set(entries) == set(METRICS) - {"server_rss"}
+    # The whole server's memory depends on what else the run loaded: limited, never kept. No GPU here.
+    assert set(entries) == set(METRICS) - {"server_rss", "gpu_memory", "gpu_power"}
     assert (entries["server_cpu_us"].value, entries["server_cpu_us"].direction) == (5_000.0, "lower")
     assert entries["server_cpu_us"].noise == pytest.approx(0.1)
     assert (entries["model_rss"].value, entries["model_rss"].unit) == (300 * 2**20, "bytes")
     assert Measurement.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+
+
+def test_a_server_with_gpus_adds_their_memory_and_power():
+    m = measurement((), gpu_memory_bytes=6e9, gpu_power_w=250.0, gpu_utilization=0.8)
+    entries = measurement_entries(m)
+    assert (entries["gpu_memory"].value, entries["gpu_memory"].direction) == (6e9, "lower")
+    assert (entries["gpu_power"].value, entries["gpu_power"].unit) == (250.0, "W")
+    assert "gpu_utilization" not in entries  # reported only: higher is not better, nor lower
 
 
 def test_judge_re_measures_only_when_something_regressed_and_keeps_what_repeats():
