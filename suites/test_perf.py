@@ -80,6 +80,10 @@ def test_throughput_and_latency_against_baseline(
         if m.model_rss_bytes is not None:  # served by python-backend stubs on this machine
             record_property(f"{m.load.label}.model_memory_mib", round(m.model_rss_bytes / 2**20, 1))
         assert m.requests > 0 and m.errors == 0, f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
+    if outcome.cold is not None:
+        record_property("cold.first_response_ms", round(outcome.cold.first_response_us / 1000, 3))
+        if outcome.cold.load_s is not None:
+            record_property("cold.load_time_s", round(outcome.cold.load_s, 3))
     for line in outcome.unchecked_limits:
         warnings.warn(line, stacklevel=1)
     assert not outcome.failures, "\n".join(outcome.failures)

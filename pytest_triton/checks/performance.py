@@ -10,12 +10,13 @@ from typing import Callable, ContextManager
 import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
-from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.baselines.verdict import Comparison, compare_entries
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import Unsupported
 from pytest_triton.export.cache import largest_sample
 from pytest_triton.kinds import baseline_id
 from pytest_triton.perf.baseline_entries import measurement_entries
+from pytest_triton.perf.cold_start import ColdStart, first_requests
 from pytest_triton.perf.judge import judge
 from pytest_triton.perf.limits import check_limits
 from pytest_triton.perf.measure import measure
@@ -23,6 +24,7 @@ from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import ServerEndpoint
 
 
@@ -34,6 +36,7 @@ class PerfOutcome:
     # Load points not recorded as baselines, with the reason (unstable, saturated client, errors).
     not_recorded: dict[str, str] = field(default_factory=dict)
     recorded: list[str] = field(default_factory=list)
+    cold: ColdStart | None = None  # where this run served the model its first requests
     broken_limits: list[str] = field(default_factory=list)  # --triton-slo limits a measurement broke
     unchecked_limits: list[str] = field(default_factory=list)
 
@@ -92,6 +95,22 @@ def run_perf(
     outcome = PerfOutcome(config)
     baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
     entries = {}
+    with measuring(), TritonClient(endpoint, settings.protocol) as client:
+        try:
+            outcome.cold = first_requests(client, workload, deployment.load_s)
+        except Unsupported:
+            pass  # served before (another batch size of this deployment, or someone else's model): no cold start
+    if outcome.cold is not None:
+        point_id = baseline_id(config, "cold")
+        progress(
+            f"{point_id}: first response {outcome.cold.first_response_us / 1000:.2f} ms"
+            + (f", loaded in {outcome.cold.load_s:.2f} s" if outcome.cold.load_s is not None else "")
+        )
+        if baselines.update:
+            entries[point_id] = outcome.cold.entries()
+        else:
+            cold = compare_entries(point_id, outcome.cold.entries(), baselines.baseline(), strict=baselines.strict)
+            outcome.comparisons += baselines.explained(cold)
     for load in plan.loads:
         point_id = baseline_id(config, load.label)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from tritonclient.grpc import model_config_pb2 as mc
@@ -29,6 +30,8 @@ class Deployment:
     outputs: tuple[TensorSpec, ...]
     max_batch_size: int
     config: mc.ModelConfig | None = field(default=None, compare=False, repr=False)
+    # Seconds from the load request to READY, where this run loaded the model (its cold start, perf.cold_start).
+    load_s: float | None = field(default=None, compare=False)
 
     @property
     def variant(self) -> str:
@@ -81,7 +84,18 @@ def deploy(
         )
         files["1/model.py"] = MODEL_FILE
         served_by = "python"
+    began = time.perf_counter()
     repository.place(model_name, config, files)  # type: ignore[arg-type]
+    loaded = time.perf_counter() - began
     return Deployment(
-        model_name, spec, artifact.format, artifact.precision, served_by, inputs, outputs, spec.max_batch_size, config
+        model_name,
+        spec,
+        artifact.format,
+        artifact.precision,
+        served_by,
+        inputs,
+        outputs,
+        spec.max_batch_size,
+        config,
+        loaded,
     )

@@ -44,16 +44,22 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     path = _baseline_file(pytester)
     shown = path.relative_to(pytester.path)  # the run starts in pytester.path
     result.stdout.fnmatch_lines(
-        [f"triton perf baselines: 1 config recorded into {shown}; review the diff and commit it"]
+        [f"triton perf baselines: 2 configs recorded into {shown}; review the diff and commit it"]
     )
     stored = json.loads(path.read_text())
     assert stored["software"]["triton"] == "2.51.0"
     assert stored["entries"][CONFIG]["throughput"]["direction"] == "higher"
     assert stored["entries"][CONFIG]["throughput"]["value"] > 0
+    assert stored["entries"][CONFIG]["server_cpu_us"]["value"] > 0  # the local server's CPU time per inference
+    # The model's first requests after its load, once per deployment.
+    cold = stored["entries"][CONFIG.replace("/c1", "/cold")]
+    assert cold["load_time"]["unit"] == "s" and 0 < cold["load_time"]["value"] < 120
+    assert 0 < cold["first_response"]["value"] and 0 < cold["first_requests"]["value"]
     # Tolerances live in the file, per entry. Other tests share these two cores and move latency by 2-3x,
     # so this run accepts anything: it checks the comparison and the report, not this machine.
-    for entry in stored["entries"][CONFIG].values():
-        entry["tolerance"] = 10.0
+    for entries in stored["entries"].values():
+        for entry in entries.values():
+            entry["tolerance"] = 10.0
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
     # A second run is judged against what was recorded; the report directory gets its files, the history a copy.
     result = suites(*QUICK, "--triton-report=report", "--triton-history=history")
@@ -69,7 +75,9 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     (kept,) = (pytester.path / "history").glob("*.json")
     compared = pytester.run(sys.executable, "-m", "pytest_triton.report.compare", "report", str(kept))
     assert compared.ret == 0
-    compared.stdout.fnmatch_lines([f"triton compare: {len(DEFAULT_TOLERANCES)} ok", f"{CONFIG}/c1*throughput*ok*"])
+    # Every kept metric but the GPU's, which a CPU server has not.
+    kept_metrics = set(DEFAULT_TOLERANCES) - {"gpu_memory", "gpu_power"}
+    compared.stdout.fnmatch_lines([f"triton compare: {len(kept_metrics)} ok", f"{CONFIG}*throughput*ok*"])
     report = json.loads((pytester.path / "report" / "report.json").read_text())
     assert CONFIG in {c["config"] for c in report["comparisons"]}
     assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000
