@@ -379,6 +379,16 @@ OPTIONS = (
         "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive(float), "10"
     ),
     Option(
+        "triton-perf-percentile",
+        "judge stability on this latency percentile instead of the average: 50 | 90 | 95 | 99",
+        lambda text: int(one_of(("50", "90", "95", "99"))(text)),
+    ),
+    Option(
+        "triton-perf-min-requests",
+        "a window lasts until it holds this many requests (at most 10 window lengths)",
+        positive(int),
+    ),
+    Option(
         "triton-perf-engine",
         "asyncio (built in) | perf_analyzer (needs it on PATH)",
         one_of(("asyncio", "perf_analyzer")),

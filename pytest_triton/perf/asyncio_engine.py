@@ -19,7 +19,7 @@ from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
 from pytest_triton.perf.server_stats import ServerWindow
 from pytest_triton.perf.server_usage import MachineTime, Usage, machine_time, session_usage
-from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.settings import MAX_STRETCH, MeasurementSettings
 from pytest_triton.perf.stability import is_stable
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.client import ModelStatistics, TritonClient
@@ -82,7 +82,8 @@ class AsyncioEngine:
 
 def _point_deadline(settings: MeasurementSettings) -> float:
     # Generous: windows overrun while the client is saturated; what matters is that nothing waits forever.
-    windows = settings.warmup_s + settings.max_windows * settings.window_s
+    stretch = MAX_STRETCH if settings.min_requests else 1
+    windows = settings.warmup_s + settings.max_windows * settings.window_s * stretch
     return 2 * windows + 2 * settings.request_timeout_s + 4 * _STATS_TIMEOUT_S
 
 
@@ -224,6 +225,11 @@ class _PointRun:
         while len(windows) < settings.max_windows:
             boundary += settings.window_s
             await asyncio.sleep(max(0.0, boundary - loop.time()))
+            if len(self._timings) < settings.min_requests:
+                stretch_until = boundary + (MAX_STRETCH - 1) * settings.window_s
+                while len(self._timings) < settings.min_requests and loop.time() < stretch_until:
+                    await asyncio.sleep(settings.window_s / 20)
+                boundary = loop.time()
             marks.append(CpuMark.now())
             timings, errors, dropped = self._take_window()
             machine.append(machine_time())
@@ -239,7 +245,7 @@ class _PointRun:
                 )
             stable = is_stable(
                 [w.result.throughput for w in windows],
-                [w.result.latency.avg_us for w in windows],
+                [_judged_latency(w.result.latency, settings.percentile) for w in windows],
                 settings.stability_pct,
                 settings.stable_windows,
                 [w.result.steal_share is not None and w.result.steal_share > settings.max_steal_share for w in windows],
@@ -332,6 +338,10 @@ class _PointRun:
             gpu_power_w=gpu.power_w,
             steal_share=_steal_between(machine[-count - 1], machine[-1]),
         )
+
+
+def _judged_latency(latency: LatencyStats, percentile: int | None) -> float:
+    return latency.avg_us if percentile is None else float(getattr(latency, f"p{percentile}_us"))
 
 
 def _steal_between(opened: MachineTime | None, closed: MachineTime | None) -> float | None:

@@ -81,6 +81,8 @@ class PerfPlan:
                 window_s=window,
                 warmup_s=min(window, 1.0),
                 stability_pct=values["triton_perf_stability"],
+                percentile=values["triton_perf_percentile"],
+                min_requests=values["triton_perf_min_requests"] or 0,
                 # A remote server may be known by its HTTP address alone.
                 protocol=values["triton_protocol"],
             ),

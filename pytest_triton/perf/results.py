@@ -8,15 +8,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from pytest_triton.perf.early_stopping import early_stopping_percentile
 from pytest_triton.perf.load import LoadPoint, load_from_dict
 
 PERCENTILES = (50, 90, 95, 99)
+_BOUND_MIN_REQUESTS = 459  # the fewest latencies any of which bounds a p99 at 99% confidence
 
 # Metric name -> (unit, which direction is better). Latencies in µs as perf_analyzer reports them.
 METRICS: dict[str, tuple[str, str]] = {
     "throughput": ("infer/s", "higher"),
     "latency_avg": ("us", "lower"),
     **{f"latency_p{p}": ("us", "lower") for p in PERCENTILES},
+    "latency_p99_bound": ("us", "lower"),  # where at least 459 requests were measured
     # Where the server's processes are on this machine (perf.server_usage); absent elsewhere.
     "server_cpu_us": ("us", "lower"),  # CPU time of the server's processes per inference
     "server_rss": ("bytes", "lower"),  # their resident memory at its highest during the windows
@@ -46,6 +49,8 @@ class LatencyStats:
     p90_us: float
     p95_us: float
     p99_us: float
+    # MLPerf's early-stopping estimate: a bound on the p99 at 99% confidence; None under 459 requests.
+    p99_bound_us: float | None = None
 
     @staticmethod
     def of(latencies_us: Sequence[float] | np.ndarray) -> "LatencyStats":
@@ -53,7 +58,8 @@ class LatencyStats:
         if values.size == 0:
             return LatencyStats(0.0, 0.0, 0.0, 0.0, 0.0)
         p50, p90, p95, p99 = np.percentile(values, PERCENTILES)
-        return LatencyStats(float(values.mean()), float(p50), float(p90), float(p95), float(p99))
+        bound = early_stopping_percentile(values.tolist(), 99) if values.size >= _BOUND_MIN_REQUESTS else None
+        return LatencyStats(float(values.mean()), float(p50), float(p90), float(p95), float(p99), bound)
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,8 @@ class Measurement:
                 w.server_cpu_s / w.throughput / w.duration_s * 1e6 for w in self.tail if w.server_cpu_s and w.throughput
             ]
         else:
-            values = [_metric_of(metric, w.throughput, w.latency) for w in self.tail]
+            read = (_metric_of(metric, w.throughput, w.latency) for w in self.tail)
+            values = [v for v in read if v is not None]  # a window's p99 bound needs more requests than it has
         if len(values) < 2:
             return None
         mean = sum(values) / len(values)
@@ -167,12 +174,13 @@ class Measurement:
         )
 
 
-def _metric_of(metric: str, throughput: float, latency: LatencyStats) -> float:
+def _metric_of(metric: str, throughput: float, latency: LatencyStats) -> float | None:
     if metric not in METRICS:
         raise KeyError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
     if metric == "throughput":
         return throughput
-    return float(getattr(latency, metric.removeprefix("latency_") + "_us"))
+    value = getattr(latency, metric.removeprefix("latency_") + "_us")
+    return None if value is None else float(value)
 
 
 def _finite(value: Any) -> Any:

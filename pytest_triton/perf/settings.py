@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+MAX_STRETCH = 10  # a window waiting for min_requests ends after this many window lengths all the same
+
 
 @dataclass(frozen=True)
 class MeasurementSettings:
@@ -27,6 +29,12 @@ class MeasurementSettings:
     # it never counts towards stability. On the shared 2-core CI machine, window throughput fell with the steal
     # share (correlation -0.82 over 120 windows of 0.5 s); windows above 20% ran at half speed.
     max_steal_share: float = 0.10
+    # A window lasts until it holds this many completed requests (up to MAX_STRETCH windows long), so that a
+    # slow model's windows are not judged on a handful of requests.
+    min_requests: int = 0
+    # Stability judged on this latency percentile (50, 90, 95 or 99) instead of the average: perf_analyzer's
+    # --percentile, for a gate on tail latency.
+    percentile: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -36,5 +44,9 @@ class MeasurementSettings:
             raise ValueError(f"need 1 <= stable_windows ({self.stable_windows}) <= max_windows ({self.max_windows})")
         if self.stability_pct <= 0:
             raise ValueError("stability_pct must be positive")
+        if self.min_requests < 0:
+            raise ValueError(f"min_requests must not be negative, not {self.min_requests}")
+        if self.percentile not in (None, 50, 90, 95, 99):
+            raise ValueError(f"percentile must be 50, 90, 95 or 99, not {self.percentile}")
         if self.protocol not in ("grpc", "http"):
             raise ValueError(f"protocol must be 'grpc' or 'http', not {self.protocol!r}")

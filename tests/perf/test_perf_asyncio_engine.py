@@ -59,6 +59,16 @@ def test_server_cpu_time_counts_work_not_waiting(calibration_server):
     assert (working.gpu_memory_bytes, working.gpu_power_w, working.gpu_utilization) == (None, None, None)
 
 
+def test_count_based_windows_hold_at_least_the_requests_asked_for(calibration_server):
+    """20 ms a request: a 0.1 s window holds about 5; asked for 15, each window stretches to about 0.3 s."""
+    settings = MeasurementSettings(
+        window_s=0.1, warmup_s=0.2, stable_windows=2, max_windows=4, min_requests=15, percentile=90
+    )
+    [m] = measure(calibration_server.endpoint, calibration_server.sleep.workload(), [Concurrency(1)], settings)
+    assert m.windows and all(w.requests >= 15 for w in m.windows)
+    assert all(w.duration_s >= 0.25 for w in m.windows)
+
+
 def test_concurrency_two_with_dynamic_batching_forms_batches(calibration_server):
     model = calibration_server.batching
     [result] = measure(calibration_server.endpoint, model.workload(), [Concurrency(2)], SHORT)

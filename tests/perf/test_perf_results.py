@@ -83,7 +83,8 @@ def test_baseline_entries_carry_unit_direction_tolerance_and_noise():
     entries = measurement_entries(m, tolerances={"throughput": 0.07})
 
     # A server elsewhere: its CPU time and memory are unknown, and have no entries.
-    assert set(entries) == set(METRICS) - set(SERVER_FIGURES)
+    # Nor has it the requests a p99 bound needs.
+    assert set(entries) == set(METRICS) - set(SERVER_FIGURES) - {"latency_p99_bound"}
     assert entries["throughput"].value == 100.0
     assert (entries["throughput"].unit, entries["throughput"].direction) == ("infer/s", "higher")
     assert entries["throughput"].tolerance == 0.07
@@ -97,7 +98,7 @@ def test_a_server_on_this_machine_adds_its_cpu_time_per_inference_and_the_models
     m = measurement(windows, server_cpu_us=5_000.0, server_rss_bytes=900 * 2**20, model_rss_bytes=300 * 2**20)
     entries = measurement_entries(m)
     # The whole server's memory depends on what else the run loaded: limited, never kept. No GPU here.
-    assert set(entries) == set(METRICS) - {"server_rss", "gpu_memory", "gpu_power"}
+    assert set(entries) == set(METRICS) - {"server_rss", "gpu_memory", "gpu_power", "latency_p99_bound"}
     assert (entries["server_cpu_us"].value, entries["server_cpu_us"].direction) == (5_000.0, "lower")
     assert entries["server_cpu_us"].noise == pytest.approx(0.1)
     assert (entries["model_rss"].value, entries["model_rss"].unit) == (300 * 2**20, "bytes")

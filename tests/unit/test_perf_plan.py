@@ -50,6 +50,12 @@ def test_the_seeds_grid_under_options(variants):
     assert "resnext-small-onnx-fp32-b1-nodb-i1" in {p.id for p in points}
 
 
+def test_count_based_windows_and_a_percentile_for_stability():
+    settings = plan(triton_perf_percentile="95", triton_perf_min_requests="200").settings
+    assert (settings.percentile, settings.min_requests) == (95, 200)
+    assert (plan().settings.percentile, plan().settings.min_requests) == (None, 0)
+
+
 def test_limits_from_the_slo_option():
     limits = plan(triton_slo=["bert-tiny:p99<=20ms", "throughput>=10/s"]).limits
     assert [(limit.scope, limit.metric) for limit in limits] == [("bert-tiny", "latency_p99"), (None, "throughput")]
@@ -79,6 +85,8 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_perf_concurrency": "4:1"}, "--triton-perf-concurrency"),
         ({"triton_perf_window": "-1"}, "--triton-perf-window"),
         ({"triton_slo": "p98<=1ms"}, "--triton-slo.*unknown limit 'p98'"),
+        ({"triton_perf_percentile": "98"}, "--triton-perf-percentile.*50, 90, 95, 99"),
+        ({"triton_perf_min_requests": "0"}, "--triton-perf-min-requests"),
     ],
 )
 def test_bad_values_name_the_option(values, words):
