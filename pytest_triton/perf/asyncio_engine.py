@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -49,11 +50,19 @@ class AsyncioEngine:
         self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings = MeasurementSettings()
     ) -> list[Measurement]:
         # Statistics come over the blocking client, run in a thread, so its parsing is TritonClient's own.
-        with TritonClient(self.endpoint, settings.protocol) as stats:
-            return await self._sweep(workload, points, settings, stats)
+        with TritonClient(self.endpoint, settings.protocol) as client:
+            stats = _StatisticsThread(client)
+            try:
+                return await self._sweep(workload, points, settings, stats)
+            finally:
+                stats.close()
 
     async def _sweep(
-        self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings, stats: TritonClient
+        self,
+        workload: Workload,
+        points: Sequence[LoadPoint],
+        settings: MeasurementSettings,
+        stats: _StatisticsThread,
     ) -> list[Measurement]:
         connections = max(
             [p.requests for p in points if isinstance(p, Concurrency)]
@@ -87,6 +96,22 @@ def _point_deadline(settings: MeasurementSettings) -> float:
     return 2 * windows + 2 * settings.request_timeout_s + 4 * _STATS_TIMEOUT_S
 
 
+class _StatisticsThread:
+    """The blocking client's statistics calls, on one thread of their own: its HTTP flavour (gevent) fails when a
+    call comes from another thread than the calls before it, as the default executor may pick under load."""
+
+    def __init__(self, client: TritonClient) -> None:
+        self._client = client
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="triton-statistics")
+
+    async def statistics(self, model: str) -> ModelStatistics:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._client.statistics, model)
+
+    def close(self) -> None:
+        # Not waiting: a call stuck past its timeout must not hold the measurement up.
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+
 @dataclass
 class _Window:
     """Raw numbers of one window, kept until the tail is aggregated."""
@@ -104,7 +129,7 @@ class _PointRun:
         workload: Workload,
         point: LoadPoint,
         settings: MeasurementSettings,
-        stats: TritonClient,
+        stats: _StatisticsThread,
         endpoint: ServerEndpoint,
     ) -> None:
         self._inferer = inferer
@@ -184,7 +209,7 @@ class _PointRun:
 
     # -- windows ----------------------------------------------------------------------------------
     async def _snapshot(self) -> ModelStatistics:
-        call = asyncio.to_thread(self._stats.statistics, self._workload.model)
+        call = self._stats.statistics(self._workload.model)
         try:
             return await asyncio.wait_for(call, timeout=_STATS_TIMEOUT_S)
         except (InferenceServerException, asyncio.TimeoutError) as error:
