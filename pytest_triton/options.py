@@ -379,6 +379,12 @@ OPTIONS = (
         "triton-perf-stability", "stable when the last 3 windows agree within this many percent", positive(float), "10"
     ),
     Option(
+        "triton-perf-max-steal",
+        "a window in which a hypervisor gave more than this percent of the CPU to other guests never counts as stable",
+        positive(float),
+        "10",
+    ),
+    Option(
         "triton-perf-percentile",
         "judge stability on this latency percentile instead of the average: 50 | 90 | 95 | 99",
         lambda text: int(one_of(("50", "90", "95", "99"))(text)),

@@ -82,6 +82,7 @@ class PerfPlan:
                 warmup_s=min(window, 1.0),
                 stability_pct=values["triton_perf_stability"],
                 percentile=values["triton_perf_percentile"],
+                max_steal_share=values["triton_perf_max_steal"] / 100,
                 min_requests=values["triton_perf_min_requests"] or 0,
                 # A remote server may be known by its HTTP address alone.
                 protocol=values["triton_protocol"],

@@ -86,6 +86,7 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
         "--triton-perf-batch-sizes=1",
         "--triton-perf-concurrency=1",
         "--triton-perf-stability=50",
+        "--triton-perf-max-steal=100",
         "-rs",  # recorded even beside the other xdist worker
     )
     # The calibration model can only be deployed where the run manages models; the served model is measured.

@@ -69,7 +69,7 @@ def test_a_model_without_batching_runs_through_every_suite(suites, pytester):
     result = suites(
         "--triton-models=pool-scorer", "--triton-formats=onnx,ts-trace", "--triton-precisions=fp32",
         "--triton-perf-instances=1", "--triton-perf-concurrency=1", "--triton-perf-window=0.5",
-        "--triton-perf-stability=50", "-k", "not calibration", "-rs",
+        "--triton-perf-stability=50", "--triton-perf-max-steal=100", "-k", "not calibration", "-rs",
     )  # fmt: skip
     # The server, then per variant 7 conformance checks and parity, and one perf point (onnx): the sample as it is.
     result.assert_outcomes(passed=1 + 2 * (7 + 1) + 1, skipped=2, deselected=1)

@@ -54,6 +54,7 @@ def test_count_based_windows_and_a_percentile_for_stability():
     settings = plan(triton_perf_percentile="95", triton_perf_min_requests="200").settings
     assert (settings.percentile, settings.min_requests) == (95, 200)
     assert (plan().settings.percentile, plan().settings.min_requests) == (None, 0)
+    assert (plan().settings.max_steal_share, plan(triton_perf_max_steal="25").settings.max_steal_share) == (0.1, 0.25)
 
 
 def test_limits_from_the_slo_option():
