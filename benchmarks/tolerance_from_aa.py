@@ -27,6 +27,10 @@ import numpy as np
 
 from pytest_triton.baselines import BaselineFile, BaselineFileError, BaselineKey, BaselineStore
 from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES
+from pytest_triton.perf.cold_start import COLD_TOLERANCES
+
+# Every metric a perf baseline keeps: a measurement's, and a cold start's (under <config>/cold).
+TOLERANCES = {**DEFAULT_TOLERANCES, **COLD_TOLERANCES}
 
 
 def observed(report_dirs: list[Path]) -> tuple[dict[tuple[str, str], list[float]], dict[str, str], dict[str, int]]:
@@ -62,7 +66,7 @@ def worse_moves(values: dict[tuple[str, str], list[float]], directions: dict[str
 
 
 def suggested(largest: float, metric: str, margin: float) -> float:
-    return max(DEFAULT_TOLERANCES[metric], math.ceil(max(largest, 0.0) * margin * 20) / 20)
+    return max(TOLERANCES[metric], math.ceil(max(largest, 0.0) * margin * 20) / 20)
 
 
 def recentred(
@@ -86,7 +90,7 @@ def main() -> None:
     print(f"{len(args.reports)} runs against the recorded baseline; worse-direction distance from each figure's median")
     print(f"{'metric':12} {'alarms':>6} {'n':>4} {'p95':>7} {'max':>7} {'suggested':>9}")
     tolerances = {}
-    for metric in DEFAULT_TOLERANCES:
+    for metric in TOLERANCES:
         distances = np.array(moves.get(metric, []))
         if not len(distances):
             continue

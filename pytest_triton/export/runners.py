@@ -29,10 +29,6 @@ class OnnxRunner:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(device.partition(":")[2] or 0)}))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        import os
-
-        if os.environ.get("EXP_NOSPIN"):
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
