@@ -370,8 +370,9 @@ OPTIONS = (
     Option(
         "triton-slo",
         "limits every perf measurement must keep, no baseline needed: [CONFIG:]NAME<=VALUE,... with NAME one of "
-        "throughput (/s), avg, p50, p90, p95, p99, server_cpu (us, ms, s), server_memory (MiB, GiB); "
-        "e.g. bert-tiny:p99<=20ms,throughput>=100/s",
+        "throughput (/s), avg, p50, p90, p95, p99, server_cpu (us, ms, s), server_memory, model_memory, gpu_memory "
+        "(B, KB, MB, GB, KiB, MiB, GiB), gpu_power (W, kW); a CONFIG: scope holds for the limits after it in the "
+        "same value, e.g. bert-tiny:p99<=20ms,throughput>=100/s",
         _limits,
         multiple=True,
     ),

@@ -26,6 +26,9 @@ class Turns:
         self.prefix = prefix
         self.timeout_s = timeout_s
         self._held: Literal["shared", "alone"] | None = None
+        # After one wait ran out, turns are taken only where free at once: a stuck neighbour would otherwise cost
+        # the timeout again at every later turn, and hold the turnstile, and so every other worker, meanwhile.
+        self._gave_up = False
         self._lock: IO[str] | None = None
         self._turnstile: IO[str] | None = None
 
@@ -68,14 +71,17 @@ class Turns:
             self.prefix.parent.mkdir(parents=True, exist_ok=True)
             self._turnstile = open(f"{self.prefix}.turnstile", "a")  # noqa: SIM115 - held for the process's life
             self._lock = open(f"{self.prefix}.lock", "a")  # noqa: SIM115
+        deadline = time.monotonic() + (0.0 if self._gave_up else self.timeout_s)
         try:
-            self._flock(self._turnstile, fcntl.LOCK_EX)
+            self._flock(self._turnstile, fcntl.LOCK_EX, deadline)
             try:
-                self._flock(self._lock, fcntl.LOCK_EX if how == "alone" else fcntl.LOCK_SH)
+                self._flock(self._lock, fcntl.LOCK_EX if how == "alone" else fcntl.LOCK_SH, deadline)
             finally:
                 fcntl.flock(self._turnstile, fcntl.LOCK_UN)
         except TimeoutError as error:
-            warnings.warn(f"{error}; going on without a turn", stacklevel=3)
+            if not self._gave_up:
+                warnings.warn(f"{error}; going on without turns from now on", stacklevel=2)
+            self._gave_up = True
             return False
         self._held = how
         return True
@@ -85,8 +91,7 @@ class Turns:
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._held = None
 
-    def _flock(self, file: IO[str], operation: int) -> None:
-        deadline = time.monotonic() + self.timeout_s
+    def _flock(self, file: IO[str], operation: int, deadline: float) -> None:
         while True:
             try:
                 fcntl.flock(file, operation | fcntl.LOCK_NB)

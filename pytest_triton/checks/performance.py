@@ -109,7 +109,9 @@ def run_perf(
         if baselines.update:
             entries[point_id] = outcome.cold.entries()
         else:
-            cold = compare_entries(point_id, outcome.cold.entries(), baselines.baseline(), strict=baselines.strict)
+            # Which config of a deployment serves it first depends on test order and on xdist (each worker deploys
+            # its own), so a cold start without a baseline is reported, never failed as missing.
+            cold = compare_entries(point_id, outcome.cold.entries(), baselines.baseline())
             outcome.comparisons += baselines.explained(cold)
     for load in plan.loads:
         point_id = baseline_id(config, load.label)

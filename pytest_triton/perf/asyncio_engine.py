@@ -15,6 +15,7 @@ from tritonclient.utils import InferenceServerException
 from pytest_triton.perf.aio_clients import AioInferer, RequestTiming
 from pytest_triton.perf.cpu import CpuMark
 from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.gpu_figures import MEMORY as GPU_MEMORY
 from pytest_triton.perf.gpu_figures import GpuFigures
 from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
@@ -28,6 +29,7 @@ from pytest_triton.server.endpoint import ServerEndpoint
 from pytest_triton.server.metrics import MetricsError, ServerMetrics, read_metrics
 
 _STATS_TIMEOUT_S = 10.0
+_SCRAPE_TIMEOUT_S = 2.0  # the metrics endpoint; a measurement goes on without it rather than wait
 _CLOSE_TIMEOUT_S = 10.0
 _ERROR_BACKOFF_S = 0.001
 
@@ -50,12 +52,11 @@ class AsyncioEngine:
         self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings = MeasurementSettings()
     ) -> list[Measurement]:
         # Statistics come over the blocking client, run in a thread, so its parsing is TritonClient's own.
-        with TritonClient(self.endpoint, settings.protocol) as client:
-            stats = _StatisticsThread(client)
-            try:
-                return await self._sweep(workload, points, settings, stats)
-            finally:
-                stats.close()
+        stats = _StatisticsThread(TritonClient(self.endpoint, settings.protocol))
+        try:
+            return await self._sweep(workload, points, settings, stats)
+        finally:
+            stats.close()
 
     async def _sweep(
         self,
@@ -108,8 +109,10 @@ class _StatisticsThread:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._client.statistics, model)
 
     def close(self) -> None:
-        # Not waiting: a call stuck past its timeout must not hold the measurement up.
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        """Close the client on its own thread, after any call in flight; not waiting: a call stuck past its timeout
+        must not hold the measurement up."""
+        self._thread.submit(self._client.close)
+        self._thread.shutdown(wait=False)
 
 
 @dataclass
@@ -226,13 +229,18 @@ class _PointRun:
         return await asyncio.to_thread(session_usage, self._server_session)
 
     async def _scrape(self) -> ServerMetrics | None:
-        """The server's metrics where it exports them; a scrape that fails leaves that window without them."""
+        """The server's metrics where it exports GPU figures. After a scrape fails, or shows no GPU, the rest of
+        the point goes without: a slow endpoint would stretch every window by its timeout, and a CPU server's
+        scrapes would only load it."""
         if self._metrics_url is None:
             return None
         try:
-            return await asyncio.to_thread(read_metrics, self._metrics_url, _STATS_TIMEOUT_S)
+            scraped = await asyncio.to_thread(read_metrics, self._metrics_url, _SCRAPE_TIMEOUT_S)
         except MetricsError:
-            return None
+            scraped = None
+        if scraped is None or not scraped.values(GPU_MEMORY):
+            self._metrics_url = None
+        return scraped
 
     async def _measure(self) -> Measurement:
         settings = self._settings
@@ -240,10 +248,10 @@ class _PointRun:
         await asyncio.sleep(settings.warmup_s)
         marks = [CpuMark.now()]
         self._take_window()  # warm-up requests are not measured
+        snapshots = [await self._snapshot()]
         machine = [machine_time()]
         usages = [await self._usage()]
         scrapes = [await self._scrape()]
-        snapshots = [await self._snapshot()]
         windows: list[_Window] = []
         boundary = loop.time()
         stable = False
@@ -257,10 +265,10 @@ class _PointRun:
                 boundary = loop.time()
             marks.append(CpuMark.now())
             timings, errors, dropped = self._take_window()
+            snapshots.append(await self._snapshot())  # first: the breakdown's window ends here
             machine.append(machine_time())
             usages.append(await self._usage())
             scrapes.append(await self._scrape())
-            snapshots.append(await self._snapshot())
             windows.append(self._window(marks[-2], marks[-1], timings, errors, dropped, usages[-2:], machine[-2:]))
             if len(windows) == 1 and errors and not timings:
                 # A broken deployment, not a slow one: say so now instead of measuring failures.
@@ -277,7 +285,9 @@ class _PointRun:
             )
             if stable:
                 break
-        return self._aggregate(windows, marks, usages, machine, GpuFigures.of(scrapes), snapshots, stable)
+        tail = min(settings.stable_windows, len(windows))
+        gpu = GpuFigures.of(scrapes[-tail - 1 :])  # over the aggregated windows, as every other figure
+        return self._aggregate(windows, marks, usages, machine, gpu, snapshots, stable)
 
     def _take_window(self) -> tuple[list[RequestTiming], int, int]:
         # Swapping the lists is the window boundary: responses are appended on this one thread, in order.
@@ -322,7 +332,7 @@ class _PointRun:
         count = min(self._settings.stable_windows, len(windows))
         tail = windows[-count:]
         timings = [t for w in tail for t in w.timings]
-        latency = LatencyStats.of([t.latency_ns / 1000.0 for t in timings])
+        latency = LatencyStats.of([t.latency_ns / 1000.0 for t in timings], bound=True)
         server = ServerWindow.between(snapshots[-count - 1], snapshots[-1])
         send_us = float(np.mean([t.send_ns for t in timings])) / 1000.0 if timings else 0.0
         recv_us = float(np.mean([t.recv_ns for t in timings])) / 1000.0 if timings else 0.0

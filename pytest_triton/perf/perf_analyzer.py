@@ -120,6 +120,11 @@ class PerfAnalyzerEngine:
         ]  # fmt: skip
         if workload.model_version:
             args += ["-x", workload.model_version]
+        if settings.percentile is not None:
+            args += ["--percentile", str(settings.percentile)]
+        if settings.min_requests:
+            # perf_analyzer's count windows: at least this many requests, and at least the interval.
+            args += ["--measurement-mode", "count_windows", "--measurement-request-count", str(settings.min_requests)]
         if isinstance(point, Concurrency):
             args += ["--concurrency-range", f"{point.requests}:{point.requests}:1"]
         else:

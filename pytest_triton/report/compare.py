@@ -1,9 +1,11 @@
-"""Compare two runs' reports, as the baselines would: `python -m pytest_triton.report.compare OLD NEW`.
+"""Compare two runs' reports: `python -m pytest_triton.report.compare OLD NEW`.
 
 OLD and NEW are report.json files or the directories that hold them (--triton-report); `--history DIR` compares
-the last two reports kept there (--triton-history). The older run's figures play the baseline, with the
-default tolerances (or --tolerance METRIC=FRACTION) and both runs' measured noise. With --fail-on-regression the
-command exits 1 when a figure regressed, so that a CI job can gate on two kept runs without baselines in git.
+the last report kept there (--triton-history) with the one before it from the same hardware. The older run's
+figures play the baseline, judged as baselines are (the default tolerances or --tolerance METRIC=FRACTION, and
+both runs' measured noise), but with no second measurement to confirm a regression: expect more false alarms than
+the suite gives. With --fail-on-regression the command exits 1 when a figure regressed or a point of OLD is missing
+from NEW, so that a CI job can gate on two kept runs without baselines in git.
 """
 
 from __future__ import annotations
@@ -64,9 +66,13 @@ def _reports(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple
         if args.reports:
             parser.error("give two reports or --history DIR, not both")
         kept = kept_reports(args.history)
-        if len(kept) < 2:
-            parser.error(f"--history {args.history} holds {len(kept)} report(s); two are needed")
-        return kept[-2], kept[-1]
+        if not kept:
+            parser.error(f"--history {args.history} holds no report")
+        hardware = kept[-1].stem.split("-", 1)[-1]  # <time>-<hardware>.json
+        same = [path for path in kept[:-1] if path.stem.split("-", 1)[-1] == hardware]
+        if not same:
+            parser.error(f"--history {args.history} holds no earlier report from {hardware} than {kept[-1].name}")
+        return same[-1], kept[-1]
     if len(args.reports) != 2:
         parser.error("give two reports (OLD NEW) or --history DIR")
     return args.reports[0], args.reports[1]
@@ -92,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     for point in gone:
         print(f"{point}: measured in {old_path} only")
-    return 1 if args.fail_on_regression and any(c.failed for c in comparisons) else 0
+    return 1 if args.fail_on_regression and (gone or any(c.failed for c in comparisons)) else 0
 
 
 if __name__ == "__main__":

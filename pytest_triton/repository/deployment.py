@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from tritonclient.grpc import model_config_pb2 as mc
@@ -84,9 +83,7 @@ def deploy(
         )
         files["1/model.py"] = MODEL_FILE
         served_by = "python"
-    began = time.perf_counter()
-    repository.place(model_name, config, files)  # type: ignore[arg-type]
-    loaded = time.perf_counter() - began
+    loaded = repository.place(model_name, config, files)  # type: ignore[arg-type]
     return Deployment(
         model_name,
         spec,

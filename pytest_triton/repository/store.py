@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Mapping
 
@@ -21,13 +22,15 @@ class ModelRepository:
         self.client = client
         self.directory = directory
 
-    def place(self, name: str, config: mc.ModelConfig, files: Mapping[str, Path | bytes]) -> None:
+    def place(self, name: str, config: mc.ModelConfig, files: Mapping[str, Path | bytes]) -> float:
         """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") and the config in place,
-        then load the model; a refusal raises ModelLoadError with the server's reason."""
+        then load the model; a refusal raises ModelLoadError with the server's reason. Returns the seconds the load
+        request took (with no repository directory here, the files travel inside it)."""
         if self.directory is None:
             payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
+            began = time.perf_counter()
             self.client.load_model(name, to_json(config), payload)
-            return
+            return time.perf_counter() - began
         model_dir = self.directory / name
         for rel, source in files.items():
             target = model_dir / rel
@@ -40,7 +43,9 @@ class ModelRepository:
         staging = model_dir / "config.pbtxt.tmp"
         staging.write_text(to_pbtxt(config))
         staging.replace(model_dir / "config.pbtxt")
+        began = time.perf_counter()
         self.client.load_model(name)
+        return time.perf_counter() - began
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -51,9 +52,11 @@ def parse_metrics(text: str) -> ServerMetrics:
 def read_metrics(url: str, timeout_s: float = 5.0) -> ServerMetrics:
     """Scrape http://HOST:PORT/metrics (`url` is HOST:PORT, as Triton's --metrics-port serves it)."""
     address = url if url.startswith(("http://", "https://")) else f"http://{url}"
+    # No proxy: an http_proxy meant for the internet must not carry a scrape of a server next door.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(f"{address.rstrip('/')}/metrics", timeout=timeout_s) as response:
+        with opener.open(f"{address.rstrip('/')}/metrics", timeout=timeout_s) as response:
             text = response.read().decode("utf-8", errors="replace")
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise MetricsError(f"cannot read Triton's metrics at {address}/metrics: {error}") from None
     return parse_metrics(text)

@@ -106,6 +106,11 @@ def test_command_passes_the_settings_through(tmp_path):
     rate = engine.command(WORKLOAD, RequestRate(50, "poisson"), settings, tmp_path / "o.csv", tmp_path / "i")
     rate_args = " ".join(rate)
     assert "--request-rate-range 50:50:1" in rate_args and "--request-distribution poisson" in rate_args
+    assert "--percentile" not in joined and "--measurement-mode" not in joined
+    counted = MeasurementSettings(percentile=95, min_requests=300)
+    counted_args = " ".join(engine.command(WORKLOAD, Concurrency(1), counted, tmp_path / "o.csv", tmp_path / "i"))
+    assert "--percentile 95" in counted_args
+    assert "--measurement-mode count_windows --measurement-request-count 300" in counted_args
 
 
 def test_headers_travel_as_H_options(tmp_path):

@@ -44,20 +44,33 @@ def test_the_command_fails_a_ci_job_only_when_asked(tmp_path, capsys):
     assert f"comparing {slow} against {old}" in out
     assert "bert-tiny-onnx-fp32-b1/c2" in out and "regression" in out
     assert main([str(old), str(old), "--fail-on-regression"]) == 0
+    # A point the new run lost (a configuration that crashed) fails the gate too.
+    both = _report(tmp_path, "both.json", 100.0, (CONFIG, "resnext-small-onnx-fp32-b1"))
+    assert main([str(both), str(old), "--fail-on-regression"]) == 1
+    assert "resnext-small-onnx-fp32-b1/c2: measured in" in capsys.readouterr().out
 
 
-def test_history_keeps_every_run_by_time_and_compare_takes_the_last_two(tmp_path, capsys):
+def test_history_keeps_every_run_by_time_and_compare_takes_the_last_two_of_one_hardware(tmp_path, capsys):
     document = json.loads(_report(tmp_path, "r.json", 100.0).read_text())
     history = tmp_path / "history"
-    first = keep_report(document, history, "remote-a, remote-b", datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))
-    again = keep_report(document, history, "remote-a, remote-b", datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 12, 1, hour, minute, tzinfo=timezone.utc)
+
+    first = keep_report(document, history, "remote-a, remote-b", at(7))
+    again = keep_report(document, history, "remote-a, remote-b", at(7))
+    other = keep_report(document, history, "cpu-x-2c", at(7, 30))
     slower = {**document, "measurements": {CONFIG: [{**document["measurements"][CONFIG][0], "throughput": 50.0}]}}
-    last = keep_report(slower, history, "cpu-x-2c", datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
+    last = keep_report(slower, history, "remote-a, remote-b", at(8))
     assert first.name == "20261201T070000Z-remote-a_remote-b.json"
     assert again.name == "20261201T070000Z.2-remote-a_remote-b.json"  # never over an earlier run
-    assert kept_reports(history) == [first, again, last]
+    assert kept_reports(history) == [first, again, other, last]
     assert main(["--history", str(history), "--fail-on-regression"]) == 1
-    assert f"comparing {last} against {again}" in capsys.readouterr().out
+    assert f"comparing {last} against {again}" in capsys.readouterr().out  # not the other machine's run
+    keep_report(document, history, "gpu-y", at(9))
+    with pytest.raises(SystemExit):
+        main(["--history", str(history)])
+    assert "holds no earlier report from gpu-y" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -82,7 +95,7 @@ def test_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--history", str(tmp_path)])
     assert exit_info.value.code == 2
-    assert "holds 0 report(s); two are needed" in capsys.readouterr().err
+    assert "holds no report" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["one.json", "--tolerance", "speed=0.1"])
     assert "unknown metric 'speed'" in capsys.readouterr().err

@@ -83,9 +83,17 @@ def test_two_workers_measuring_from_inside_their_work_take_turns(tmp_path):
     assert most == 1
 
 
-def test_a_stuck_neighbour_is_warned_about_not_waited_for_forever(tmp_path):
+def test_a_stuck_neighbour_is_warned_about_once_and_not_waited_for_again(tmp_path, recwarn):
     holder = Turns(tmp_path / "t")
+    waiting = Turns(tmp_path / "t", timeout_s=0.5)
     with holder.alone():
-        with pytest.warns(UserWarning, match="waited 0 s for a turn"):
-            with Turns(tmp_path / "t", timeout_s=0.2).shared():
+        with pytest.warns(UserWarning, match="waited 0 s for a turn.*going on without turns from now on"):
+            with waiting.shared():
                 pass
+        began = time.monotonic()
+        with waiting.alone():  # no second wait of the timeout, no second warning
+            pass
+        assert time.monotonic() - began < 0.4
+    assert not recwarn.list
+    with waiting.alone():  # free now: taken at once
+        assert waiting._held == "alone"
