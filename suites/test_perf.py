@@ -30,9 +30,11 @@ def test_measurement_matches_calibration_model(triton_session, triton_perf_plan,
     expected = model.expected_throughput()
     assert m.errors == 0, m.first_error
     # Python-backend overhead (1-3 ms a request, more when the cores are shared) only ever lowers throughput
-    # below the known answer; the server-side compute time is the sharp check.
+    # below the known answer; the server-side compute time is the sharp check. A sleep only ever overruns, and
+    # on the shared CI machine, where a hypervisor takes the CPU at times, it overran by up to 3.7 ms (23.7 ms).
     assert 0.5 * expected <= m.throughput <= 1.05 * expected, f"{m.throughput:.1f} inf/s, expected ~{expected:.1f}"
-    assert m.breakdown.compute_infer_us == pytest.approx(CALIBRATION_SLEEP_MS * 1000, rel=0.15)
+    sleep_us = CALIBRATION_SLEEP_MS * 1000
+    assert 0.95 * sleep_us <= m.breakdown.compute_infer_us <= 1.3 * sleep_us, f"{m.breakdown.compute_infer_us:.0f} us"
 
 
 def test_throughput_and_latency_against_baseline(
