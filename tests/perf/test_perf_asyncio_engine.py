@@ -101,8 +101,9 @@ def test_request_rate_mode_offers_the_target_rate(calibration_server, arrivals):
 
 def test_request_rate_beyond_capacity_saturates_at_the_known_answer_and_drops_the_rest(calibration_server):
     model = calibration_server.sleep
-    # 200/s offered to a model that completes 50/s; at most 4 requests may wait, the rest are dropped.
-    settings = MeasurementSettings(window_s=0.5, warmup_s=0.3, max_windows=4, max_in_flight=4)
+    # 200/s offered to a model that completes 50/s; at most 4 requests may wait, the rest are dropped. Up to 10
+    # windows: with 4, a spell of hypervisor steal on the CI machine left no stable tail (33.9/s, once).
+    settings = MeasurementSettings(window_s=0.5, warmup_s=0.3, max_windows=10, max_in_flight=4)
     [result] = measure(calibration_server.endpoint, model.workload(), [RequestRate(200)], settings)
 
     assert result.throughput == pytest.approx(model.expected_throughput(), rel=0.15)
