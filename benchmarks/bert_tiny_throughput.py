@@ -3,7 +3,7 @@ driven by the SQuAD evaluation.
 
     .venv/bin/python benchmarks/bert_tiny_throughput.py [--batch-sizes 1 8] [--seconds 3]
 
-Prints, per batch size, in-process inf/s (onnxruntime, same file, same rows as the perf workload) against served
+Prints, per batch size, in-process inf/s (onnxruntime, same file, same requests as the perf workload) against served
 inf/s at concurrency 1; then the SQuAD evaluation's features/s through Triton against the perf suite's figure
 at the evaluation's own batch size and concurrency.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from pytest_triton.baselines.hardware import hardware_key
 from pytest_triton.checks.accuracy import AccuracyRun, evaluate_backend, triton_infer
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
-from pytest_triton.checks.performance import perf_workload
+from pytest_triton.checks.performance import load_cases, perf_workload
 from pytest_triton.export.formats import load_runner
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.perf.load import Concurrency
@@ -30,13 +30,14 @@ from pytest_triton.settings import Settings
 FORMAT, PRECISION = "onnx", "fp32"
 
 
-def in_process_throughput(runner, inputs: list, batch_size: int, seconds: float) -> float:
-    """Back-to-back calls on one thread, like one request in flight; inferences (rows) per second."""
-    for _ in range(20):  # warm-up: first calls allocate
+def in_process_throughput(runner, requests: list[list], batch_size: int, seconds: float) -> float:
+    """Back-to-back calls on one thread, the requests in rotation, like one request in flight; inferences (rows)
+    per second."""
+    for inputs in requests * 2:  # warm-up: first calls allocate
         runner.run(inputs)
     calls, began = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - began) < seconds:
-        runner.run(inputs)
+        runner.run(requests[calls % len(requests)])
         calls += 1
     return calls * batch_size / elapsed
 
@@ -58,15 +59,19 @@ def main() -> None:
         settings = MeasurementSettings()
         print(f"{'batch':>5} {'in-process inf/s':>16} {'served inf/s':>12} {'served/in-process':>17}")
         for batch_size in args.batch_sizes:
-            workload = perf_workload(deployment, batch_size)
-            local = in_process_throughput(runner, list(workload.inputs.values()), batch_size, args.seconds)
+            workload = perf_workload(deployment, load_cases(deployment, batch_size))
+            requests = [list(request.values()) for request in workload.requests]
+            local = in_process_throughput(runner, requests, batch_size, args.seconds)
             served = measure(session.endpoint, workload, [Concurrency(1)], settings)[0]
             print(f"{batch_size:>5} {local:>16.1f} {served.throughput:>12.1f} {served.throughput / local:>17.2f}")
 
         plan = AccuracyPlan(squad_file=None, max_seq_length=None, doc_stride=None, max_query_length=None)
         accuracy = AccuracyRun(plan, work / "squad", "cpu")
         perf = measure(
-            session.endpoint, perf_workload(deployment, plan.batch_size), [Concurrency(plan.concurrency)], settings
+            session.endpoint,
+            perf_workload(deployment, load_cases(deployment, plan.batch_size)),
+            [Concurrency(plan.concurrency)],
+            settings,
         )[0]
         print(f"SQuAD evaluation (batch {plan.batch_size}, {plan.concurrency} in flight) vs perf at the same load:")
         for squad in accuracy.sets(spec):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -59,7 +60,7 @@ def sleep_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpoint,
 
 @contextlib.contextmanager
 def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpoint, dict[str, Workload]]]:
-    from pytest_triton.checks.performance import perf_workload
+    from pytest_triton.checks.performance import load_cases, perf_workload
     from pytest_triton.models.zoo import zoo_spec
     from pytest_triton.perf.plan import DYNAMIC_BATCHING
     from pytest_triton.repository.policy import ServingPolicy
@@ -81,8 +82,8 @@ def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpo
         source = repository / deployment.model_name
         files = {str(p.relative_to(source)): p for p in source.rglob("*") if p.is_file() and p.name != "config.pbtxt"}
         ModelRepository(session.client, repository).place(config.name, config, files)
-        base = perf_workload(deployment, 1)
-        slow = Workload(config.name, base.inputs, base.outputs, base.batch_size)
+        base = perf_workload(deployment, load_cases(deployment, 1))
+        slow = dataclasses.replace(base, model=config.name)
         yield session.endpoint, {"base": base, "slow": slow}
     finally:
         session.close()

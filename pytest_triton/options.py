@@ -144,6 +144,19 @@ def _existing_file(text: str) -> Path:
     return Path(text)
 
 
+def _input_data(items: list[str]) -> dict[str, Path]:
+    files = {}
+    for item in items:
+        model, sep, path = item.rpartition("=")
+        if not Path(path).is_file() or (sep and not model.strip()):
+            raise BadValue(
+                "expected [MODEL=]FILE naming a perf_analyzer input data JSON file, e.g. bert-tiny=requests.json",
+                where=f"={item!r}",
+            )
+        files[model.strip()] = Path(path)
+    return files
+
+
 def _urls(items: list[str]) -> list[tuple[str | None, str]]:
     """Each address as (protocol or None: --triton-protocol's, HOST:PORT); @FILE reads one per line (# comments)."""
     addresses = []
@@ -367,6 +380,13 @@ OPTIONS = (
     Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "on", multiple=True),
     Option("triton-perf-instances", "model instance counts", positive_ints, "1", multiple=True),
     Option("triton-perf-window", "seconds per measurement window", positive(float), "1.0"),
+    Option(
+        "triton-perf-input-data",
+        "[MODEL=]FILE: requests from a perf_analyzer input data JSON file, its entries in rotation (without MODEL=, "
+        "for every model); repeatable. Without it: SQuAD-shaped requests for QA models, the sample rows otherwise",
+        _input_data,
+        multiple=True,
+    ),
     Option(
         "triton-slo",
         "limits every perf measurement must keep, no baseline needed: [CONFIG:]NAME<=VALUE,... with NAME one of "

@@ -5,24 +5,28 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager
+from pathlib import Path
+from typing import Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
+from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.baselines.verdict import Comparison, compare_entries
-from pytest_triton.checks.payload import served_inputs
-from pytest_triton.errors import Unsupported
-from pytest_triton.export.cache import largest_sample
+from pytest_triton.checks.parity import compare
+from pytest_triton.checks.payload import infer_spec_named, served_inputs, spec_outputs
+from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.kinds import baseline_id
+from pytest_triton.models.spec import SampleCase, Tolerance
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.cold_start import ColdStart, first_requests
+from pytest_triton.perf.input_data import read_input_data
 from pytest_triton.perf.judge import judge
 from pytest_triton.perf.limits import check_limits
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.perf.results import Measurement
-from pytest_triton.perf.workload import Workload
+from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import ServerEndpoint
@@ -39,34 +43,124 @@ class PerfOutcome:
     cold: ColdStart | None = None  # where this run served the model its first requests
     broken_limits: list[str] = field(default_factory=list)  # --triton-slo limits a measurement broke
     unchecked_limits: list[str] = field(default_factory=list)
+    wrong_answers: list[str] = field(default_factory=list)  # load points that answered wrong under load
 
     @property
     def failures(self) -> list[str]:
-        return [c.message for c in self.comparisons if c.failed] + self.broken_limits
+        return self.wrong_answers + [c.message for c in self.comparisons if c.failed] + self.broken_limits
 
 
-def perf_workload(deployment: Deployment, batch_size: int) -> Workload:
-    """Requests of `batch_size` rows from the spec's largest sample (BERT: its longest sequence); for a model without
-    batching, the sample as it is (one inference a request). Unsupported where the model takes no such batch."""
+def _check_batch_size(deployment: Deployment, batch_size: int) -> None:
     if batch_size > max(deployment.max_batch_size, 1):
         raise Unsupported(
             f"{deployment.model_name} takes batches of at most {max(deployment.max_batch_size, 1)} "
             f"(max_batch_size {deployment.max_batch_size}), not {batch_size}"
         )
-    sample = largest_sample(deployment.spec)
+
+
+def load_cases(deployment: Deployment, batch_size: int) -> list[SampleCase]:
+    """The requests a measurement sends in rotation, spec-named. A QA model with a tokenizer: SQuAD features, each
+    request as long as its longest row (squad.load). Otherwise each request is `batch_size` rows of the spec's
+    largest sample case from a different row on; a model without batching gets that case as it is. Unsupported
+    where the model takes no such batch."""
+    _check_batch_size(deployment, batch_size)
+    spec = deployment.spec
+    largest = spec.largest_case()
     if deployment.max_batch_size == 0:
-        rows = dict(sample)
-    else:
-        rows = {name: np.resize(array, (batch_size, *array.shape[1:])) for name, array in sample.items()}
+        return [largest]
+    tokenizer_dir = spec.tokenizer_dir() if spec.tokenizer_dir else None
+    if tokenizer_dir is not None:
+        from pytest_triton.squad.load import squad_requests
+
+        return squad_requests(tokenizer_dir, next(iter(largest.inputs.values())).shape[1], batch_size)
+    return [largest.rotated(start, batch_size) for start in range(largest.batch_size)]
+
+
+def perf_workload(deployment: Deployment, cases: Sequence[SampleCase], check: ResponseCheck | None = None) -> Workload:
+    """The cases as the deployment takes them (served names and dtypes), sent in rotation."""
     return Workload(
         model=deployment.model_name,
-        inputs=served_inputs(deployment, rows),
+        requests=tuple(served_inputs(deployment, case.inputs) for case in cases),
         outputs=tuple(t.name for t in deployment.outputs),
-        batch_size=batch_size,
+        batch_size=cases[0].batch_size if deployment.max_batch_size > 0 else 1,
+        batched=deployment.max_batch_size > 0,
+        check=check,
     )
 
 
+Reference = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]  # spec-named inputs -> outputs
+
+
+@dataclass(frozen=True)
+class ExpectedAnswers:
+    """What the answers sampled under load are held to, each output within its tolerance at the deployment's
+    precision: a reference's answers (spec-named inputs -> spec-named outputs) where there is one, else the
+    deployment's own answers to the same requests sent one at a time before the load (a served model nobody here
+    wrote: what load must not change)."""
+
+    tolerances: Mapping[str, Tolerance]
+    reference: Reference | None = None
+    # Per case, the outputs an input data file's validation_data gives: these win over a reference.
+    given: tuple[Mapping[str, np.ndarray], ...] | None = None
+
+    @property
+    def against(self) -> str:
+        if self.given is not None:
+            return "the input data file's validation_data"
+        return "the eager fp32 reference" if self.reference else "its own answers to the same requests one at a time"
+
+    def check(self, client: TritonClient, deployment: Deployment, cases: Sequence[SampleCase]) -> ResponseCheck:
+        if self.given is not None:
+            expected = list(self.given)
+        elif self.reference is not None:
+            expected = [self.reference(case.inputs) for case in cases]
+        else:
+            expected = [infer_spec_named(client, deployment, case.inputs) for case in cases]
+
+        def check(index: int, served: Mapping[str, np.ndarray]) -> str | None:
+            case = cases[index % len(cases)]
+            try:
+                served_outputs = spec_outputs(deployment, served)
+                diffs = compare(served_outputs, expected[index % len(cases)], self.tolerances, case.compared)
+            except CheckFailed as error:
+                return f"{case.label}: {error}"
+            wrong = [diff for diff in diffs if not diff.within]
+            return f"{case.label} {wrong[0].row('').strip()}" if wrong else None
+
+        return check
+
+
+def perf_requests(
+    deployment: Deployment,
+    batch_size: int,
+    tolerances: Mapping[str, Tolerance],
+    reference: Reference | None,
+    input_data: Path | None = None,
+) -> tuple[list[SampleCase], ExpectedAnswers]:
+    """The requests a measurement sends, from `input_data` (perf_analyzer's format) where given, else load_cases;
+    and what their answers are held to: the file's validation_data, else `reference`, else the deployment's own
+    answers one at a time."""
+    if input_data is None:
+        return load_cases(deployment, batch_size), ExpectedAnswers(tolerances, reference)
+    _check_batch_size(deployment, batch_size)
+    batched = deployment.max_batch_size > 0
+    data = read_input_data(input_data, deployment.inputs, deployment.outputs, batch_size, batched)
+    spec = deployment.spec
+    to_spec_inputs = {served.name: own.name for own, served in zip(spec.inputs, deployment.inputs)}
+    to_spec_outputs = {served.name: own.name for own, served in zip(spec.outputs, deployment.outputs)}
+    cases = [
+        SampleCase(case.batch_size, case.label, {to_spec_inputs[name]: array for name, array in case.inputs.items()})
+        for case in data.cases
+    ]
+    if data.expected is None:
+        return cases, ExpectedAnswers(tolerances, reference)
+    given = tuple({to_spec_outputs[name]: array for name, array in outputs.items()} for outputs in data.expected)
+    return cases, ExpectedAnswers(tolerances, given=given)
+
+
 def _unfit_for_baseline(m: Measurement) -> str:
+    if m.answers_wrong:
+        return f"{m.answers_wrong} wrong answers"
     if m.errors:
         return f"{m.errors} requests failed ({m.first_error})"
     if not m.stable:
@@ -76,20 +170,39 @@ def _unfit_for_baseline(m: Measurement) -> str:
     return ""
 
 
+def _cold_entries(
+    cold: ColdStart, outcome: PerfOutcome, config: str, baselines: BaselineContext, progress: Callable[[str], None]
+) -> dict[str, dict[str, BaselineEntry]]:
+    """The cold start's baseline entries to record when updating; otherwise its comparisons go to the outcome."""
+    point_id = baseline_id(config, "cold")
+    progress(
+        f"{point_id}: first response {cold.first_response_us / 1000:.2f} ms"
+        + (f", loaded in {cold.load_s:.2f} s" if cold.load_s is not None else "")
+    )
+    if baselines.update:
+        return {point_id: cold.entries()}
+    # Which config of a deployment serves it first depends on test order and on xdist (each worker deploys its own),
+    # so a cold start without a baseline is reported, never failed as missing.
+    outcome.comparisons += baselines.explained(compare_entries(point_id, cold.entries(), baselines.baseline()))
+    return {}
+
+
 def run_perf(
     endpoint: ServerEndpoint,
     deployment: Deployment,
     config: str,
-    batch_size: int,
+    cases: Sequence[SampleCase],
+    answers: ExpectedAnswers | None,
     plan: PerfPlan,
     baselines: BaselineContext,
     progress: Callable[[str], None] = lambda line: None,
     measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
 ) -> PerfOutcome:
-    """Measure every load point of the plan, check it against the plan's limits, judge it against its baseline
-    (re-measuring a suspected regression once), and record stable points as baselines when asked. Each
-    measurement runs inside `measuring()`: under xdist, a turn with the machine alone (turns.Turns)."""
-    workload = perf_workload(deployment, batch_size)
+    """Measure every load point of the plan sending `cases` in rotation, check a sample of the answers against
+    `answers`, check each point against the plan's limits, judge it against its baseline (re-measuring a suspected
+    regression once), and record stable points as baselines when asked. Each measurement runs inside
+    `measuring()`: under xdist, a turn with the machine alone (turns.Turns)."""
+    workload = perf_workload(deployment, cases)
     # In a fleet, a server may answer over the other protocol only.
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
     outcome = PerfOutcome(config)
@@ -100,19 +213,10 @@ def run_perf(
             outcome.cold = first_requests(client, workload, deployment.load_s)
         except Unsupported:
             pass  # served before (another batch size of this deployment, or someone else's model): no cold start
+        if answers is not None:  # after the cold start: answers one at a time are the model's first requests too
+            workload = dataclasses.replace(workload, check=answers.check(client, deployment, cases))
     if outcome.cold is not None:
-        point_id = baseline_id(config, "cold")
-        progress(
-            f"{point_id}: first response {outcome.cold.first_response_us / 1000:.2f} ms"
-            + (f", loaded in {outcome.cold.load_s:.2f} s" if outcome.cold.load_s is not None else "")
-        )
-        if baselines.update:
-            entries[point_id] = outcome.cold.entries()
-        else:
-            # Which config of a deployment serves it first depends on test order and on xdist (each worker deploys
-            # its own), so a cold start without a baseline is reported, never failed as missing.
-            cold = compare_entries(point_id, outcome.cold.entries(), baselines.baseline())
-            outcome.comparisons += baselines.explained(cold)
+        entries.update(_cold_entries(outcome.cold, outcome, config, baselines, progress))
     for load in plan.loads:
         point_id = baseline_id(config, load.label)
 
@@ -126,6 +230,12 @@ def run_perf(
             f"{point_id}: {measurement.throughput:.1f} inf/s, p50 {measurement.latency.p50_us / 1000:.2f} ms"
             f"{'' if measurement.stable else ' (unstable)'}"
         )
+        if measurement.answers_wrong:
+            outcome.wrong_answers.append(
+                f"{point_id}: {measurement.answers_wrong} of {measurement.answers_checked} answers checked under load "
+                f"differ from {answers.against if answers else 'the expected ones'} beyond {deployment.precision} "
+                f"tolerance; the first: {measurement.first_wrong}"
+            )
         broken, unchecked = check_limits(plan.limits, config, measurement)
         outcome.broken_limits += broken
         outcome.unchecked_limits += unchecked

@@ -58,6 +58,16 @@ class SampleCase:
     # logits at padded positions); parity holds the others only to being finite. Absent: every element counts.
     compared: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, hash=False, compare=False)
 
+    def rotated(self, start: int, batch_size: int) -> "SampleCase":
+        """`batch_size` of this case's rows from row `start` on, wrapping around: one request of a rotation."""
+        rows = [(start + k) % self.batch_size for k in range(batch_size)]
+        return SampleCase(
+            batch_size,
+            f"{self.label}-r{start}",
+            {name: array[rows] for name, array in self.inputs.items()},
+            {name: mask[rows] for name, mask in self.compared.items()},
+        )
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -95,6 +105,10 @@ class ModelSpec:
                 options=("triton_golden",),
             )
         return self.build()
+
+    def largest_case(self) -> SampleCase:
+        """The sample case with the most elements: the shape exports are traced and profiled with."""
+        return max(self.make_samples(), key=lambda c: sum(a.size for a in c.inputs.values()))
 
     def input_names(self) -> list[str]:
         return [t.name for t in self.inputs]

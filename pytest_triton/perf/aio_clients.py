@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tritonclient.grpc as grpcclient
@@ -18,11 +18,14 @@ from pytest_triton.server.endpoint import ServerEndpoint
 
 @dataclass(frozen=True)
 class RequestTiming:
-    """ns. send: building the request from numpy; recv: turning the response into numpy."""
+    """ns. send: building the request from numpy; recv: turning the response into numpy. Where the answer was
+    checked (Workload.checks), `wrong` says what was wrong with it, or is None."""
 
     latency_ns: int
     send_ns: int
     recv_ns: int
+    checked: bool = False
+    wrong: str | None = None
 
 
 class AioInferer:
@@ -57,23 +60,28 @@ class AioInferer:
             self._outputs = [httpclient.InferRequestedOutput(name, binary_data=True) for name in workload.outputs]
         else:
             raise ValueError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
-        self._dtypes = {name: np_to_triton_dtype(array.dtype) for name, array in workload.inputs.items()}
+        self._dtypes = {name: np_to_triton_dtype(array.dtype) for name, array in workload.requests[0].items()}
 
-    async def request(self) -> RequestTiming:
+    async def request(self, index: int) -> RequestTiming:
+        """Send the `index`-th request of the rotation and time it; the check of its answer is not timed."""
         start = time.perf_counter_ns()
         inputs = []
-        for name, array in self._workload.inputs.items():
+        for name, array in self._workload.request(index).items():
             tensor = self._module.InferInput(name, list(array.shape), self._dtypes[name])
             tensor.set_data_from_numpy(array)
             inputs.append(tensor)
         sent = time.perf_counter_ns()
         result = await self._client.infer(self._workload.model, inputs, outputs=self._outputs, **self._call_options)
         received = time.perf_counter_ns()
-        for name in self._workload.outputs:
-            if result.as_numpy(name) is None:
+        outputs = {name: result.as_numpy(name) for name in self._workload.outputs}
+        for name, array in outputs.items():
+            if array is None:
                 raise RuntimeError(f"the response has no output '{name}'")
         done = time.perf_counter_ns()
-        return RequestTiming(latency_ns=done - start, send_ns=sent - start, recv_ns=done - received)
+        timing = RequestTiming(latency_ns=done - start, send_ns=sent - start, recv_ns=done - received)
+        if self._workload.check is None or not self._workload.checks(index):
+            return timing
+        return replace(timing, checked=True, wrong=self._workload.check(index, outputs))
 
     async def close(self) -> None:
         await self._client.close()

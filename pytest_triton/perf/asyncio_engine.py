@@ -147,6 +147,10 @@ class _PointRun:
         self._errors = 0
         self._dropped = 0
         self._first_error: str | None = None
+        self._sent = 0  # requests started: the next one's place in the workload's rotation
+        self._checked = 0  # answers checked, warm-up included: a wrong answer anywhere is worth seeing
+        self._wrong = 0
+        self._first_wrong: str | None = None
         self._in_flight: set[asyncio.Task] = set()
 
     async def run(self) -> Measurement:
@@ -184,8 +188,9 @@ class _PointRun:
             await asyncio.sleep(max(0.0, due - loop.time()))
 
     async def _one_request(self) -> None:
+        index, self._sent = self._sent, self._sent + 1
         try:
-            timing = await self._inferer.request()
+            timing = await self._inferer.request(index)
         except Exception as error:  # noqa: BLE001 - any failure is a failed request of this measurement
             self._errors += 1
             if self._first_error is None:
@@ -194,6 +199,11 @@ class _PointRun:
             await asyncio.sleep(_ERROR_BACKOFF_S)
             return
         self._timings.append(timing)
+        if timing.checked:
+            self._checked += 1
+            if timing.wrong is not None:
+                self._wrong += 1
+                self._first_wrong = self._first_wrong or timing.wrong
 
     async def _drain(self, drivers: list[asyncio.Task]) -> None:
         if isinstance(self._point, RequestRate):
@@ -363,6 +373,9 @@ class _PointRun:
             errors=sum(w.result.errors for w in windows),
             dropped=sum(w.result.dropped for w in windows),
             first_error=self._first_error,
+            answers_checked=self._checked,
+            answers_wrong=self._wrong,
+            first_wrong=self._first_wrong,
             client_cpu_cores=cores,
             client_saturated=cores >= self._settings.saturation_cores,
             server_cpu_us=server_cpu / inferences * 1e6 if server_cpu is not None and inferences else None,

@@ -50,7 +50,7 @@ def first_requests(client: TritonClient, workload: Workload, load_s: float | Non
     for index in range(FIRST_REQUESTS):
         began = time.perf_counter()
         try:
-            client.infer(workload.model, workload.inputs, workload.outputs)
+            client.infer(workload.model, workload.request(index), workload.outputs)
         except InferenceServerException as error:
             raise MeasurementFailed(
                 f"request {index + 1} to a freshly loaded {workload.model} failed: {error}"

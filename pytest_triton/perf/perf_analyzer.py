@@ -189,15 +189,22 @@ def to_measurement(row: PerfAnalyzerRow, workload: Workload, protocol: str, stab
 
 
 def input_data(workload: Workload) -> dict[str, object]:
-    """perf_analyzer's --input-data JSON: one sample per input (it repeats it `-b` times)."""
-    sample = {}
-    for name, array in workload.inputs.items():
-        one = array[0] if workload.batched else array
-        values = one.ravel().tolist()
-        if one.dtype == object:  # BYTES: perf_analyzer reads strings
-            values = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
-        sample[name] = {"content": values, "shape": list(one.shape)}
-    return {"data": [sample]}
+    """perf_analyzer's --input-data JSON: one entry per row, each request's rows consecutive, so that a batch of
+    `-b` entries is one request of the rotation (its rows share a shape). perf_analyzer does not check the answers:
+    its validation_data compares them exactly, which no float output under batching survives."""
+    entries = []
+    for request in workload.requests:
+        rows = len(next(iter(request.values()))) if workload.batched else 1
+        for row in range(rows):
+            entry = {}
+            for name, array in request.items():
+                one = array[row] if workload.batched else array
+                values = one.ravel().tolist()
+                if one.dtype == object:  # BYTES: perf_analyzer reads strings
+                    values = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+                entry[name] = {"content": values, "shape": list(one.shape)}
+            entries.append(entry)
+    return {"data": entries}
 
 
 def _ssl_args(protocol: str, root_certificates: str | None) -> list[str]:

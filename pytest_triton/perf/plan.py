@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.kinds import SERVED
@@ -40,6 +41,11 @@ class PerfPlan:
     settings: MeasurementSettings
     engine: str
     limits: tuple[Limit, ...] = ()
+    # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
+    input_data: Mapping[str, Path] = field(default_factory=dict)
+
+    def input_data_for(self, model: str) -> Path | None:
+        return self.input_data.get(model, self.input_data.get(""))
 
     def points(self, variants: list[Variant]) -> list[PerfPoint]:
         """The grid over the variants of the plan's formats and precisions. A model someone else serves (format
@@ -89,4 +95,5 @@ class PerfPlan:
             ),
             engine=values["triton_perf_engine"],
             limits=values["triton_slo"] or (),
+            input_data=values["triton_perf_input_data"] or {},
         )

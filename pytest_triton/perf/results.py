@@ -116,6 +116,10 @@ class Measurement:
     errors: int  # failed in any window: an error anywhere is worth seeing
     dropped: int = 0  # open loop: sends skipped at the in-flight limit, in any window
     first_error: str | None = None
+    # Answers checked against the expected ones during the measurement (Workload.check), in any window.
+    answers_checked: int = 0
+    answers_wrong: int = 0
+    first_wrong: str | None = None
     client_cpu_cores: float = 0.0
     client_saturated: bool = False
     server_cpu_us: float | None = None  # CPU µs of the server's processes per inference, over the tail

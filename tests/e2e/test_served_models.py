@@ -106,3 +106,55 @@ def test_golden_outputs_written_by_hand_check_a_model_and_name_what_differs(suit
             "*pair        OUTPUT0: max_abs 1 mean_abs 1 max_rel *",
         ]
     )
+
+
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_a_model_that_answers_wrong_under_load_fails_its_perf_point(suites):
+    """merge_broken answers right one request at a time and wrong whenever the dynamic batcher merges requests:
+    fast and wrong, which only the answers checked during the measurement can see."""
+    result = suites(
+        f"--triton-model-repository={FAULTY}",
+        "--triton-models=merge_broken",
+        "--triton-perf-concurrency=4",
+        "-k",
+        "against_baseline",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*merge_broken*/c4: * of * answers checked under load differ from its own answers to the same requests "
+            "one at a time beyond fp32 tolerance; the first: *Y: max_abs*",
+        ]
+    )
+
+
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_requests_and_expected_answers_come_from_a_perf_analyzer_input_data_file(suites, pytester):
+    """scale doubles its input: the file's second entry expects the wrong answer, which the answers checked under
+    load catch; a file that does not fit the model is an error naming the entry."""
+    import json
+
+    data = [{"X": {"content": [1.0] * n, "shape": [n]}} for n in (3, 5)]
+    expected = [{"Y": {"content": [2.0] * 3, "shape": [3]}}, {"Y": {"content": [3.0] * 5, "shape": [5]}}]
+    good = pytester.path / "requests.json"
+    good.write_text(json.dumps({"data": data, "validation_data": expected}))
+    result = suites(
+        f"--triton-model-repository={REPOSITORY}",
+        "--triton-models=scale",
+        f"--triton-perf-input-data=scale={good}",
+        "-k",
+        "against_baseline",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*scale-served-fp32-b1/c1: * of * answers checked under load differ from the input data file's "
+         "validation_data beyond fp32 tolerance; the first: entries1-1 Y: max_abs 1 *"]
+    )  # fmt: skip
+    bad = pytester.path / "bad.json"
+    bad.write_text(json.dumps({"data": [{"X": [1.0, 2.0]}]}))
+    refused = suites(
+        f"--triton-model-repository={REPOSITORY}", "--triton-models=scale", f"--triton-perf-input-data={bad}", "-k",
+        "against_baseline",
+    )  # fmt: skip
+    refused.assert_outcomes(failed=1)
+    refused.stdout.fnmatch_lines([f'*{bad}: data[[]0[]].X: the tensor has variable dims [[]-1[]]: give its "shape"*'])

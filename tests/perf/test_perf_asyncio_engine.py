@@ -136,7 +136,7 @@ def test_a_measurement_that_never_stabilises_says_so(calibration_server):
 
 
 def test_every_request_failing_is_an_error_not_a_measurement(calibration_server):
-    workload = Workload("no_such_model", calibration_server.identity.workload().inputs, ("OUTPUT0",))
+    workload = Workload("no_such_model", calibration_server.identity.workload().requests, ("OUTPUT0",))
     settings = MeasurementSettings(window_s=0.2, warmup_s=0.1, max_windows=3)
 
     with pytest.raises(MeasurementFailed, match="no_such_model"):

@@ -36,7 +36,7 @@ CSV = f"""{HEADER}
 2,87.2,235,1973,9151,190,11346,17,0,21874,28557,29768,34766,22912
 """
 ENDPOINT = ServerEndpoint("remote", grpc_url="triton:8001", http_url="triton:8000")
-WORKLOAD = Workload("bert", {"ids": np.arange(6, dtype=np.int64).reshape(2, 3)}, ("logits",), batch_size=2)
+WORKLOAD = Workload("bert", ({"ids": np.arange(6, dtype=np.int64).reshape(2, 3)},), ("logits",), batch_size=2)
 
 
 def test_rows_are_read_by_column_name():
@@ -121,11 +121,15 @@ def test_headers_travel_as_H_options(tmp_path):
     assert args[args.index("-H") + 1] == "Authorization:Bearer x"
 
 
-def test_input_data_holds_one_sample_that_perf_analyzer_repeats_per_batch():
+def test_input_data_holds_each_request_as_consecutive_rows_that_perf_analyzer_batches_by_b():
     data = input_data(WORKLOAD)
-    assert data == {"data": [{"ids": {"content": [0, 1, 2], "shape": [3]}}]}
-    unbatched = Workload("m", {"x": np.ones((2, 2), np.float32)}, ("y",), batched=False)
-    assert input_data(unbatched)["data"][0]["x"]["shape"] == [2, 2]
+    rows = [{"ids": {"content": [0, 1, 2], "shape": [3]}}, {"ids": {"content": [3, 4, 5], "shape": [3]}}]
+    assert data == {"data": rows}
+    # Requests of different lengths: each batch of -b consecutive entries shares its request's shape.
+    rotation = Workload("bert", ({"ids": np.zeros((2, 3), np.int64)}, {"ids": np.ones((2, 5), np.int64)}), ("y",), 2)
+    assert [e["ids"]["shape"] for e in input_data(rotation)["data"]] == [[3], [3], [5], [5]]
+    unbatched = Workload("m", ({"x": np.ones((2, 2), np.float32)},), ("y",), batched=False)
+    assert input_data(unbatched)["data"] == [{"x": {"content": [1.0] * 4, "shape": [2, 2]}}]
 
 
 def fake_perf_analyzer(directory: Path, csv_text: str, stderr: str = "", code: int = 0) -> Path:

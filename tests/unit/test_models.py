@@ -265,3 +265,14 @@ def test_bert_checkpoint_state_dict(tmp_path):
     torch.save(inner, path)
     loaded = zoo_spec("bert-tiny", path).build().state_dict()
     assert torch.equal(loaded[f"model.{key}"], inner[key])
+
+
+def test_a_rotated_case_takes_rows_from_a_start_wrapping_around():
+    import numpy as np
+
+    from pytest_triton.models.spec import SampleCase
+
+    case = SampleCase(3, "b3", {"x": np.arange(3)[:, None]}, {"y": np.array([[True], [False], [True]])})
+    rotated = case.rotated(2, 4)
+    assert rotated.inputs["x"].ravel().tolist() == [2, 0, 1, 2] and rotated.batch_size == 4
+    assert rotated.compared["y"].ravel().tolist() == [True, True, False, True] and rotated.label == "b3-r2"

@@ -62,6 +62,15 @@ def test_limits_from_the_slo_option():
     assert [(limit.scope, limit.metric) for limit in limits] == [("bert-tiny", "latency_p99"), (None, "throughput")]
 
 
+def test_input_data_files_per_model_and_for_every_model(tmp_path):
+    mine, everyone = tmp_path / "bert.json", tmp_path / "all.json"
+    mine.write_text("{}")
+    everyone.write_text("{}")
+    chosen = plan(triton_perf_input_data=[f"bert-tiny={mine}", str(everyone)])
+    assert (chosen.input_data_for("bert-tiny"), chosen.input_data_for("resnext-small")) == (mine, everyone)
+    assert plan().input_data_for("bert-tiny") is None
+
+
 def test_ranges_and_request_rates():
     chosen = plan(triton_perf_concurrency="1:8:4,16", triton_perf_request_rate="50", triton_perf_arrivals="poisson")
     assert chosen.loads[:3] == (Concurrency(1), Concurrency(5), Concurrency(16))
@@ -88,6 +97,7 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_slo": "p98<=1ms"}, "--triton-slo.*unknown limit 'p98'"),
         ({"triton_perf_percentile": "98"}, "--triton-perf-percentile.*50, 90, 95, 99"),
         ({"triton_perf_min_requests": "0"}, "--triton-perf-min-requests"),
+        ({"triton_perf_input_data": "no-such-file.json"}, "--triton-perf-input-data='no-such-file.json': expected"),
     ],
 )
 def test_bad_values_name_the_option(values, words):
