@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
@@ -116,6 +116,14 @@ class TritonSession:
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
+
+    def reloader(self, deployment: Deployment) -> Callable[[], float] | None:
+        """A function that unloads and loads `deployment` again and returns the load's seconds, where this run
+        placed it in a repository directory on this machine; None elsewhere."""
+        if deployment.load_s is None or self.server is None or self.server.repository is None:
+            return None
+        repository = ModelRepository(self.client, self.server.repository)
+        return lambda: repository.reload(deployment.model_name)
 
     def artifact(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
         """The exported file of one variant (cached), as the server gets it; also for timing it in-process."""

@@ -21,12 +21,11 @@ CALIBRATION_SLEEP_MS = 20.0
 
 
 def reference(session, spec, settings) -> Reference | None:
-    """The eager module's answers where the spec has one and no golden files stand in for it. The module is built
-    when first asked, after the cold start: torch's thread pool spins on for a while after work, and took a core
-    from a cold start timed right after a build (196 ms for 67 ms, in 2 of 5 runs)."""
+    """The eager module's answers where the spec has one and no golden files stand in for it."""
     if spec.build is None or settings.golden_dir is not None:
         return None
-    return lambda inputs: reference_outputs(session.reference(spec), spec, inputs, settings.device)
+    module = session.reference(spec)
+    return lambda inputs: reference_outputs(module, spec, inputs, settings.device)
 
 
 def test_measurement_matches_calibration_model(triton_session, triton_perf_plan, triton_measuring):
@@ -78,6 +77,7 @@ def test_throughput_and_latency_against_baseline(
             context,
             triton_progress,
             triton_measuring,
+            triton_session.reloader(deployment),
         )
     logged = SuiteOutcome(
         PERF,

@@ -10,8 +10,11 @@ from typing import Mapping
 
 from tritonclient.grpc import model_config_pb2 as mc
 
+from pytest_triton.errors import ModelLoadError, Unsupported
 from pytest_triton.repository.config import to_json, to_pbtxt
 from pytest_triton.server.client import TritonClient
+
+UNLOAD_TIMEOUT_S = 60.0  # in-flight requests finish first; none are in flight when a cold start is retaken
 
 
 class ModelRepository:
@@ -43,6 +46,22 @@ class ModelRepository:
         staging = model_dir / "config.pbtxt.tmp"
         staging.write_text(to_pbtxt(config))
         staging.replace(model_dir / "config.pbtxt")
+        began = time.perf_counter()
+        self.client.load_model(name)
+        return time.perf_counter() - began
+
+    def reload(self, name: str) -> float:
+        """Unload `name` and load it again from its files in place, a cold start once more; returns the seconds
+        the load request took. Unsupported without a repository directory here: the files that travelled inside
+        the first load request are gone with the unload."""
+        if self.directory is None:
+            raise Unsupported(f"{name} was loaded with its files inside the request: it cannot be reloaded")
+        self.client.unload_model(name)
+        deadline = time.monotonic() + UNLOAD_TIMEOUT_S
+        while self.client.is_model_ready(name):  # the unload request returns before the model is gone
+            if time.monotonic() > deadline:
+                raise ModelLoadError(f"{name} was still ready {UNLOAD_TIMEOUT_S:.0f} s after its unload request")
+            time.sleep(0.05)
         began = time.perf_counter()
         self.client.load_model(name)
         return time.perf_counter() - began
