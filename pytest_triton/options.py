@@ -379,6 +379,13 @@ OPTIONS = (
     ),
     Option("triton-perf-batching", "dynamic batching: off, on or off,on", _on_off, "on", multiple=True),
     Option("triton-perf-instances", "model instance counts", positive_ints, "1", multiple=True),
+    Option(
+        "triton-perf-warmup",
+        "model_warmup in the generated configs (a request of zeros per instance at load): off, on or off,on",
+        _on_off,
+        "off",
+        multiple=True,
+    ),
     Option("triton-perf-window", "seconds per measurement window", positive(float), "1.0"),
     Option(
         "triton-perf-input-data",

@@ -152,6 +152,7 @@ class TritonSession:
                 name=variant_id(spec.name, fmt, precision, serving.suffix),
                 batching=serving.batching,
                 instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
+                warmup=serving.warmup,
             )
         except ModelLoadError as error:
             raise self._with_log_tail(error) from None

@@ -231,11 +231,15 @@ def run_perf(
     entries = {}
     with measuring(), TritonClient(endpoint, settings.protocol) as client:
         try:
-            outcome.cold = first_requests(client, workload, deployment.load_s)
+            outcome.cold = first_requests(client, workload, deployment.load_s, deployment.warmup_inferences)
         except Unsupported:
             pass  # served before (another batch size of this deployment, or someone else's model): no cold start
         if outcome.cold is not None:
-            again = (lambda: first_requests(client, workload, reload())) if reload is not None else None
+            again = (
+                (lambda: first_requests(client, workload, reload(), deployment.warmup_inferences))
+                if reload is not None
+                else None
+            )
             limit = settings.max_steal_share
             entries.update(_cold_entries(outcome.cold, outcome, config, baselines, limit, progress, again))
         if answers is not None:  # after the cold start: answers one at a time are the model's first requests too

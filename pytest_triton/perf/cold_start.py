@@ -42,10 +42,12 @@ class ColdStart:
         }
 
 
-def first_requests(client: TritonClient, workload: Workload, load_s: float | None) -> ColdStart:
-    """Send the model its first requests, one at a time, and time them. Unsupported where the model has served
-    a request already: its cold start is gone."""
-    if client.statistics(workload.model).inference_count:
+def first_requests(
+    client: TritonClient, workload: Workload, load_s: float | None, warmup_inferences: int = 0
+) -> ColdStart:
+    """Send the model its first requests, one at a time, and time them. Unsupported where the model has served a
+    request already, besides the `warmup_inferences` its model_warmup ran at load: its cold start is gone."""
+    if client.statistics(workload.model).inference_count > warmup_inferences:
         raise Unsupported(f"{workload.model} has served requests already: its first ones cannot be timed")
     from tritonclient.utils import InferenceServerException
 

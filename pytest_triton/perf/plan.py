@@ -41,6 +41,7 @@ class PerfPlan:
     settings: MeasurementSettings
     engine: str
     limits: tuple[Limit, ...] = ()
+    warmup: tuple[bool, ...] = (False,)  # model_warmup in the config: without, with, or both side by side
     # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
     input_data: Mapping[str, Path] = field(default_factory=dict)
 
@@ -59,9 +60,10 @@ class PerfPlan:
                 policies = [ServingPolicy()]
             elif variant.format in self.formats and variant.precision in self.precisions:
                 policies = [
-                    ServingPolicy(DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count)
+                    ServingPolicy(DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count, warm)
                     for on in (self.batching if batches else (False,))
                     for count in self.instances
+                    for warm in self.warmup
                 ]
             else:
                 continue
@@ -82,6 +84,7 @@ class PerfPlan:
             batch_sizes=values["triton_perf_batch_sizes"],
             batching=values["triton_perf_batching"],
             instances=values["triton_perf_instances"],
+            warmup=values["triton_perf_warmup"],
             loads=(*values["triton_perf_concurrency"], *(values["triton_perf_request_rate"] or ())),
             settings=MeasurementSettings(
                 window_s=window,

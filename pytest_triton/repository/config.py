@@ -32,7 +32,10 @@ def build_config(
     batching: BatchingPolicy = BatchingPolicy(),
     instances: InstancePolicy = InstancePolicy(),
     parameters: Mapping[str, str] | None = None,
+    warmup: Mapping[str, tuple[int, ...]] | None = None,
 ) -> mc.ModelConfig:
+    """A model config. `warmup`, input name -> the dims of one row (no variable dims): a model_warmup sample of
+    zeros, one row, sent to each instance at load."""
     config = mc.ModelConfig(name=name, max_batch_size=max_batch_size)
     if platform:
         config.platform = platform
@@ -55,6 +58,12 @@ def build_config(
         group.kind = mc.ModelInstanceGroup.KIND_CPU
     for key, value in (parameters or {}).items():
         config.parameters[key].string_value = value
+    if warmup:
+        sample = config.model_warmup.add(name="zeros", batch_size=1, count=1)
+        for tensor in inputs:
+            sample.inputs[tensor.name].data_type = triton_dtype(tensor.dtype)
+            sample.inputs[tensor.name].dims.extend(warmup[tensor.name])
+            sample.inputs[tensor.name].zero_data = True
     return config
 
 

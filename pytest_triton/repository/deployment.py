@@ -31,6 +31,8 @@ class Deployment:
     config: mc.ModelConfig | None = field(default=None, compare=False, repr=False)
     # Seconds from the load request to READY, where this run loaded the model (its cold start, perf.cold_start).
     load_s: float | None = field(default=None, compare=False)
+    # Inferences the server ran before anyone asked: model_warmup's, one per instance.
+    warmup_inferences: int = 0
 
     @property
     def variant(self) -> str:
@@ -42,6 +44,16 @@ def _libtorch_names(tensors: tuple[TensorSpec, ...], prefix: str) -> tuple[Tenso
     return tuple(TensorSpec(f"{prefix}__{i}", t.dtype, t.dims) for i, t in enumerate(tensors))
 
 
+def _warmup_dims(spec: ModelSpec, served: tuple[TensorSpec, ...]) -> dict[str, tuple[int, ...]]:
+    """One row's dims per served input, from the spec's largest sample case (it fixes variable dims)."""
+    case = spec.largest_case()
+    batched = spec.max_batch_size > 0
+    return {
+        tensor.name: tuple(case.inputs[own.name].shape[1 if batched else 0 :])
+        for own, tensor in zip(spec.inputs, served)
+    }
+
+
 def deploy(
     repository: ModelRepository,
     spec: ModelSpec,
@@ -51,6 +63,7 @@ def deploy(
     name: str | None = None,
     batching: BatchingPolicy = BatchingPolicy(),
     instances: InstancePolicy = InstancePolicy(),
+    warmup: bool = False,
 ) -> Deployment:
     """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
     model_name = name or variant_id(spec.name, artifact.format, artifact.precision)
@@ -68,6 +81,7 @@ def deploy(
             platform=fmt.platform,
             batching=batching,
             instances=instances,
+            warmup=_warmup_dims(spec, inputs) if warmup else None,
         )
         served_by = fmt.platform
     else:
@@ -79,6 +93,7 @@ def deploy(
             backend="python",
             batching=batching,
             instances=instances,
+            warmup=_warmup_dims(spec, inputs) if warmup else None,
             parameters={"format": artifact.format, "artifact": fmt.file_name},
         )
         files["1/model.py"] = MODEL_FILE
@@ -95,4 +110,5 @@ def deploy(
         spec.max_batch_size,
         config,
         loaded,
+        instances.count if warmup else 0,
     )

@@ -27,10 +27,13 @@ class InstancePolicy:
 
 @dataclass(frozen=True)
 class ServingPolicy:
-    """How a variant is served: dynamic batching and instance count (the perf suite varies these)."""
+    """How a variant is served: dynamic batching, instance count and warm-up at load (the perf suite varies
+    these). `warmup`: the config's model_warmup sends each instance a request of zeros before the model is ready,
+    so that the first real request does not pay for lazy initialisation."""
 
     batching: BatchingPolicy = BatchingPolicy()
     instance_count: int = 1
+    warmup: bool = False
 
     @property
     def suffix(self) -> str:
@@ -38,7 +41,8 @@ class ServingPolicy:
         if self == ServingPolicy():
             return ""
         batching = self.batching
+        warm = "-warm" if self.warmup else ""
         if not batching.enabled:
-            return f"-nodb-i{self.instance_count}"
+            return f"-nodb-i{self.instance_count}{warm}"
         preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
-        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}"
+        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}{warm}"

@@ -177,6 +177,43 @@ def test_repository_api_placement_without_a_directory(world):
     assert not world["client"].is_model_ready("via-api")
 
 
+def test_model_warmup_runs_at_load_and_a_reload_is_a_cold_start_again(world):
+    """With warmup each instance answers a request of zeros before the model is ready; the cold start still counts
+    as one (those inferences excepted). A reload starts the statistics over, and without a directory there is
+    nothing to reload from."""
+    from pytest_triton.checks.performance import load_cases, perf_workload
+    from pytest_triton.errors import Unsupported
+    from pytest_triton.perf.cold_start import first_requests
+    from pytest_triton.repository.policy import InstancePolicy
+
+    client, repository = world["client"], world["repository"]
+    deployment = deploy(
+        repository,
+        world["spec"],
+        world["artifacts"]["onnx"],
+        ("python",),
+        name="warm",
+        instances=InstancePolicy(2),
+        warmup=True,
+    )
+    try:
+        (sample,) = client.model_config("warm").model_warmup
+        assert [list(t.dims) for t in sample.inputs.values()] == [[3, 64, 64]] and sample.inputs["input"].zero_data
+        assert deployment.warmup_inferences == 2 and client.statistics("warm").inference_count == 2
+        workload = perf_workload(deployment, load_cases(deployment, 1))
+        cold = first_requests(client, workload, deployment.load_s, deployment.warmup_inferences)
+        assert cold.first_response_us > 0 and cold.load_s == deployment.load_s
+        with pytest.raises(Unsupported, match="served requests already"):
+            first_requests(client, workload, None, deployment.warmup_inferences)
+        load_s = repository.reload("warm")
+        assert load_s > 0 and client.statistics("warm").inference_count == 2  # the warm-up ran again
+        first_requests(client, workload, load_s, deployment.warmup_inferences)
+        with pytest.raises(Unsupported, match="cannot be reloaded"):
+            ModelRepository(client, None).reload("warm")
+    finally:
+        client.unload_model("warm")
+
+
 def test_probe_backends_finds_only_python_on_the_bundled_server(world):
     assert probe_backends(world["client"]) == ("python",)
     # Probing leaves nothing loaded behind.

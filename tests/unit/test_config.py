@@ -177,3 +177,14 @@ def test_to_json_parses_back_with_proto_field_names():
     assert data["dynamic_batching"]["preferred_batch_size"] == [8]
     assert data["parameters"]["format"] == {"string_value": "ts-trace"}
     assert json_format.Parse(text, mc.ModelConfig()) == config
+
+
+def test_model_warmup_sends_one_row_of_zeros_with_the_variable_dims_fixed():
+    dims = {"input_ids": (128,), "token_type_ids": (128,), "attention_mask": (128,)}
+    parsed = parse_pbtxt(to_pbtxt(build_config("m", BERT_IN, BERT_OUT, 8, backend="python", warmup=dims)))
+    (sample,) = parsed.model_warmup
+    assert (sample.name, sample.batch_size, sample.count) == ("zeros", 1, 1)
+    assert {name: (list(t.dims), t.zero_data, t.data_type) for name, t in sample.inputs.items()} == {
+        name: ([128], True, mc.TYPE_INT64) for name in dims
+    }
+    assert not build_config("m", BERT_IN, BERT_OUT, 8).model_warmup

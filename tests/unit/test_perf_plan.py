@@ -71,6 +71,15 @@ def test_input_data_files_per_model_and_for_every_model(tmp_path):
     assert plan().input_data_for("bert-tiny") is None
 
 
+def test_model_warmup_off_and_on_side_by_side(variants):
+    points = plan(triton_perf_warmup="off,on").points(variants[:1])
+    assert [p.id for p in points] == [
+        "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1",
+        "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1-warm",
+    ]
+    assert [p.serving.warmup for p in points] == [False, True] and plan().warmup == (False,)
+
+
 def test_ranges_and_request_rates():
     chosen = plan(triton_perf_concurrency="1:8:4,16", triton_perf_request_rate="50", triton_perf_arrivals="poisson")
     assert chosen.loads[:3] == (Concurrency(1), Concurrency(5), Concurrency(16))
@@ -89,6 +98,7 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_perf_batch_sizes": "1,x"}, "--triton-perf-batch-sizes"),
         ({"triton_perf_instances": "0"}, "at least 1"),
         ({"triton_perf_batching": "maybe"}, "--triton-perf-batching"),
+        ({"triton_perf_warmup": "yes"}, "--triton-perf-warmup"),
         ({"triton_perf_formats": "savedmodel"}, "valid choices: ts-script"),
         ({"triton_perf_engine": "locust"}, "--triton-perf-engine"),
         ({"triton_perf_arrivals": "bursty"}, "poisson"),
