@@ -318,7 +318,12 @@ OPTIONS = (
         _unique,
         multiple=True,
     ),
-    Option("triton-formats", "comma list of export formats", choices(FORMATS), ",".join(FORMATS), multiple=True),
+    Option(
+        "triton-formats",
+        f"comma list of export formats of {', '.join(FORMATS)} (default: onnx on the CPU, all with --triton-gpu)",
+        lambda items: check_names(_unique(items), FORMATS),  # none given: the device's default (Settings)
+        multiple=True,
+    ),
     Option("triton-precisions", "comma list of precisions", choices(PRECISIONS), ",".join(PRECISIONS), multiple=True),
     Option(
         "triton-checkpoint",

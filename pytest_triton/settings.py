@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, PRECISIONS, LaunchMode, Protocol
+from pytest_triton.kinds import CPU_FORMATS, DEFAULT_IMAGE, FORMATS, PRECISIONS, LaunchMode, Protocol
 from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 
 
@@ -80,7 +80,7 @@ class Settings:
             ),
             gpus=values["triton_gpu"] or (),
             models=values["triton_models"],
-            formats=values["triton_formats"],
+            formats=values["triton_formats"] or (FORMATS if values["triton_gpu"] else CPU_FORMATS),
             precisions=values["triton_precisions"],
             checkpoints=values["triton_checkpoint"],
             tolerances=values["triton_tolerance"],

@@ -57,7 +57,7 @@ def test_defaults():
     assert settings.url is None
     assert settings.server_binary is None
     assert settings.protocol == "grpc"
-    assert settings.formats == FORMATS
+    assert settings.formats == ("onnx",)  # on the CPU; every format on a GPU (test_gpu_runs_check_every_format)
     assert settings.precisions == PRECISIONS
     assert settings.models == ()
     assert settings.gpus == ()
@@ -126,8 +126,12 @@ def test_user_models_are_known_when_passed_as_known():
     assert settings.models == ("my-model",)
 
 
-def test_empty_formats_fall_back_to_all():
-    assert make(triton_formats=" , ").formats == FORMATS
+def test_gpu_runs_check_every_format():
+    assert make(triton_gpu="0").formats == FORMATS
+
+
+def test_empty_formats_fall_back_to_the_default():
+    assert make(triton_formats=" , ").formats == ("onnx",)
     assert make(triton_precisions="").precisions == PRECISIONS
 
 
