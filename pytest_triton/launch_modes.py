@@ -39,7 +39,13 @@ def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
 def _remote(settings: Settings, work_dir: Path, worker_index: int) -> Server:
     if settings.remote is None:
         raise TritonPluginError("remote mode needs the server's address (HOST:PORT)", options=("triton_url",))
-    return RemoteServer(settings.remote, settings.protocol, settings.security, settings.start_timeout)
+    return RemoteServer(
+        settings.remote,
+        settings.protocol,
+        settings.security,
+        settings.start_timeout,
+        metrics_port=settings.metrics_port,
+    )
 
 
 def _docker(settings: Settings, work_dir: Path, worker_index: int) -> Server:

@@ -182,6 +182,12 @@ def _urls(items: list[str]) -> list[tuple[str | None, str]]:
     return addresses
 
 
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("expected a port number, 1 to 65535, e.g. 8002")
+    return int(text)
+
+
 def _hardware_name(text: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", text.strip()):
         raise ValueError("use lower-case letters, digits, '.', '_' and '-', e.g. gpu-h100-80gb")
@@ -300,6 +306,12 @@ OPTIONS = (
         "triton-hardware",
         "the remote server's hardware, as its perf baselines' key (e.g. gpu-h100-80gb); without it, remote-HOST",
         _hardware_name,
+    ),
+    Option(
+        "triton-metrics-port",
+        "the port of a remote server's metrics endpoint on its host (Triton's default is 8002): GPU memory, power "
+        "and utilization for the perf suite; local and docker servers' are known",
+        _port,
     ),
     Option("triton-protocol", f"protocol of --triton-url: {' | '.join(PROTOCOLS)}", one_of(PROTOCOLS), "grpc"),
     Option("triton-ssl", "use TLS towards --triton-url", is_switch=True),
@@ -467,6 +479,10 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
     if values["triton_hardware"] and values["triton_launch_mode"] != "remote":
         raise TritonPluginError(
             "--triton-hardware names a remote server's hardware; a local or docker server's is read from this machine"
+        )
+    if values["triton_metrics_port"] and values["triton_launch_mode"] != "remote":
+        raise TritonPluginError(
+            "--triton-metrics-port names a remote server's metrics port; a local or docker server's is known"
         )
     if values["triton_model_repository"]:
         if values["triton_launch_mode"] == "remote":

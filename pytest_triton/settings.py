@@ -22,6 +22,7 @@ class Settings:
     remotes: tuple[RemoteAddress, ...] = ()
     remote_index: int = 0
     hardware: str | None = None  # a remote server's hardware key, as the user names it
+    metrics_port: int | None = None  # a remote server's metrics endpoint, on its host
     # An existing repository the local or docker server serves beside its own; its models are the ones checked.
     model_repository: Path | None = None
     # Sizes of served models' variable dims, by "model/input" or "input" (models.served).
@@ -72,6 +73,7 @@ class Settings:
             image=values["triton_image"],
             remotes=values["triton_url"] or (),
             hardware=values["triton_hardware"],
+            metrics_port=values["triton_metrics_port"],
             model_repository=values["triton_model_repository"],
             input_shapes=values["triton_input_shape"] or {},
             protocol=values["triton_protocol"],

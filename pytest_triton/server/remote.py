@@ -20,15 +20,22 @@ class RemoteServer:
     security: ClientSecurity = ClientSecurity()
     start_timeout: float = 30.0
     repository: Path | None = None  # not ours to write: models are deployed by whoever runs it
+    metrics_port: int | None = None  # its metrics endpoint's port on the same host, where known
 
-    def start(self) -> ServerEndpoint:
-        endpoint = ServerEndpoint(
+    def endpoint(self) -> ServerEndpoint:
+        """Its addresses, without asking it anything."""
+        host = self.address.url("grpc").rpartition(":")[0]
+        return ServerEndpoint(
             launch_mode="remote",
             grpc_url=self.address.grpc,
             http_url=self.address.http,
             security=self.security,
             manages_models=False,
+            metrics_url=f"{host}:{self.metrics_port}" if self.metrics_port else None,
         )
+
+    def start(self) -> ServerEndpoint:
+        endpoint = self.endpoint()
         protocol = endpoint.preferred(self.protocol)
         client = TritonClient(endpoint, protocol)
         try:

@@ -229,6 +229,18 @@ def test_hardware_names_a_remote_servers_baselines():
     assert "names a remote server's hardware" in error_of(triton_hardware="gpu-h100")
 
 
+def test_a_remote_servers_metrics_port_gives_the_metrics_address_on_its_host():
+    from pytest_triton.server.remote import RemoteServer
+
+    settings = make(triton_url=["http://triton.internal:8000"], triton_metrics_port="8002")
+    assert settings.remote is not None and settings.metrics_port == 8002
+    endpoint = RemoteServer(settings.remote, metrics_port=settings.metrics_port).endpoint()
+    assert endpoint.metrics_url == "triton.internal:8002" and endpoint.http_url == "triton.internal:8000"
+    assert RemoteServer(settings.remote).endpoint().metrics_url is None
+    assert "expected a port number, 1 to 65535" in error_of(triton_url="h:8001", triton_metrics_port="80000")
+    assert "a local or docker server's is known" in error_of(triton_metrics_port="8002")
+
+
 # -- GPUs ---------------------------------------------------------------------------------------
 
 
