@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from pytest_triton.perf.results import Measurement
+from pytest_triton.perf.results import METRICS, Measurement, value_text
 
 # Name in a limit -> (metric of Measurement.value, unit family).
 _METRICS = {
@@ -60,7 +60,7 @@ class Limit:
         measured = measurement.value(self.metric)
         if measured is None or _OPERATORS[self.op](measured, self.value):
             return None
-        return f"{self.text} broken: measured {_shown(measured, self.metric)}"
+        return f"{self.text} broken: measured {value_text(measured, METRICS[self.metric][0])}"
 
 
 def parse_limits(text: str) -> tuple[Limit, ...]:
@@ -109,13 +109,3 @@ def check_limits(limits: Sequence[Limit], config: str, measurement: Measurement)
         if reason:
             broken.append(f"{config}/{measurement.load.label}: {reason}")
     return broken, unchecked
-
-
-def _shown(value: float, metric: str) -> str:
-    if metric == "throughput":
-        return f"{value:.4g}/s"
-    if metric == "gpu_power":
-        return f"{value:.4g} W"
-    if metric in ("server_rss", "model_rss", "gpu_memory"):
-        return f"{value / 2**20:.4g} MiB"
-    return f"{value / 1000:.4g} ms" if value >= 1000 else f"{value:.4g} us"

@@ -17,17 +17,6 @@ VERDICT_LABELS = {
 }
 
 
-def value_text(value: float | None, unit: str) -> str:
-    """Latencies (stored in µs) above 1 ms are shown in ms, memory in MiB."""
-    if value is None:
-        return "-"
-    if unit == "bytes":
-        return f"{value / 2**20:.4g} MiB"
-    if unit == "us" and abs(value) >= 1000:
-        return f"{value / 1000:.3g} ms"
-    return f"{value:.4g} {unit}"
-
-
 def change_text(comparison: Comparison) -> str:
     if comparison.change is None:
         return "-"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.report.format import change_text, counts_text, display_order, value_text, verdict_text
+from pytest_triton.perf.results import value_text
+from pytest_triton.report.format import change_text, counts_text, display_order, verdict_text
 
 _HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
 
@@ -17,12 +18,13 @@ def summary_lines(
     files: Sequence[str] = (),
 ) -> list[str]:
     """A count line and a fixed-width table (failures first, then by config and metric); under
-    --update-baselines, how many configs were written where."""
+    --update-baselines, how many entries (a configuration at one load, its cold start, a variant on one data set)
+    were written where."""
     if not comparisons:
         if recorded:
             where = ", ".join(files) or "the baselines directory"
-            plural = "" if recorded == 1 else "s"
-            return [f"{title}: {recorded} config{plural} recorded into {where}; review the diff and commit it"]
+            entries = "entry" if recorded == 1 else "entries"
+            return [f"{title}: {recorded} {entries} recorded into {where}; review the diff and commit it"]
         return [f"{title}: nothing measured"]
     ordered = display_order(comparisons)
     rows = [

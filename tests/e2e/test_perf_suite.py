@@ -43,7 +43,7 @@ def test_record_then_compare_then_catch_a_regression(suites, pytester):
     path = _baseline_file(pytester)
     shown = path.relative_to(pytester.path)  # the run starts in pytester.path
     result.stdout.fnmatch_lines(
-        [f"triton perf baselines: 2 configs recorded into {shown}; review the diff and commit it"]
+        [f"triton perf baselines: 2 entries recorded into {shown}; review the diff and commit it"]
     )
     stored = json.loads(path.read_text())
     assert stored["software"]["triton"] == "2.51.0"

@@ -83,7 +83,7 @@ def test_summary_of_nothing_says_so():
 def test_summary_of_an_update_says_what_was_recorded_where():
     lines = summary_lines([], recorded=16, files=["baselines/cpu-x-2c/perf.json"])
     assert lines == [
-        "performance baselines: 16 configs recorded into baselines/cpu-x-2c/perf.json; review the diff and commit it"
+        "performance baselines: 16 entries recorded into baselines/cpu-x-2c/perf.json; review the diff and commit it"
     ]
 
 
