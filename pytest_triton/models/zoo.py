@@ -46,11 +46,27 @@ def _resnext(variant: str) -> Callable[[Path | None], ModelSpec]:
     return factory
 
 
+def _ft_encoder(size: str) -> Callable[[Path | None], ModelSpec]:
+    def factory(checkpoint: Path | None) -> ModelSpec:
+        from pytest_triton.models.ft_encoder import ft_encoder_spec
+
+        if checkpoint is not None:
+            raise TritonPluginError(
+                f"bert-encoder-{size} takes no checkpoint: it checks FasterTransformer's encoder contract with random "
+                "weights from a fixed seed",
+                options=("triton_checkpoint",),
+            )
+        return ft_encoder_spec(size)
+
+    return factory
+
+
 # name -> factory(checkpoint) for every model the zoo knows. The model modules import torch, so they are imported
 # when a spec is made, not when the plugin validates --triton-models against these names.
 ZOO: dict[str, Callable[[Path | None], ModelSpec]] = {
     **{f"bert-{size}": _bert(size) for size in ("tiny", "base", "large")},
     **{variant: _resnext(variant) for variant in ("resnext101-32x4d", "resnext-small")},
+    **{f"bert-encoder-{size}": _ft_encoder(size) for size in ("tiny", "base")},
 }
 
 

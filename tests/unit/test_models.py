@@ -32,9 +32,13 @@ def assert_same_cases(a, b):
 
 
 def test_zoo_names_and_defaults():
-    assert set(ZOO) == {"bert-tiny", "bert-base", "bert-large", "resnext101-32x4d", "resnext-small"}
+    assert set(ZOO) == {
+        *("bert-tiny", "bert-base", "bert-large", "resnext101-32x4d", "resnext-small"),
+        *("bert-encoder-tiny", "bert-encoder-base"),
+    }
     # The zoo names its models without importing them; every name is one the model modules define.
-    assert set(ZOO) == {f"bert-{size}" for size in SIZES} | set(VARIANTS)
+    encoders = {f"bert-encoder-{size}" for size in ("tiny", "base")}
+    assert set(ZOO) == {f"bert-{size}" for size in SIZES} | set(VARIANTS) | encoders
     assert set(DEFAULT_MODELS) <= set(ZOO)
     for name in ZOO:
         spec = zoo_spec(name)
