@@ -37,5 +37,5 @@ def test_outputs_match_reference(triton_session, triton_deployment, triton_setti
         record_property(f"{prefix}.max_abs_diff", diff.max_abs)
         record_property(f"{prefix}.mean_abs_diff", diff.mean_abs)
         record_property(f"{prefix}.max_rel_diff", diff.max_rel)
-        record_property(f"{prefix}.tolerance_used", round(diff.bound_used, 4))
+        record_property(f"{prefix}.tolerance_used", round(diff.used, 4))
     assert result.ok, result.report()

@@ -4,6 +4,7 @@ checks.parity for what they bound and how the defaults were measured). No numpy:
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -11,7 +12,15 @@ from pytest_triton.errors import BadValue
 from pytest_triton.models.spec import Tolerance
 
 DEFAULT_TOLERANCES = {"fp32": Tolerance(1e-3, 1e-3, 1e-4), "fp16": Tolerance(5e-2, 5e-2, 1e-2)}
-_FIELDS = tuple(f.name for f in dataclasses.fields(Tolerance))
+_NUMBERS = ("atol", "rtol", "mean_abs")
+STATISTIC = r"max|mean|median|p(100|[1-9]?[0-9])(\.[0-9]+)?"  # the JSON schema of golden files holds it too
+
+
+def checked_statistic(text: str) -> str:
+    """An error statistic's name as given; ValueError names the valid ones."""
+    if not re.fullmatch(STATISTIC, text):
+        raise ValueError(f"statistic {text!r}: use max, mean, median or a quantile such as p99 or p99.9")
+    return text
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class Tolerances:
 
 
 def parse_tolerances(values: list[str]) -> Tolerances:
-    """Defaults overridden by "PRECISION[/OUTPUT]:atol=X,rtol=Y,mean_abs=Z" items (any subset of the three, later
+    """Defaults overridden by "PRECISION[/OUTPUT]:atol=X,rtol=Y,mean_abs=Z,statistic=S" items (any subset, later
     items win); a bad item names itself."""
     by_precision = dict(DEFAULT_TOLERANCES)
     by_output: dict[tuple[str, str], Tolerance] = {}
@@ -41,7 +50,7 @@ def parse_tolerances(values: list[str]) -> Tolerances:
         precision, _, output = target.partition("/")
         if precision not in by_precision or not settings or (output == "" and "/" in target):
             raise BadValue(
-                "expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z] "
+                "expected PRECISION[/OUTPUT]:atol=X[,rtol=Y][,mean_abs=Z][,statistic=S] "
                 f"with PRECISION one of {sorted(by_precision)}",
                 where=f"={item!r}",
             )
@@ -51,14 +60,15 @@ def parse_tolerances(values: list[str]) -> Tolerances:
         for setting in settings.split(","):
             key, _, value = setting.partition("=")
             try:
-                if key not in _FIELDS or not float(value) >= 0:
+                if key == "statistic":
+                    values_now[key] = checked_statistic(value)
+                    continue
+                if key not in _NUMBERS or not float(value) >= 0:
                     raise ValueError
                 values_now[key] = float(value)
-            except ValueError:
-                raise BadValue(
-                    f"{setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0",
-                    where=f"={item!r}",
-                ) from None
+            except ValueError as error:
+                numbers = f"{setting!r} is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0"
+                raise BadValue(str(error) if key == "statistic" else numbers, where=f"={item!r}") from None
         if output:
             by_output[(precision, output)] = Tolerance(**values_now)
         else:

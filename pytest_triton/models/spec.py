@@ -36,12 +36,14 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Parity bound of one output: |served - reference| <= atol + rtol * |reference| elementwise, and the mean
-    absolute difference within mean_abs (see checks.parity)."""
+    """Parity bound of one output: the error statistic `statistic` of |served - reference| / (atol + rtol *
+    |reference|) over its elements at most 1, and the mean absolute difference within mean_abs (see checks.parity).
+    `statistic`: "max" (every element within its bound), "mean", "median", or a quantile "pNN" such as "p99"."""
 
     atol: float
     rtol: float
     mean_abs: float
+    statistic: str = "max"
 
     def bound(self, reference_abs: np.ndarray) -> np.ndarray:
         return self.atol + self.rtol * reference_abs

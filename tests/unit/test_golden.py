@@ -75,6 +75,17 @@ def test_round_trip_keeps_inputs_outputs_masks_and_tolerances(golden_dir):
     golden.check_fits(SPEC)
 
 
+def test_a_chosen_error_statistic_is_kept_and_a_bad_one_refused(tmp_path):
+    save_golden(tmp_path, SPEC, expected(), parse_tolerances(["fp32:statistic=p99.9"]), weights_digest="", reference="")
+    assert load_golden(tmp_path, "tagger").tolerances_at("fp32")["scores"].statistic == "p99.9"
+    manifest_path = tmp_path / "tagger" / "golden.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["tolerances"]["fp32"]["scores"]["statistic"] = "worst"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(GoldenFileError, match=r"\$\.tolerances\.fp32\.scores\.statistic: 'worst' does not match"):
+        load_golden(tmp_path, "tagger")
+
+
 def test_a_model_without_golden_outputs_skips_and_names_those_there(golden_dir):
     with pytest.raises(Unsupported, match=r"no golden outputs for 'other' in .* \(it holds tagger\)"):
         load_golden(golden_dir, "other")

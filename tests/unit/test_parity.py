@@ -189,6 +189,26 @@ def test_override_every_field_and_later_items_win():
     assert tolerances.by_precision["fp32"] == Tolerance(1e-2, 0.0, 2e-3)
 
 
+def test_a_chosen_statistic_gates_on_the_share_of_elements_within_their_bound():
+    """One element in a hundred far off: elementwise (max) fails it, the p99 and the median pass it, the mean
+    does not (it is 100 bounds off, a hundredth of the elements)."""
+    reference = {"y": np.zeros(100)}
+    served = {"y": np.r_[np.zeros(99), 0.1]}
+    loose = Tolerance(1e-3, 0.0, 1.0)
+    verdicts = {}
+    for statistic in ("max", "p99", "median", "mean"):
+        (diff,) = compare(served, reference, {"y": Tolerance(1e-3, 0.0, 1.0, statistic)})
+        verdicts[statistic] = (diff.within, round(diff.used, 3))
+    assert verdicts == {"max": (False, 100.0), "p99": (True, 0.0), "median": (True, 0.0), "mean": (True, 1.0)}
+    (diff,) = compare(served, reference, {"y": loose})
+    assert diff.judged is None and diff.used == diff.bound_used == 100.0  # max: every element, as before
+    (p99,) = compare(served, reference, {"y": Tolerance(1e-3, 0.0, 1.0, "p99")})
+    assert "p99 of |d| / bound 0% of atol 0.001" in p99.row("case")
+    (p98,) = compare({"y": np.r_[np.zeros(98), 0.1, 0.1]}, reference, {"y": Tolerance(1e-3, 0.0, 1.0, "p99")})
+    assert not p98.within  # two in a hundred off: p99 is the 99th element, 100 bounds off
+    assert parse_tolerances(["fp16/logits:statistic=p99.9"]).for_output("fp16", "logits").statistic == "p99.9"
+
+
 def test_per_output_override_beats_the_spec_which_beats_the_precision():
     tolerances = parse_tolerances(["fp16/start_logits:atol=0.1", "fp16:rtol=0.5"])
     spec_tolerances = {"fp16": {"start_logits": Tolerance(9, 9, 9), "end_logits": Tolerance(7, 7, 7)}}
@@ -212,6 +232,8 @@ def test_per_output_override_beats_the_spec_which_beats_the_precision():
         ("fp16:atol=1,", "'' is not"),
         ("fp32:atol=-1", "'atol=-1' is not atol=NUMBER, rtol=NUMBER or mean_abs=NUMBER with NUMBER >= 0"),
         ("fp32:rtol=nan", "'rtol=nan'"),
+        ("fp16:statistic=p101", "statistic 'p101': use max, mean, median or a quantile such as p99 or p99.9"),
+        ("fp16:statistic=worst", "statistic 'worst'"),
     ],
 )
 def test_parse_errors_name_the_item(item, fragment):
