@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     gpus = () if args.gpu is None else (args.gpu,)
-    settings = Settings(gpus=gpus)
+    settings = Settings(gpus=gpus, formats=FORMATS)  # every format, not the CPU default
     print(f"hardware {hardware_key(gpus)} ({platform.processor() or platform.machine()})")
     with tempfile.TemporaryDirectory(prefix="parity-tolerances-") as work:
         session = TritonSession(settings, work_dir=Path(work), cache_dir=Path(work) / "exports")

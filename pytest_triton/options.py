@@ -153,6 +153,8 @@ def _input_data(items: list[str]) -> dict[str, Path]:
                 "expected [MODEL=]FILE naming a perf_analyzer input data JSON file, e.g. bert-tiny=requests.json",
                 where=f"={item!r}",
             )
+        if model.strip() in files:
+            raise BadValue(f"two files for {model.strip() or 'every model'}: give one", where=f"={item!r}")
         files[model.strip()] = Path(path)
     return files
 

@@ -31,7 +31,7 @@ class Settings:
     security: ClientSecurity = ClientSecurity()
     gpus: tuple[int, ...] = ()
     models: tuple[str, ...] = ()
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = CPU_FORMATS  # Settings.from_options: every format where GPUs are given
     precisions: tuple[str, ...] = PRECISIONS
     checkpoints: dict[str, Path] = field(default_factory=dict)
     tolerances: Tolerances = field(default_factory=Tolerances)

@@ -30,7 +30,7 @@ from pytest_triton.models.spec import ModelSpec
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
 from pytest_triton.squad.data import SquadDataset, SquadFormatError, load_squad
-from pytest_triton.squad.features import Feature, make_features
+from pytest_triton.squad.features import Feature, make_features, window_settings
 from pytest_triton.squad.inference import Infer, run_features, torch_qa_infer
 from pytest_triton.squad.metrics import evaluate
 from pytest_triton.squad.postprocess import Prediction, postprocess
@@ -135,11 +135,10 @@ class AccuracyRun:
             )
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
         positions = AutoConfig.from_pretrained(str(tokenizer_dir)).max_position_embeddings
-        # BERT's reference settings (384, 128, 64) where the model allows 384 positions; for a shorter
-        # model, half its length as stride and a quarter for the question (what the tiny model trains with).
+        # BERT's reference length 384 where the model allows 384 positions, and the windows that go with it.
         seq = self.plan.max_seq_length or min(384, positions)
-        stride = self.plan.doc_stride or (128 if seq >= 384 else seq // 2)
-        query = self.plan.max_query_length or (64 if seq >= 384 else seq // 4)
+        stride, query = window_settings(seq)
+        stride, query = self.plan.doc_stride or stride, self.plan.max_query_length or query
         sets = []
         for name, dataset in self.datasets():
             sets.append(SquadSet(name, dataset, make_features(dataset.examples, tokenizer, seq, stride, query)))

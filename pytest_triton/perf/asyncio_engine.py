@@ -20,7 +20,7 @@ from pytest_triton.perf.gpu_figures import GpuFigures
 from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyStats, Measurement, WindowResult
 from pytest_triton.perf.server_stats import ServerWindow
-from pytest_triton.perf.server_usage import MachineTime, Usage, machine_time, session_usage
+from pytest_triton.perf.server_usage import MachineTime, Usage, machine_time, session_usage, steal_between
 from pytest_triton.perf.settings import MAX_STRETCH, MeasurementSettings
 from pytest_triton.perf.stability import is_stable
 from pytest_triton.perf.workload import Workload
@@ -325,7 +325,7 @@ class _PointRun:
             latency=LatencyStats.of([t.latency_ns / 1000.0 for t in timings]),
             client_cpu_cores=closed.cores_since(opened),
             server_cpu_s=_cpu_between(*usages),
-            steal_share=_steal_between(*machine),
+            steal_share=steal_between(*machine),
         )
         return _Window(result, timings)
 
@@ -384,16 +384,12 @@ class _PointRun:
             gpu_memory_bytes=gpu.memory_bytes,
             gpu_utilization=gpu.utilization,
             gpu_power_w=gpu.power_w,
-            steal_share=_steal_between(machine[-count - 1], machine[-1]),
+            steal_share=steal_between(machine[-count - 1], machine[-1]),
         )
 
 
 def _judged_latency(latency: LatencyStats, percentile: int | None) -> float:
     return latency.avg_us if percentile is None else float(getattr(latency, f"p{percentile}_us"))
-
-
-def _steal_between(opened: MachineTime | None, closed: MachineTime | None) -> float | None:
-    return None if opened is None or closed is None else closed.steal_share_since(opened)
 
 
 def _cpu_between(opened: Usage | None, closed: Usage | None) -> float | None:

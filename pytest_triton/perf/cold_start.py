@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.errors import Unsupported
 from pytest_triton.perf.engine import MeasurementFailed
-from pytest_triton.perf.server_usage import machine_time
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.client import TritonClient
 
@@ -28,8 +27,6 @@ class ColdStart:
     load_s: float | None  # the load request, files in place to READY; None for a model someone else loaded
     first_response_us: float  # the first request the model ever served
     first_requests_us: float  # the mean of its first FIRST_REQUESTS requests, the first included
-    # Of this machine's CPU time meanwhile, the share a hypervisor gave to other guests; None where unknown.
-    steal_share: float | None = None
 
     def entries(self) -> dict[str, BaselineEntry]:
         """Baseline entries (lower is better); the load time only where this run loaded the model."""
@@ -52,7 +49,6 @@ def first_requests(
     from tritonclient.utils import InferenceServerException
 
     latencies = []
-    opened = machine_time()
     for index in range(FIRST_REQUESTS):
         began = time.perf_counter()
         try:
@@ -62,6 +58,4 @@ def first_requests(
                 f"request {index + 1} to a freshly loaded {workload.model} failed: {error}"
             ) from None
         latencies.append((time.perf_counter() - began) * 1e6)
-    closed = machine_time()
-    steal = closed.steal_share_since(opened) if opened is not None and closed is not None else None
-    return ColdStart(load_s, latencies[0], sum(latencies) / len(latencies), steal)
+    return ColdStart(load_s, latencies[0], sum(latencies) / len(latencies))

@@ -29,6 +29,9 @@ from pytest_triton.models.spec import SampleCase, TensorSpec
 class InputDataError(TritonPluginError):
     """An input data file that cannot be read as perf_analyzer's format, or that does not fit the model."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, options=("triton_perf_input_data",))
+
 
 @dataclass(frozen=True)
 class InputData:
@@ -40,10 +43,16 @@ class InputData:
 
 
 def read_input_data(
-    path: Path, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], batch_size: int, batched: bool
+    path: Path,
+    inputs: Sequence[TensorSpec],
+    outputs: Sequence[TensorSpec],
+    batch_size: int,
+    batched: bool,
+    aliases: Mapping[str, str] | None = None,
 ) -> InputData:
     """Requests of `batch_size` rows (one entry each when not `batched`) for a model served with `inputs` and
-    `outputs` (served names, dtypes and per-row dims)."""
+    `outputs` (served names, dtypes and per-row dims). `aliases`: other names a file may use for them (a spec's
+    names, where the server's differ: libtorch serves input__0)."""
     try:
         document = json.loads(path.read_text())
     except OSError as error:
@@ -53,7 +62,8 @@ def read_input_data(
     entries = _entries(document, "data", path)
     if not entries:
         raise InputDataError(f'{path}: "data" holds no entries: give at least one request\'s inputs')
-    rows = [_tensors(entry, inputs, f"{path}: data[{i}]") for i, entry in enumerate(entries)]
+    renamed = [{(aliases or {}).get(name, name): value for name, value in entry.items()} for entry in entries]
+    rows = [_tensors(entry, inputs, f"{path}: data[{i}]") for i, entry in enumerate(renamed)]
     expected_rows = None
     if "validation_data" in document:
         checked = _entries(document, "validation_data", path)
@@ -62,6 +72,7 @@ def read_input_data(
                 f'{path}: "validation_data" has {len(checked)} entries for {len(entries)} in "data": '
                 "give one per data entry, in the same order"
             )
+        checked = [{(aliases or {}).get(name, name): value for name, value in entry.items()} for entry in checked]
         expected_rows = [_tensors(entry, outputs, f"{path}: validation_data[{i}]") for i, entry in enumerate(checked)]
     if not batched:
         cases = tuple(SampleCase(1, f"entry{i}", row) for i, row in enumerate(rows))
@@ -103,7 +114,10 @@ def _array(value: Any, tensor: TensorSpec, where: str) -> np.ndarray:
     shape: tuple[int, ...] = tensor.dims
     if isinstance(value, dict):
         if "shape" in value:
-            shape = tuple(value["shape"])
+            given = value["shape"]
+            if not isinstance(given, list) or not all(isinstance(d, int) and d >= 0 for d in given):
+                raise InputDataError(f'{where}: "shape" must be a list of sizes, e.g. [3, 224, 224], not {given!r}')
+            shape = tuple(given)
         if "b64" in value:
             try:
                 raw = base64.b64decode(value["b64"], validate=True)

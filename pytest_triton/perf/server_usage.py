@@ -41,6 +41,11 @@ class MachineTime:
         return (self.steal_s - earlier.steal_s) / total if total > 0 else None
 
 
+def steal_between(opened: MachineTime | None, closed: MachineTime | None) -> float | None:
+    """The share of this machine's CPU time between two readings that went to other guests; None where unknown."""
+    return None if opened is None or closed is None else closed.steal_share_since(opened)
+
+
 def machine_time(proc: str = _PROC) -> MachineTime | None:
     try:
         with open(f"{proc}/stat", "rb") as file:

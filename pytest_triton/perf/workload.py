@@ -12,7 +12,8 @@ from pytest_triton.models.spec import TensorSpec, seeded_generator
 from pytest_triton.models.synthetic import synthetic_array
 
 # Of every this many rounds through the requests, one round's answers are checked: often enough to catch an answer
-# that load corrupts within a window, rarely enough that the check costs the client nothing measurable.
+# that load corrupts within a window, rarely enough to leave the client's time to the load. The check runs on the
+# client's event loop: for large outputs (an encoder's hidden states) what it costs is not measured yet.
 CHECK_EVERY = 16
 
 # (index of the request in Workload.requests, its outputs by served name) -> what is wrong with them, or None.

@@ -110,5 +110,5 @@ def deploy(
         spec.max_batch_size,
         config,
         loaded,
-        instances.count if warmup else 0,
+        instances.count * max(1, len(instances.gpus)) if warmup else 0,  # count is per GPU where GPUs are named
     )

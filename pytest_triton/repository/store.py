@@ -31,9 +31,7 @@ class ModelRepository:
         request took (with no repository directory here, the files travel inside it)."""
         if self.directory is None:
             payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
-            began = time.perf_counter()
-            self.client.load_model(name, to_json(config), payload)
-            return time.perf_counter() - began
+            return self._timed_load(name, to_json(config), payload)
         model_dir = self.directory / name
         for rel, source in files.items():
             target = model_dir / rel
@@ -46,9 +44,7 @@ class ModelRepository:
         staging = model_dir / "config.pbtxt.tmp"
         staging.write_text(to_pbtxt(config))
         staging.replace(model_dir / "config.pbtxt")
-        began = time.perf_counter()
-        self.client.load_model(name)
-        return time.perf_counter() - began
+        return self._timed_load(name)
 
     def reload(self, name: str) -> float:
         """Unload `name` and load it again from its files in place, a cold start once more; returns the seconds
@@ -56,14 +52,22 @@ class ModelRepository:
         the first load request are gone with the unload."""
         if self.directory is None:
             raise Unsupported(f"{name} was loaded with its files inside the request: it cannot be reloaded")
-        self.client.unload_model(name)
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            self.client.unload_model(name)
+        except InferenceServerException as error:
+            raise ModelLoadError(f"the server would not unload {name} to reload it: {error.message()}") from None
         deadline = time.monotonic() + UNLOAD_TIMEOUT_S
         while self.client.is_model_ready(name):  # the unload request returns before the model is gone
             if time.monotonic() > deadline:
                 raise ModelLoadError(f"{name} was still ready {UNLOAD_TIMEOUT_S:.0f} s after its unload request")
             time.sleep(0.05)
+        return self._timed_load(name)
+
+    def _timed_load(self, name: str, config_json: str | None = None, files: Mapping[str, bytes] | None = None) -> float:
         began = time.perf_counter()
-        self.client.load_model(name)
+        self.client.load_model(name, config_json, files)
         return time.perf_counter() - began
 
 

@@ -91,6 +91,12 @@ def make_features(
     return features
 
 
+def window_settings(max_seq_length: int) -> tuple[int, int]:
+    """(doc_stride, max_query_length): BERT's reference 128 and 64 at length 384 and above; for a shorter model,
+    half its length as stride and a quarter for the question (what the tiny model trains with)."""
+    return (128, 64) if max_seq_length >= 384 else (max_seq_length // 2, max_seq_length // 4)
+
+
 def model_inputs(features: Sequence[Feature]) -> dict[str, np.ndarray]:
     """Stack features into int64 arrays [batch, max_seq_length] named input_ids, token_type_ids, attention_mask."""
     return {name: np.stack([getattr(feature, name) for feature in features]) for name in MODEL_INPUT_NAMES}

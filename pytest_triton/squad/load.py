@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pytest_triton.models.spec import SampleCase, seeded_generator
-from pytest_triton.squad.features import MODEL_INPUT_NAMES, make_features
+from pytest_triton.squad.features import MODEL_INPUT_NAMES, make_features, window_settings
 from pytest_triton.squad.synthetic import generate
 
 LOAD_SEED = 11  # not the accuracy suite's held-out seed: the load is not the evaluation
@@ -24,8 +24,7 @@ def squad_requests(tokenizer_dir: Path, max_seq_length: int, batch_size: int) ->
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     examples = generate(LOAD_SEED, LOAD_PARAGRAPHS).examples
-    # The accuracy suite's windows for a model shorter than 384: half of it as stride, a quarter for the question.
-    stride, query = (128, 64) if max_seq_length >= 384 else (max_seq_length // 2, max_seq_length // 4)
+    stride, query = window_settings(max_seq_length)
     features = make_features(examples, tokenizer, max_seq_length, stride, query)
     order = seeded_generator(LOAD_SEED).permutation(len(features))
     cases = []

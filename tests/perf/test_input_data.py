@@ -110,3 +110,28 @@ def test_variable_dims_need_a_shape_and_one_request_one_shape(tmp_path):
 def test_a_missing_file_says_so(tmp_path):
     with pytest.raises(InputDataError, match="cannot read the input data file"):
         read_input_data(tmp_path / "nope.json", (IMAGE,), (), batch_size=1, batched=True)
+
+
+def test_a_bad_shape_is_named(tmp_path):
+    path = write(tmp_path, {"data": [{"image": {"content": [1, 2, 3, 4], "shape": 4}}]})
+    with pytest.raises(InputDataError, match=r'data\[0\].image: "shape" must be a list of sizes'):
+        read_input_data(path, (IMAGE,), (), batch_size=1, batched=True)
+
+
+def test_a_file_may_use_the_specs_names_and_its_cases_take_the_specs_dtypes(tmp_path):
+    """A libtorch fp16 deployment serves input__0/output__0 in float16; the file names the spec's tensors, and the
+    cases the reference gets are float32 as the spec declares them."""
+    from pytest_triton.checks.performance import perf_requests
+    from pytest_triton.models.spec import ModelSpec, SampleCase
+    from pytest_triton.repository.deployment import Deployment
+
+    spec = ModelSpec("scorer", "custom", None, (IMAGE,), (LOGITS,), lambda: [SampleCase(1, "b1", {})], 4)
+    served_in, served_out = TensorSpec("input__0", "float16", (2, 2)), TensorSpec("output__0", "float16", (3,))
+    deployment = Deployment(
+        "scorer-ts-trace-fp16", spec, "ts-trace", "fp16", "python", (served_in,), (served_out,), 4, None
+    )
+    path = write(tmp_path, {"data": [{"image": [1, 2, 3, 4]}], "validation_data": [{"logits": [0, 1, 0]}]})
+    cases, answers = perf_requests(deployment, 1, {"logits": None}, None, path)
+    assert cases[0].inputs["image"].dtype == np.float32 and cases[0].inputs["image"].shape == (1, 2, 2)
+    assert answers.given is not None and answers.given[0]["logits"].dtype == np.float32
+    assert answers.against == "the input data file's validation_data"

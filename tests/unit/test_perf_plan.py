@@ -69,6 +69,8 @@ def test_input_data_files_per_model_and_for_every_model(tmp_path):
     chosen = plan(triton_perf_input_data=[f"bert-tiny={mine}", str(everyone)])
     assert (chosen.input_data_for("bert-tiny"), chosen.input_data_for("resnext-small")) == (mine, everyone)
     assert plan().input_data_for("bert-tiny") is None
+    with pytest.raises(TritonPluginError, match="two files for bert-tiny: give one"):
+        plan(triton_perf_input_data=[f"bert-tiny={mine}", f"bert-tiny={everyone}"])
 
 
 def test_model_warmup_off_and_on_side_by_side(variants):

@@ -51,8 +51,9 @@ def test_checkpoint_reaches_the_zoo_factory(tmp_path):
 
 def test_local_variants_are_the_full_product_in_order():
     specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
-    variants = select_variants(Settings(), specs)
+    variants = select_variants(Settings(formats=FORMATS), specs)
     assert len(variants) == len(specs) * len(FORMATS) * len(PRECISIONS)
+    assert [v.id for v in select_variants(Settings(), specs)][:2] == ["bert-tiny-onnx-fp32", "bert-tiny-onnx-fp16"]
     assert [v.id for v in variants[:3]] == [
         "bert-tiny-ts-script-fp32",
         "bert-tiny-ts-script-fp16",
