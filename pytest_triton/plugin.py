@@ -334,7 +334,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         variants = _variants(metafunc.config)
         metafunc.parametrize("triton_variant", variants, ids=[v.id for v in variants], scope="session")
     if "triton_perf_point" in metafunc.fixturenames:
-        points = _options(metafunc.config).perf.points(_variants(metafunc.config))
+        try:
+            points = _options(metafunc.config).perf.points(_variants(metafunc.config))
+        except TritonPluginError as error:
+            raise pytest.Collector.CollectError(f"pytest-triton: {advised(error)}") from None
         metafunc.parametrize("triton_perf_point", points, ids=[p.id for p in points])
 
 

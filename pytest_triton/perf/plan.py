@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import SERVED
 from pytest_triton.models.variant import Variant
 from pytest_triton.perf.limits import Limit
@@ -72,6 +73,14 @@ class PerfPlan:
             else:
                 sizes = [size for size in self.batch_sizes if size <= variant.spec.max_batch_size] if batches else [1]
             points += [PerfPoint(variant, policy, size) for policy in policies for size in sizes]
+        measured = {point.variant.spec.name for point in points}
+        unknown = sorted(model for model in self.input_data if model and model not in measured)
+        if unknown:  # a typo would otherwise measure the generated requests in silence
+            raise TritonPluginError(
+                f"input data is given for {', '.join(unknown)}, which this run does not measure "
+                f"(it measures {', '.join(sorted(measured)) or 'nothing'})",
+                options=("triton_perf_input_data",),
+            )
         return points
 
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 
 def _no_traceback(result) -> None:
     text = result.stdout.str() + result.stderr.str()
@@ -26,6 +28,18 @@ def test_unknown_format_and_bad_tolerance(suites):
     )
     result = suites("--triton-tolerance=fp16:atol=lots")
     result.stderr.fnmatch_lines(["ERROR: --triton-tolerance='fp16:atol=lots': 'atol=lots' is not atol=NUMBER*"])
+
+
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_input_data_for_a_model_the_run_does_not_measure_is_named(suites, tmp_path: Path):
+    (tmp_path / "requests.json").write_text('{"data": [{"X": [1.0]}]}')
+    result = suites("--triton-models=resnext-small", f"--triton-perf-input-data=bert-tiny={tmp_path / 'requests.json'}")
+    result.assert_outcomes(errors=1)  # the perf suite's collection; nothing runs
+    result.stdout.fnmatch_lines(
+        ["*pytest-triton: input data is given for bert-tiny, which this run does not measure (it measures "
+         "resnext-small) (--triton-perf-input-data)*"]
+    )  # fmt: skip
+    _no_traceback(result)
 
 
 def _stopped_at_the_first_test(result, message: str) -> None:

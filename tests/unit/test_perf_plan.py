@@ -62,13 +62,18 @@ def test_limits_from_the_slo_option():
     assert [(limit.scope, limit.metric) for limit in limits] == [("bert-tiny", "latency_p99"), (None, "throughput")]
 
 
-def test_input_data_files_per_model_and_for_every_model(tmp_path):
+def test_input_data_files_per_model_and_for_every_model(tmp_path, variants):
     mine, everyone = tmp_path / "bert.json", tmp_path / "all.json"
     mine.write_text("{}")
     everyone.write_text("{}")
     chosen = plan(triton_perf_input_data=[f"bert-tiny={mine}", str(everyone)])
     assert (chosen.input_data_for("bert-tiny"), chosen.input_data_for("resnext-small")) == (mine, everyone)
     assert plan().input_data_for("bert-tiny") is None
+    with pytest.raises(
+        TritonPluginError,
+        match=r"given for bert-tny, which this run does not measure \(it measures bert-tiny, resnext-small\)",
+    ):
+        plan(triton_perf_input_data=[f"bert-tny={mine}"]).points(variants)
     with pytest.raises(TritonPluginError, match="two files for bert-tiny: give one"):
         plan(triton_perf_input_data=[f"bert-tiny={mine}", f"bert-tiny={everyone}"])
 
