@@ -118,10 +118,10 @@ class ExpectedAnswers:
             expected = [infer_spec_named(client, deployment, case.inputs) for case in cases]
 
         def check(index: int, served: Mapping[str, np.ndarray]) -> str | None:
-            case = cases[index % len(cases)]
+            position = index % len(cases)  # the rotation's place, as Workload.request takes it
+            case = cases[position]
             try:
-                served_outputs = spec_outputs(deployment, served)
-                diffs = compare(served_outputs, expected[index % len(cases)], self.tolerances, case.compared)
+                diffs = compare(spec_outputs(deployment, served), expected[position], self.tolerances, case.compared)
             except CheckFailed as error:
                 return f"{case.label}: {error}"
             wrong = [diff for diff in diffs if not diff.within]

@@ -62,8 +62,7 @@ def read_input_data(
     entries = _entries(document, "data", path)
     if not entries:
         raise InputDataError(f'{path}: "data" holds no entries: give at least one request\'s inputs')
-    renamed = [{(aliases or {}).get(name, name): value for name, value in entry.items()} for entry in entries]
-    rows = [_tensors(entry, inputs, f"{path}: data[{i}]") for i, entry in enumerate(renamed)]
+    rows = [_tensors(entry, inputs, aliases or {}, f"{path}: data[{i}]") for i, entry in enumerate(entries)]
     expected_rows = None
     if "validation_data" in document:
         checked = _entries(document, "validation_data", path)
@@ -72,8 +71,9 @@ def read_input_data(
                 f'{path}: "validation_data" has {len(checked)} entries for {len(entries)} in "data": '
                 "give one per data entry, in the same order"
             )
-        checked = [{(aliases or {}).get(name, name): value for name, value in entry.items()} for entry in checked]
-        expected_rows = [_tensors(entry, outputs, f"{path}: validation_data[{i}]") for i, entry in enumerate(checked)]
+        expected_rows = [
+            _tensors(entry, outputs, aliases or {}, f"{path}: validation_data[{i}]") for i, entry in enumerate(checked)
+        ]
     if not batched:
         cases = tuple(SampleCase(1, f"entry{i}", row) for i, row in enumerate(rows))
         return InputData(cases, tuple(expected_rows) if expected_rows else None)
@@ -96,7 +96,10 @@ def _entries(document: Any, key: str, path: Path) -> list[Mapping[str, Any]]:
     return entries
 
 
-def _tensors(entry: Mapping[str, Any], tensors: Sequence[TensorSpec], where: str) -> dict[str, np.ndarray]:
+def _tensors(
+    given: Mapping[str, Any], tensors: Sequence[TensorSpec], aliases: Mapping[str, str], where: str
+) -> dict[str, np.ndarray]:
+    entry = {aliases.get(name, name): value for name, value in given.items()}
     names = {t.name for t in tensors}
     unknown = sorted(set(entry) - names)
     missing = sorted(names - set(entry))

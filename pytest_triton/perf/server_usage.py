@@ -2,8 +2,9 @@
 
 A local tritonserver runs in a session of its own, and its python-backend stubs inherit it, so the session's
 processes are the server. CPU time (user + system) is what the server spent rather than how long it took; on the
-shared CI machine it still moved nearly as much as throughput between runs (runtimes spin-wait between requests,
-and a neighbour on the same physical core slows every instruction), see benchmarks/regression_detection.py.
+shared CI machine it still moved nearly as much as throughput between runs: it tracks wall time there (about 1.5
+cores busy while a request is served, whether onnxruntime spins or not), and a neighbour on the same physical core
+slows every instruction; see benchmarks/regression_detection.py.
 """
 
 from __future__ import annotations
