@@ -21,6 +21,8 @@ LAUNCH_MODES: tuple[LaunchMode, ...] = get_args(LaunchMode)
 # TorchScript's fp16 is emulated (two thirds of a default run's time went to TorchScript variants). On a GPU: every
 # format.
 CPU_FORMATS: tuple[Format, ...] = ("onnx",)
+# How a config search walks its space (search.strategy.STRATEGIES has one entry per name).
+SEARCH_MODES = ("quick", "brute")
 # The image docker mode runs where none is given.
 DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 # The format of a model someone else deployed (remote mode): whatever it was exported as, it is served as it is.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pytest_triton.errors import BadValue, TritonPluginError
-from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS
+from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS, SEARCH_MODES
 from pytest_triton.models.zoo import DEFAULT_MODELS
 from pytest_triton.server.endpoint import group_addresses
 
@@ -273,6 +273,22 @@ def _limits(items: list[str]) -> tuple[object, ...]:
     return tuple(limit for item in items for limit in parse_limits(item))
 
 
+def _objective(text: str) -> object:
+    from pytest_triton.search.objective import parse_objective
+
+    return parse_objective(text)
+
+
+def _delays(items: list[str]) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in _names(items))
+    except ValueError:
+        raise BadValue(f"{','.join(items)!r} is not a comma list of microseconds, e.g. 0,100,500", where="") from None
+    if not values or any(v < 0 for v in values):
+        raise BadValue("give one or more delays of 0 µs or more, e.g. 0,100,500", where="")
+    return tuple(sorted(set(values)))
+
+
 OPTIONS = (
     Option(
         "triton-suites",
@@ -459,7 +475,50 @@ OPTIONS = (
     Option("squad-doc-stride", "window stride over long contexts; without it, 128 at length 384", positive(int)),
     Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive(int)),
     Option(
-        "triton-accuracy-tolerance", "fp16 EM/F1 tolerance against in-process fp32, in points", positive(float), "1.0"
+        "triton-accuracy-tolerance",
+        "fp16 EM/F1 tolerance against in-process fp32, in points (the config search's too)",
+        positive(float),
+        "1.0",
+    ),
+    # Config search.
+    Option(
+        "triton-search",
+        "find each model's best serving configuration: off | quick (hill climbing) | brute (the whole grid)",
+        one_of(("off", *SEARCH_MODES)),
+        "off",
+    ),
+    Option(
+        "triton-search-objective",
+        "what the search maximises: throughput | avg | p50 | p90 | p95 | p99 | memory, or weights NAME=W,...",
+        _objective,
+        "throughput",
+    ),
+    Option(
+        "triton-search-constraints",
+        "what a recommended configuration keeps, as --triton-slo: e.g. p99<=20ms,throughput>=100/s,"
+        "server_memory<=2GiB; a latency limit also ends each concurrency sweep",
+        _limits,
+        multiple=True,
+    ),
+    Option(
+        "triton-search-max-batch-size",
+        "max_batch_size values: powers of two up to this; without it, up to the export's",
+        positive(int),
+    ),
+    Option("triton-search-max-instances", "instance counts from 1 to this", positive(int), "2"),
+    Option("triton-search-queue-delays", "dynamic batcher queue delays to try, in µs", _delays, "100", multiple=True),
+    Option("triton-search-max-concurrency", "the concurrency sweep's bound", positive(int), "16"),
+    Option(
+        "triton-search-budget",
+        "seconds a model's search may take: no configuration starts after that",
+        positive(float),
+        "300",
+    ),
+    Option("triton-search-top", "configurations written into the output model repository", positive(int), "3"),
+    Option(
+        "triton-search-dir",
+        "where searches keep checkpoints, reports and repositories; without it, triton-search/ in the rootdir",
+        _path,
     ),
 )
 

@@ -19,6 +19,7 @@ import pytest
 
 from pytest_triton import hookspecs
 from pytest_triton.errors import TritonPluginError
+from pytest_triton.kinds import SERVED
 from pytest_triton.options import OPTIONS, read_options
 from pytest_triton.outcomes import advised, triton_outcome
 from pytest_triton.results_log import ResultsLog
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_triton.models.spec import ModelSpec
     from pytest_triton.models.variant import Variant
     from pytest_triton.perf.plan import PerfPlan
+    from pytest_triton.search.plan import SearchPlan
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
     from pytest_triton.turns import Turns
@@ -49,6 +51,7 @@ class _Options:
     settings: Settings
     perf: PerfPlan
     accuracy: AccuracyPlan
+    search: SearchPlan
 
 
 options_key = pytest.StashKey[_Options]()
@@ -126,6 +129,7 @@ def _options(config: pytest.Config) -> _Options:
         from pytest_triton.checks.accuracy_plan import AccuracyPlan
         from pytest_triton.models.zoo import ZOO
         from pytest_triton.perf.plan import PerfPlan
+        from pytest_triton.search.plan import SearchPlan
         from pytest_triton.settings import Settings
 
         known = (*ZOO, *(spec.name for spec in _user_specs(config)))
@@ -137,8 +141,9 @@ def _options(config: pytest.Config) -> _Options:
         if len(settings.remotes) > 1 and not _is_xdist_worker(config):
             _check_fleet(config, settings)
         perf, accuracy = PerfPlan.from_options(values), AccuracyPlan.from_options(values)
+        search = SearchPlan.from_options(values, perf.settings, config.rootpath / "triton-search")
         worker, index = _worker()
-        config.stash[options_key] = _Options(settings.for_worker(index, worker is not None), perf, accuracy)
+        config.stash[options_key] = _Options(settings.for_worker(index, worker is not None), perf, accuracy, search)
     return config.stash[options_key]
 
 
@@ -339,6 +344,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         except TritonPluginError as error:
             raise pytest.Collector.CollectError(f"pytest-triton: {advised(error)}") from None
         metafunc.parametrize("triton_perf_point", points, ids=[p.id for p in points])
+    if "triton_search_model" in metafunc.fixturenames:
+        # Off by default: one test that says how to ask for it, rather than one per model.
+        searched = (
+            [v.spec for v in _variants(metafunc.config) if v.format != SERVED]
+            if _options(metafunc.config).search.mode != "off"
+            else []
+        )
+        specs: list[ModelSpec | None] = [*{spec.name: spec for spec in searched}.values()] or [None]
+        metafunc.parametrize(
+            "triton_search_model", specs, ids=[s.name if s else "off" for s in specs], indirect=True, scope="session"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -392,6 +408,20 @@ def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
 @pytest.fixture(scope="session")
 def triton_perf_plan(pytestconfig: pytest.Config) -> PerfPlan:
     return _options(pytestconfig).perf
+
+
+@pytest.fixture(scope="session")
+def triton_search_model(request: pytest.FixtureRequest) -> ModelSpec:
+    """A model the config search searches; skips where the search is off, before a server starts."""
+    if request.param is None:
+        pytest.skip("the config search is off: --triton-search=quick or brute runs it")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def triton_search_plan(pytestconfig: pytest.Config) -> SearchPlan:
+    """What --triton-search and its options ask for (mode "off": check the stored recommendations)."""
+    return _options(pytestconfig).search
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from pytest_triton.checks.payload import reference_outputs
+from pytest_triton.checks.performance import Reference
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
 from pytest_triton.kinds import SERVED, variant_id
@@ -91,6 +93,14 @@ class TritonSession:
         """The eager fp32 module on the session's device, built once per session."""
         return self._reference_and_digest(spec)[0]
 
+    def answers_reference(self, spec: ModelSpec) -> Reference | None:
+        """The eager module's answers to spec-named inputs, where the spec has one and no golden files stand in
+        for it: what answers sampled under load are held to."""
+        if spec.build is None or self.settings.golden_dir is not None:
+            return None
+        module = self.reference(spec)
+        return lambda inputs: reference_outputs(module, spec, inputs, self.settings.device)
+
     def weights_digest(self, spec: ModelSpec) -> str:
         """sha256 of the reference module's weights: what tells two models with the same name apart."""
         return self._reference_and_digest(spec)[1]
@@ -125,6 +135,12 @@ class TritonSession:
         repository = ModelRepository(self.client, self.server.repository)
         return lambda: repository.reload(deployment.model_name)
 
+    def unload(self, deployment: Deployment) -> None:
+        """Unload a deployment this run made and forget it (a later `deployment` call loads it again): the config
+        search measures one candidate at a time, with nothing else of its own loaded beside it."""
+        ModelRepository(self.client, None).unload(deployment.model_name)
+        self._deployments = {key: d for key, d in self._deployments.items() if d is not deployment}
+
     def artifact(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
         """The exported file of one variant (cached), as the server gets it; also for timing it in-process."""
         check_supported(spec, fmt, precision, self.settings.device)
@@ -153,6 +169,7 @@ class TritonSession:
                 batching=serving.batching,
                 instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
                 warmup=serving.warmup,
+                max_batch_size=serving.max_batch_size,
             )
         except ModelLoadError as error:
             raise self._with_log_tail(error) from None

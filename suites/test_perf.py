@@ -8,8 +8,8 @@ import warnings
 import pytest
 
 from pytest_triton.baselines.context import PERF
-from pytest_triton.checks.payload import reference_outputs, spec_tolerances
-from pytest_triton.checks.performance import Reference, perf_requests, run_perf
+from pytest_triton.checks.payload import spec_tolerances
+from pytest_triton.checks.performance import perf_requests, run_perf
 from pytest_triton.outcomes import triton_outcome
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.load import Concurrency
@@ -18,14 +18,6 @@ from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.repository.store import ModelRepository
 
 CALIBRATION_SLEEP_MS = 20.0
-
-
-def reference(session, spec, settings) -> Reference | None:
-    """The eager module's answers where the spec has one and no golden files stand in for it."""
-    if spec.build is None or settings.golden_dir is not None:
-        return None
-    module = session.reference(spec)
-    return lambda inputs: reference_outputs(module, spec, inputs, settings.device)
 
 
 def test_measurement_matches_calibration_model(triton_session, triton_perf_plan, triton_measuring):
@@ -70,7 +62,7 @@ def test_throughput_and_latency_against_baseline(
                 deployment,
                 point.batch_size,
                 spec_tolerances(deployment, triton_settings.tolerances),
-                reference(triton_session, deployment.spec, triton_settings),
+                triton_session.answers_reference(deployment.spec),
                 triton_perf_plan.input_data_for(variant.spec.name),
             ),
             triton_perf_plan,

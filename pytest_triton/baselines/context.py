@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
 from pytest_triton.baselines.hardware import hardware_facts
@@ -16,6 +16,8 @@ from pytest_triton.baselines.verdict import Comparison, Verdict
 
 PERF = "perf"
 ACCURACY = "accuracy"
+SEARCH = "search"  # the config search's recommendations, with their figures
+HARDWARE_SUITES = (PERF, SEARCH)  # filed by hardware, as speed is
 
 
 @dataclass
@@ -35,12 +37,20 @@ class BaselineContext:
             self._loaded, self._read = self.store.load(self.key), True
         return self._loaded
 
-    def record(self, entries: Mapping[str, Mapping[str, BaselineEntry]]) -> list[str]:
-        """Merge `entries` (config -> metric -> entry) into the stored file when this run updates baselines;
-        returns the configs written."""
+    def record(
+        self, entries: Mapping[str, Mapping[str, BaselineEntry]], replacing: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """Merge `entries` (config -> metric -> entry) into the stored file when this run updates baselines, first
+        dropping the stored configs `replacing` says these replace; returns the configs written."""
         if not (self.update and entries):
             return []
-        self.store.update(self.key, self.software, entries, self.hardware)
+        if replacing is None:
+            self.store.update(self.key, self.software, entries, self.hardware)
+        else:
+            self.store.modify(
+                self.key,
+                lambda current: current.without(replacing).merged(self.software, entries, self.hardware),
+            )
         return sorted(entries)
 
     @property
@@ -89,12 +99,12 @@ class BaselinesForRun:
 
     def context(self, suite: str) -> BaselineContext:
         if suite not in self._contexts:
-            hardware = hardware_facts(self.gpus) if suite == PERF and not self.remote_url else None
+            hardware = hardware_facts(self.gpus) if suite in HARDWARE_SUITES and not self.remote_url else None
             scope = (
                 hardware.key()
                 if hardware
                 else remote_scope(self.remote_url, self.remote_hardware)
-                if suite == PERF
+                if suite in HARDWARE_SUITES
                 else ACCURACY
             )
             self._contexts[suite] = BaselineContext(

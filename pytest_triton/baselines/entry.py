@@ -93,6 +93,11 @@ class BaselineFile:
                 stored[metric] = replace(entry, tolerance=previous.tolerance) if previous else entry
         return BaselineFile(self.key, dict(software), combined, hardware if hardware is not None else self.hardware)
 
+    def without(self, dropped: Callable[[str], bool]) -> "BaselineFile":
+        """This file less the configs `dropped` says to drop."""
+        kept = {config: metrics for config, metrics in self.entries.items() if not dropped(config)}
+        return BaselineFile(self.key, self.software, kept, self.hardware)
+
     def map_entries(self, change: Callable[[str, str, BaselineEntry], BaselineEntry]) -> "BaselineFile":
         """This file with each entry replaced by `change(config, metric, entry)`."""
         entries = {

@@ -13,7 +13,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -34,7 +34,7 @@ def markdown_summary(
     lines += ["## Baselines", "", f"**{counts_text(comparisons)}**", ""]
     if comparisons:
         ordered = display_order(comparisons)
-        lines += _table(
+        lines += markdown_table(
             ("config", "metric", "baseline", "measured", "change", "verdict"),
             [
                 (
@@ -74,7 +74,7 @@ def markdown_summary(
                     str(m.errors),
                 )
             )
-    lines += _table(
+    lines += markdown_table(
         (
             "config",
             "load",

@@ -116,3 +116,33 @@ def plot_latency_breakdown(series: Mapping[str, Sequence[Measurement]], path: Pa
     figure.legend(handles[::-1], names[::-1], loc="outside right upper", fontsize=9, title="component")
     figure.suptitle("Latency breakdown per request")
     return _save(figure, path)
+
+
+def plot_pareto(
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    front: Sequence[tuple[float, float]],
+    recommended: tuple[str, float, float] | None,
+    latency_name: str,
+    path: Path,
+) -> Path:
+    """Every configuration's sweep as (throughput, latency ms) points joined by a thin line, the Pareto front
+    (no other point is both faster and quicker) as a step line, and the recommended point starred."""
+    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    axes = figure.add_subplot()
+    for points in series.values():
+        axes.plot([x for x, _ in points], [y for _, y in points], "-o", color="#9a9a9a", alpha=0.6, markersize=3)
+    if front:
+        ordered = sorted(front)
+        axes.step([x for x, _ in ordered], [y for _, y in ordered], "-", where="post", color="C3", label="Pareto front")
+        axes.plot([x for x, _ in ordered], [y for _, y in ordered], "o", color="C3", markersize=5)
+    if recommended is not None:
+        name, x, y = recommended
+        axes.plot([x], [y], "*", color="C2", markersize=16, label=f"recommended: {name}")
+    axes.set_xlabel("throughput (inferences/s)")
+    axes.set_ylabel(f"{latency_name} latency (ms)")
+    axes.set_title(f"Configurations searched ({len(series)})")
+    axes.set_xlim(0, None)
+    axes.set_ylim(0, None)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8, loc="best")
+    return _save(figure, path)

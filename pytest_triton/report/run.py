@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from pytest_triton.baselines.context import ACCURACY, PERF
+from pytest_triton.baselines.context import ACCURACY, PERF, SEARCH
 from pytest_triton.baselines.hardware import HardwareFacts
 from pytest_triton.baselines.migrate import COMMAND as MIGRATE_COMMAND
 from pytest_triton.baselines.migrate import legacy_scope_for
@@ -95,7 +95,7 @@ def finish(
     lines: list[str] = []
     measurements: dict[str, list[Measurement]] = {}
     everything: list[Comparison] = []
-    for suite in (PERF, ACCURACY):
+    for suite in (PERF, SEARCH, ACCURACY):
         found = list(outcomes(log, suite))
         comparisons = [c for outcome in found for c in outcome.comparisons]
         for outcome in found:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tritonclient.grpc import model_config_pb2 as mc
 
@@ -54,6 +55,57 @@ def _warmup_dims(spec: ModelSpec, served: tuple[TensorSpec, ...]) -> dict[str, t
     }
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """What a model directory holds for an artifact: its config, its files (relative path -> source) and the
+    tensors as served under that config."""
+
+    config: mc.ModelConfig
+    files: dict[str, Path | bytes]
+    served_by: str  # the platform, or "python" for the generic runner
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+def model_files(
+    spec: ModelSpec,
+    artifact: Artifact,
+    backends: tuple[str, ...],
+    name: str,
+    *,
+    batching: BatchingPolicy = BatchingPolicy(),
+    instances: InstancePolicy = InstancePolicy(),
+    warmup: bool = False,
+    max_batch_size: int | None = None,
+) -> ModelFiles:
+    """The native backend's config where `backends` has it, else the python runner's. `max_batch_size`: the
+    config's, at most the export's (None: the export's)."""
+    fmt = export_format(artifact.format)
+    largest = spec.max_batch_size if max_batch_size is None else max_batch_size
+    if largest > spec.max_batch_size:
+        raise ValueError(f"max_batch_size {largest} is above the export's {spec.max_batch_size}")
+    inputs, outputs = artifact.inputs, artifact.outputs
+    files: dict[str, Path | bytes] = {f"1/{fmt.file_name}": artifact.path}
+    native = fmt.backend in backends
+    if native and fmt.platform == "pytorch_libtorch":
+        inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
+    if not native:
+        files["1/model.py"] = MODEL_FILE
+    config = build_config(
+        name,
+        inputs,
+        outputs,
+        largest,
+        batching=batching,
+        instances=instances,
+        warmup=_warmup_dims(spec, inputs) if warmup else None,
+        platform=fmt.platform if native else "",
+        backend="" if native else "python",
+        parameters=None if native else {"format": artifact.format, "artifact": fmt.file_name},
+    )
+    return ModelFiles(config, files, fmt.platform if native else "python", inputs, outputs)
+
+
 def deploy(
     repository: ModelRepository,
     spec: ModelSpec,
@@ -64,51 +116,31 @@ def deploy(
     batching: BatchingPolicy = BatchingPolicy(),
     instances: InstancePolicy = InstancePolicy(),
     warmup: bool = False,
+    max_batch_size: int | None = None,
 ) -> Deployment:
     """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
     model_name = name or variant_id(spec.name, artifact.format, artifact.precision)
-    fmt = export_format(artifact.format)
-    inputs, outputs = artifact.inputs, artifact.outputs
-    files: dict[str, object] = {f"1/{fmt.file_name}": artifact.path}
-    if fmt.backend in backends:
-        if fmt.platform == "pytorch_libtorch":
-            inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
-        config = build_config(
-            model_name,
-            inputs,
-            outputs,
-            spec.max_batch_size,
-            platform=fmt.platform,
-            batching=batching,
-            instances=instances,
-            warmup=_warmup_dims(spec, inputs) if warmup else None,
-        )
-        served_by = fmt.platform
-    else:
-        config = build_config(
-            model_name,
-            inputs,
-            outputs,
-            spec.max_batch_size,
-            backend="python",
-            batching=batching,
-            instances=instances,
-            warmup=_warmup_dims(spec, inputs) if warmup else None,
-            parameters={"format": artifact.format, "artifact": fmt.file_name},
-        )
-        files["1/model.py"] = MODEL_FILE
-        served_by = "python"
-    loaded = repository.place(model_name, config, files)  # type: ignore[arg-type]
+    made = model_files(
+        spec,
+        artifact,
+        backends,
+        model_name,
+        batching=batching,
+        instances=instances,
+        warmup=warmup,
+        max_batch_size=max_batch_size,
+    )
+    loaded = repository.place(model_name, made.config, made.files)
     return Deployment(
         model_name,
         spec,
         artifact.format,
         artifact.precision,
-        served_by,
-        inputs,
-        outputs,
-        spec.max_batch_size,
-        config,
+        made.served_by,
+        made.inputs,
+        made.outputs,
+        made.config.max_batch_size,
+        made.config,
         loaded,
         instances.count * max(1, len(instances.gpus)) if warmup else 0,  # count is per GPU where GPUs are named
     )

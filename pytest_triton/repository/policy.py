@@ -28,12 +28,14 @@ class InstancePolicy:
 @dataclass(frozen=True)
 class ServingPolicy:
     """How a variant is served: dynamic batching, instance count and warm-up at load (the perf suite varies
-    these). `warmup`: the config's model_warmup sends each instance a request of zeros before the model is ready,
-    so that the first real request does not pay for lazy initialisation."""
+    these, and the config search max_batch_size too). `warmup`: the config's model_warmup sends each instance a
+    request of zeros before the model is ready, so that the first real request does not pay for lazy
+    initialisation. `max_batch_size`: the config's, at most the export's; None: the export's."""
 
     batching: BatchingPolicy = BatchingPolicy()
     instance_count: int = 1
     warmup: bool = False
+    max_batch_size: int | None = None
 
     @property
     def suffix(self) -> str:
@@ -42,7 +44,8 @@ class ServingPolicy:
             return ""
         batching = self.batching
         warm = "-warm" if self.warmup else ""
+        largest = "" if self.max_batch_size is None else f"-mb{self.max_batch_size}"
         if not batching.enabled:
-            return f"-nodb-i{self.instance_count}{warm}"
+            return f"{largest}-nodb-i{self.instance_count}{warm}"
         preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
-        return f"-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}{warm}"
+        return f"{largest}-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}{warm}"

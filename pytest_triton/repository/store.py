@@ -52,18 +52,23 @@ class ModelRepository:
         the first load request are gone with the unload."""
         if self.directory is None:
             raise Unsupported(f"{name} was loaded with its files inside the request: it cannot be reloaded")
+        self.unload(name)
+        return self._timed_load(name)
+
+    def unload(self, name: str) -> None:
+        """Unload `name` and wait until the server no longer has it ready (the unload request returns before the
+        model is gone)."""
         from tritonclient.utils import InferenceServerException
 
         try:
             self.client.unload_model(name)
         except InferenceServerException as error:
-            raise ModelLoadError(f"the server would not unload {name} to reload it: {error.message()}") from None
+            raise ModelLoadError(f"the server would not unload {name}: {error.message()}") from None
         deadline = time.monotonic() + UNLOAD_TIMEOUT_S
-        while self.client.is_model_ready(name):  # the unload request returns before the model is gone
+        while self.client.is_model_ready(name):
             if time.monotonic() > deadline:
                 raise ModelLoadError(f"{name} was still ready {UNLOAD_TIMEOUT_S:.0f} s after its unload request")
             time.sleep(0.05)
-        return self._timed_load(name)
 
     def _timed_load(self, name: str, config_json: str | None = None, files: Mapping[str, bytes] | None = None) -> float:
         began = time.perf_counter()

@@ -21,6 +21,7 @@ LAYERS = (
     ("checks",),
     ("settings", "variants", "launch_modes", "session"),
     ("results_log", "report"),
+    ("search",),
     ("options", "outcomes", "hookspecs", "plugin", "suites"),
 )
 LAYER = {name: index for index, names in enumerate(LAYERS) for name in names}

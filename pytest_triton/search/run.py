@@ -1,0 +1,230 @@
+"""A config search for one model on a session's server: each candidate deployed alone, its answers checked under
+load, swept over concurrency, checkpointed; the configurations ranked; the report and the model repository of the
+best written (search.output). Works without pytest: the suite `suites/test_search.py` is a thin caller."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Callable, ContextManager
+
+from pytest_triton.checks.accuracy import AccuracyRun, evaluate_backend, triton_infer
+from pytest_triton.checks.payload import spec_tolerances
+from pytest_triton.checks.performance import Reference, perf_requests, perf_workload
+from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.export.cache import check_supported
+from pytest_triton.models.spec import ModelSpec
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.measure import measure
+from pytest_triton.perf.results import Measurement
+from pytest_triton.perf.workload import Workload
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.search.checkpoint import Checkpoint
+from pytest_triton.search.plan import SearchPlan
+from pytest_triton.search.results import ConfigResult, Ranked, rank
+from pytest_triton.search.space import Candidate, SearchSpace
+from pytest_triton.search.strategy import STRATEGIES
+from pytest_triton.search.sweep import sweep
+from pytest_triton.session import TritonSession
+
+CLIENT_BATCH = 1  # rows a request: concurrency and the dynamic batcher make the batches, as in production
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    model: str
+    plan: SearchPlan
+    space: SearchSpace
+    ranked: tuple[Ranked, ...]
+    measured: int  # configurations measured by this call
+    resumed: int  # configurations taken from the checkpoint
+    wall_s: float
+    budget_spent: bool  # the time budget ended the search before its strategy did
+    unsupported: tuple[str, ...] = ()  # formats and precisions left out of the space, with the reason
+
+    @property
+    def recommended(self) -> Ranked | None:
+        return self.ranked[0] if self.ranked and self.ranked[0].eligible else None
+
+    @property
+    def grid_size(self) -> int:
+        return len(self.space.candidates())
+
+    def no_recommendation(self) -> str:
+        """Why nothing is recommended: the closest configurations and what each broke."""
+        closest = [r for r in self.ranked if not r.eligible][:3]
+        lines = [f"no configuration of {self.model} keeps the constraints; the closest:"]
+        lines += [f"  {r.result.candidate.id}: {'; '.join(r.broken)}" for r in closest]
+        return "\n".join(lines)
+
+
+def checked_workload(session: TritonSession, deployment: Deployment, reference: Reference | None) -> Workload:
+    """Requests of CLIENT_BATCH rows in rotation, a sample of whose answers is checked against `reference`
+    (else the deployment's own answers one at a time) within the precision's tolerance."""
+    tolerances = spec_tolerances(deployment, session.settings.tolerances)
+    cases, answers = perf_requests(deployment, CLIENT_BATCH, tolerances, reference)
+    return dataclasses.replace(perf_workload(deployment, cases), check=answers.check(session.client, deployment, cases))
+
+
+def search_space(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> tuple[SearchSpace, tuple[str, ...]]:
+    """The plan's bounds over the run's formats and precisions that this device supports, and those it does not."""
+    variants, unsupported = [], []
+    for fmt in session.settings.formats:
+        for precision in session.settings.precisions:
+            try:
+                check_supported(spec, fmt, precision, session.settings.device)
+                variants.append((fmt, precision))
+            except Unsupported as error:
+                unsupported.append(f"{fmt}-{precision}: {error}")
+    space = SearchSpace.bounded(
+        tuple(variants), spec.max_batch_size, plan.max_batch_size, plan.queue_delays_us, plan.max_instances
+    )
+    return space, tuple(unsupported)
+
+
+def checkpoint_key(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> str:
+    """What makes two measurements comparable: the weights, the device and server, how points are measured."""
+    facts = session.facts
+    described = "|".join(
+        (
+            session.weights_digest(spec) if spec.build is not None else spec.name,
+            session.settings.device,
+            facts.version if facts else "",
+            facts.launch_mode if facts else "",
+            repr(plan.settings),
+            str(plan.max_concurrency),
+        )
+    )
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+def run_search(
+    session: TritonSession,
+    spec: ModelSpec,
+    plan: SearchPlan,
+    accuracy: AccuracyRun | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+    measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
+) -> SearchOutcome:
+    """Search `spec`'s serving configurations by `plan`, resuming from its checkpoint. `accuracy`: for a QA model,
+    the SQuAD sets a format and precision must keep within `plan.accuracy_points` of the fp32 model. Each
+    measurement runs inside `measuring()` (turns under xdist)."""
+    endpoint = session.endpoint
+    if endpoint is None:
+        raise TritonPluginError("the Triton session was not started")
+    if plan.mode == "off":
+        raise TritonPluginError("the search is off: give a mode, quick or brute", options=("triton_search",))
+    if not endpoint.manages_models:
+        raise Unsupported(
+            "a config search deploys each candidate configuration: it needs a server this run launches "
+            "(local or docker mode), not one it only connects to"
+        )
+    began = time.monotonic()
+    space, unsupported = search_space(session, spec, plan)
+    checkpoint = Checkpoint.open(plan.directory / spec.name / "checkpoint.jsonl", checkpoint_key(session, spec, plan))
+    settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
+    reference = session.answers_reference(spec)
+    total = len(space.candidates())
+    counts = {"measured": 0, "resumed": 0}
+    budget_spent = False
+
+    def ranked(results: list[ConfigResult]) -> list[Ranked]:
+        return rank(results, plan.objective, plan.constraints)
+
+    def accuracy_problem(deployment: Deployment) -> str:
+        """Where the model answers questions: its EM/F1 drop from the fp32 model beyond the plan's points."""
+        variant = deployment.variant
+        if variant not in checkpoint.accuracy:
+            problem = ""
+            if accuracy is not None and spec.family == "bert" and spec.tokenizer_dir is not None:
+                squad = accuracy.sets(spec)[0]
+                fp32 = accuracy.reference(spec, session.reference(spec), squad)
+                # In batches this configuration takes: the first candidate of a variant may take one row only.
+                batch = max(1, min(accuracy.plan.batch_size, deployment.max_batch_size))
+                served = evaluate_backend(
+                    squad,
+                    triton_infer(session.client, deployment),
+                    dataclasses.replace(accuracy.plan, batch_size=batch),
+                )
+                drops = {m: getattr(fp32, m) - getattr(served, m) for m in ("exact_match", "f1")}
+                if max(drops.values()) > plan.accuracy_points:
+                    problem = (
+                        f"{variant} loses accuracy on {squad.name}: "
+                        + ", ".join(f"{m} {-d:+.2f} points" for m, d in drops.items())
+                        + f" from the fp32 model (allowed: {plan.accuracy_points})"
+                    )
+            checkpoint.add_accuracy(variant, problem)
+        return checkpoint.accuracy[variant]
+
+    def measured(candidate: Candidate, deployment: Deployment) -> ConfigResult:
+        problem = accuracy_problem(deployment)
+        if problem:  # never recommended, however fast: not worth measuring
+            return ConfigResult(spec.name, candidate, (), deployment.load_s, problem)
+        workload = checked_workload(session, deployment, reference)
+
+        def measure_at(concurrency: int) -> Measurement:
+            with measuring():
+                return measure(endpoint, workload, [Concurrency(concurrency)], settings)[0]
+
+        config = f"{spec.name}-{candidate.id}"
+        points, problem = sweep(measure_at, plan.max_concurrency, plan.constraints, config, progress)
+        return ConfigResult(spec.name, candidate, tuple(points), deployment.load_s, problem)
+
+    def evaluate(candidate: Candidate) -> ConfigResult | None:
+        nonlocal budget_spent
+        if candidate.id in checkpoint.configs:
+            counts["resumed"] += 1
+            result = checkpoint.configs[candidate.id]
+            progress(f"{spec.name} {candidate.id}: from the checkpoint")
+            return result
+        if time.monotonic() - began > plan.budget_s:
+            budget_spent = True
+            return None
+        try:
+            deployment = session.deployment(spec, candidate.format, candidate.precision, candidate.serving)
+        except (ModelLoadError, TritonPluginError) as error:
+            result = ConfigResult(spec.name, candidate, (), None, f"it failed to load: {error}")
+        else:
+            try:
+                result = measured(candidate, deployment)
+            finally:
+                session.unload(deployment)
+        counts["measured"] += 1
+        checkpoint.add_config(result)
+        best = ranked(list(checkpoint.configs.values()))[0]
+        done = counts["measured"] + counts["resumed"]
+        progress(
+            f"{spec.name} [{done}/{total}] {candidate.id}: {_summary(ranked([result])[0])}; best so far: "
+            f"{best.result.candidate.id} {_summary(best)}"
+        )
+        return result
+
+    results = STRATEGIES[plan.mode](space, evaluate, lambda found: [r.result.candidate.id for r in ranked(list(found))])
+    return SearchOutcome(
+        spec.name,
+        plan,
+        space,
+        tuple(ranked(results)),
+        counts["measured"],
+        counts["resumed"],
+        time.monotonic() - began,
+        budget_spent,
+        unsupported,
+    )
+
+
+def concurrency_of(point: Measurement) -> int:
+    return point.load.requests if isinstance(point.load, Concurrency) else 0
+
+
+def _summary(ranked: Ranked) -> str:
+    point = ranked.point
+    if point is None:
+        return ranked.broken[0] if ranked.broken else "nothing measured"
+    figures = (
+        f"{point.throughput:.1f} inf/s at concurrency {concurrency_of(point)}, p99 {point.latency.p99_us / 1000:.2f} ms"
+    )
+    return figures if ranked.eligible else f"{figures} ({'; '.join(ranked.broken)})"

@@ -1,0 +1,106 @@
+"""Config search: each model's best serving configuration under the constraints, written out as a model repository
+with a report (off unless --triton-search=quick or brute; --update-baselines stores the recommendation). Without a
+search, the stored recommendations are measured again and judged against their figures and the constraints."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_triton.baselines.context import SEARCH
+from pytest_triton.outcomes import triton_outcome
+from pytest_triton.report.run import SuiteOutcome, log_outcome
+from pytest_triton.search.output import write_search
+from pytest_triton.search.recommendations import recheck, record_recommendation, stored_recommendations
+from pytest_triton.search.run import run_search
+
+
+def test_best_serving_configuration(
+    triton_search_model,
+    triton_search_plan,
+    triton_session,
+    triton_accuracy,
+    triton_baselines,
+    triton_results,
+    triton_progress,
+    triton_measuring,
+    record_property,
+):
+    spec = triton_search_model
+    context = triton_baselines.context(SEARCH)
+    with triton_outcome():
+        context.baseline()  # a malformed file stops the search before it measures anything
+        outcome = run_search(
+            triton_session, spec, triton_search_plan, triton_accuracy, triton_progress, triton_measuring
+        )
+        written = write_search(triton_session, spec, outcome)
+        recorded = record_recommendation(outcome, context)
+    record_property("configurations_measured", outcome.measured)
+    record_property("configurations_from_checkpoint", outcome.resumed)
+    record_property("grid_size", outcome.grid_size)
+    record_property("wall_s", round(outcome.wall_s, 1))
+    record_property("report", str(written / "report.md"))
+    recommended = outcome.recommended
+    point = recommended.point if recommended else None
+    config = spec.name if recommended is None else f"{spec.name}-{recommended.result.candidate.id}"
+    measured = () if point is None else (point,)
+    log_outcome(triton_results, SuiteOutcome(SEARCH, config, measured, (), tuple(recorded), context.path))
+    assert recommended is not None and point is not None, outcome.no_recommendation()
+    record_property("recommended", recommended.result.candidate.id)
+    record_property("recommended_throughput", round(point.throughput, 2))
+    triton_progress(
+        f"{spec.name}: recommended {recommended.result.candidate.id} ({point.throughput:.1f} inf/s at "
+        f"concurrency {point.load.label[1:]}); report: {written / 'report.md'}"
+    )
+
+
+def test_stored_recommendations(
+    triton_search_plan,
+    triton_session,
+    triton_models,
+    triton_baselines,
+    triton_results,
+    triton_progress,
+    triton_measuring,
+    record_property,
+):
+    """What a search recommended and --update-baselines stored, measured again: fast, since only those."""
+    if triton_search_plan.mode != "off":
+        pytest.skip("a search runs in this run: its own test judges what it finds")
+    context = triton_baselines.context(SEARCH)
+    specs = {spec.name: spec for spec in triton_models}
+    with triton_outcome():
+        stored = stored_recommendations(context.baseline(), list(specs))
+    if not stored:
+        pytest.skip(
+            f"no search recommendation is stored for {', '.join(specs)} in {context.path}: "
+            "--triton-search=quick --update-baselines stores one"
+        )
+    failures = []
+    for recommendation in stored:
+        with triton_outcome():
+            checked = recheck(
+                triton_session,
+                specs[recommendation.model],
+                recommendation,
+                triton_search_plan.settings,
+                triton_search_plan.constraints,
+                context,
+                triton_measuring,
+            )
+        m = checked.measurement
+        triton_progress(f"{recommendation.id}: {m.throughput:.1f} inf/s, p99 {m.latency.p99_us / 1000:.2f} ms")
+        record_property(f"{recommendation.id}.throughput_infer_per_s", round(m.throughput, 2))
+        log_outcome(
+            triton_results,
+            SuiteOutcome(
+                SEARCH,
+                recommendation.config,
+                (m,),
+                tuple(checked.comparisons),
+                tuple(checked.recorded),
+                context.path,
+                context.stack_changes(),
+            ),
+        )
+        failures += checked.failures
+    assert not failures, "\n".join(failures)
