@@ -512,7 +512,7 @@ OPTIONS = (
         "triton-search-budget",
         "seconds a model's search may take: no configuration starts after that",
         positive(float),
-        "300",
+        "260",
     ),
     Option("triton-search-top", "configurations written into the output model repository", positive(int), "3"),
     Option(

@@ -20,7 +20,7 @@ from pytest_triton.models.served import served_spec, served_tensor
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
-from pytest_triton.repository.policy import InstancePolicy, ServingPolicy
+from pytest_triton.repository.policy import ServingPolicy
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import Server, ServerEndpoint
@@ -60,6 +60,7 @@ class TritonSession:
     )
     exports_cached: int = 0
     exports_new: int = 0
+    unloaded: int = 0  # deployments unloaded again (the config search's candidates)
 
     def start(self) -> ServerFacts:
         began = time.monotonic()
@@ -139,6 +140,7 @@ class TritonSession:
         """Unload a deployment this run made and forget it (a later `deployment` call loads it again): the config
         search measures one candidate at a time, with nothing else of its own loaded beside it."""
         ModelRepository(self.client, None).unload(deployment.model_name)
+        self.unloaded += 1
         self._deployments = {key: d for key, d in self._deployments.items() if d is not deployment}
 
     def artifact(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
@@ -167,7 +169,7 @@ class TritonSession:
                 self.facts.backends if self.facts else (),
                 name=variant_id(spec.name, fmt, precision, serving.suffix),
                 batching=serving.batching,
-                instances=InstancePolicy(count=serving.instance_count, gpus=self.settings.gpus),
+                instances=serving.instances(self.settings.gpus),
                 warmup=serving.warmup,
                 max_batch_size=serving.max_batch_size,
             )
@@ -233,11 +235,13 @@ class TritonSession:
 
     def summary(self) -> str:
         """One line for the end of a run: what was deployed and how much came from the export cache."""
-        deployed = sum(isinstance(d, Deployment) for d in self._deployments.values())
+        loaded = sum(isinstance(d, Deployment) for d in self._deployments.values())
+        deployed = loaded + self.unloaded
         skipped = sum(isinstance(d, Unsupported) for d in self._deployments.values())
-        failed = len(self._deployments) - deployed - skipped
+        failed = len(self._deployments) - loaded - skipped
+        unloaded = f" ({self.unloaded} unloaded again)" if self.unloaded else ""
         return (
-            f"{deployed} deployed, {skipped} unsupported here, {failed} failed; "
+            f"{deployed} deployed{unloaded}, {skipped} unsupported here, {failed} failed; "
             f"exports: {self.exports_new} new, {self.exports_cached} from cache ({self.cache_dir})"
         )
 

@@ -41,9 +41,9 @@ def test_best_serving_configuration(
     record_property("report", str(written / "report.md"))
     recommended = outcome.recommended
     point = recommended.point if recommended else None
-    config = spec.name if recommended is None else f"{spec.name}-{recommended.result.candidate.id}"
-    measured = () if point is None else (point,)
-    log_outcome(triton_results, SuiteOutcome(SEARCH, config, measured, (), tuple(recorded), context.path))
+    if recorded and recommended is not None and point is not None:  # the search's own report holds the rest
+        config = f"{spec.name}-{recommended.result.candidate.id}"
+        log_outcome(triton_results, SuiteOutcome(SEARCH, config, (point,), (), tuple(recorded), context.path))
     assert recommended is not None and point is not None, outcome.no_recommendation()
     record_property("recommended", recommended.result.candidate.id)
     record_property("recommended_throughput", round(point.throughput, 2))

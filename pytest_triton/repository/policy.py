@@ -36,6 +36,10 @@ class ServingPolicy:
     instance_count: int = 1
     warmup: bool = False
     max_batch_size: int | None = None
+    gpus: tuple[int, ...] | None = None  # where the instances go: () the CPU; None: the run's GPUs (or the CPU)
+
+    def instances(self, run_gpus: tuple[int, ...]) -> InstancePolicy:
+        return InstancePolicy(self.instance_count, run_gpus if self.gpus is None else self.gpus)
 
     @property
     def suffix(self) -> str:
@@ -45,7 +49,15 @@ class ServingPolicy:
         batching = self.batching
         warm = "-warm" if self.warmup else ""
         largest = "" if self.max_batch_size is None else f"-mb{self.max_batch_size}"
+        instances = f"-i{self.instance_count}{device_suffix(self.gpus)}{warm}"
         if not batching.enabled:
-            return f"{largest}-nodb-i{self.instance_count}{warm}"
+            return f"{largest}-nodb{instances}"
         preferred = "".join(f"-p{size}" for size in batching.preferred_batch_sizes)
-        return f"{largest}-db{batching.max_queue_delay_us}us{preferred}-i{self.instance_count}{warm}"
+        return f"{largest}-db{batching.max_queue_delay_us}us{preferred}{instances}"
+
+
+def device_suffix(gpus: tuple[int, ...] | None) -> str:
+    """Where instances go, in a name: "" for the run's device, "-cpu", or "-gpu0.1" for GPUs 0 and 1."""
+    if gpus is None:
+        return ""
+    return "-cpu" if not gpus else "-gpu" + ".".join(map(str, gpus))

@@ -33,14 +33,7 @@ class ModelRepository:
             payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
             return self._timed_load(name, to_json(config), payload)
         model_dir = self.directory / name
-        for rel, source in files.items():
-            target = model_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)
-            if isinstance(source, bytes):
-                target.write_bytes(source)
-            else:
-                _link_or_copy(source, target)
+        write_files(model_dir, files)
         staging = model_dir / "config.pbtxt.tmp"
         staging.write_text(to_pbtxt(config))
         staging.replace(model_dir / "config.pbtxt")
@@ -74,6 +67,18 @@ class ModelRepository:
         began = time.perf_counter()
         self.client.load_model(name, config_json, files)
         return time.perf_counter() - began
+
+
+def write_files(model_dir: Path, files: Mapping[str, Path | bytes]) -> None:
+    """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") into `model_dir`."""
+    for rel, source in files.items():
+        target = model_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        if isinstance(source, bytes):
+            target.write_bytes(source)
+        else:
+            _link_or_copy(source, target)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -17,7 +17,7 @@ from pytest_triton.perf.results import Measurement, value_text
 from pytest_triton.report.markdown import markdown_table
 from pytest_triton.repository.config import to_pbtxt
 from pytest_triton.repository.deployment import model_files
-from pytest_triton.repository.policy import InstancePolicy
+from pytest_triton.repository.store import write_files
 from pytest_triton.search.objective import latency_bound
 from pytest_triton.search.results import Ranked
 from pytest_triton.search.run import SearchOutcome, concurrency_of
@@ -26,11 +26,11 @@ from pytest_triton.session import TritonSession
 REPOSITORY = "repository"
 
 
-def repository_name(outcome: SearchOutcome, place: int) -> str:
-    """The recommended configuration is served under the model's name, so that it drops into a repository as it
-    is; the runners-up under the model's name and their configuration."""
-    ranked = outcome.ranked[place]
-    return outcome.model if place == 0 else f"{outcome.model}-{ranked.result.candidate.id}"
+def repository_name(ranked: Ranked, place: int) -> str:
+    """The recommended configuration (place 0) is served under the model's name, so that it drops into a
+    repository as it is; the runners-up under the model's name and their configuration."""
+    result = ranked.result
+    return result.model if place == 0 else f"{result.model}-{result.candidate.id}"
 
 
 def write_search(session: TritonSession, spec: ModelSpec, outcome: SearchOutcome) -> Path:
@@ -38,7 +38,7 @@ def write_search(session: TritonSession, spec: ModelSpec, outcome: SearchOutcome
     directory = outcome.plan.directory / outcome.model
     directory.mkdir(parents=True, exist_ok=True)
     top = [r for r in outcome.ranked if r.eligible][: outcome.plan.top]
-    _write_repository(session, spec, outcome, top, directory / REPOSITORY)
+    _write_repository(session, spec, top, directory / REPOSITORY)
     latency = _latency_percentile(outcome)
     _write_plot(outcome, latency, directory / "pareto.png")
     write_text_atomic(directory / "report.json", json.dumps(_document(outcome, top), indent=2) + "\n")
@@ -46,9 +46,7 @@ def write_search(session: TritonSession, spec: ModelSpec, outcome: SearchOutcome
     return directory
 
 
-def _write_repository(
-    session: TritonSession, spec: ModelSpec, outcome: SearchOutcome, top: Sequence[Ranked], target: Path
-) -> None:
+def _write_repository(session: TritonSession, spec: ModelSpec, top: Sequence[Ranked], target: Path) -> None:
     if target.exists():  # an earlier search's top configurations would be mistaken for this one's
         shutil.rmtree(target)
     for place, ranked in enumerate(top):
@@ -60,18 +58,13 @@ def _write_repository(
             spec,
             artifact,
             (native,),
-            repository_name(outcome, place),
+            repository_name(ranked, place),
             batching=serving.batching,
-            instances=InstancePolicy(serving.instance_count, session.settings.gpus),
+            instances=serving.instances(session.settings.gpus),
             max_batch_size=candidate.max_batch_size,
         )
         model_dir = target / made.config.name
-        for relative, source in made.files.items():
-            (model_dir / relative).parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(source, bytes):
-                (model_dir / relative).write_bytes(source)
-            else:
-                shutil.copyfile(source, model_dir / relative)
+        write_files(model_dir, made.files)
         (model_dir / "config.pbtxt").write_text(to_pbtxt(made.config))
 
 
@@ -146,7 +139,7 @@ def _document(outcome: SearchOutcome, top: Sequence[Ranked]) -> dict[str, Any]:
         "budget_s": plan.budget_s,
         "budget_spent": outcome.budget_spent,
         "recommended": None if recommended is None else recommended.result.candidate.id,
-        "repository": {repository_name(outcome, place): ranked.result.candidate.id for place, ranked in enumerate(top)},
+        "repository": {repository_name(ranked, place): ranked.result.candidate.id for place, ranked in enumerate(top)},
         "configurations": [
             {
                 "id": r.result.candidate.id,

@@ -42,7 +42,7 @@ class ConfigResult:
     def from_dict(data: Mapping[str, Any]) -> "ConfigResult":
         return ConfigResult(
             data["model"],
-            Candidate(**data["candidate"]),
+            Candidate.from_dict(data["candidate"]),
             tuple(Measurement.from_dict(point) for point in data["points"]),
             data["load_s"],
             data["problem"],

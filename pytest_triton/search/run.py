@@ -14,7 +14,7 @@ from typing import Callable, ContextManager
 from pytest_triton.checks.accuracy import AccuracyRun, evaluate_backend, triton_infer
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import Reference, perf_requests, perf_workload
-from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.export.cache import check_supported
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.perf.load import Concurrency
@@ -25,7 +25,7 @@ from pytest_triton.repository.deployment import Deployment
 from pytest_triton.search.checkpoint import Checkpoint
 from pytest_triton.search.plan import SearchPlan
 from pytest_triton.search.results import ConfigResult, Ranked, rank
-from pytest_triton.search.space import Candidate, SearchSpace
+from pytest_triton.search.space import Candidate, SearchSpace, SearchSpaceError
 from pytest_triton.search.strategy import STRATEGIES
 from pytest_triton.search.sweep import sweep
 from pytest_triton.session import TritonSession
@@ -69,6 +69,14 @@ def checked_workload(session: TritonSession, deployment: Deployment, reference: 
     return dataclasses.replace(perf_workload(deployment, cases), check=answers.check(session.client, deployment, cases))
 
 
+def instance_devices(gpus: tuple[int, ...]) -> tuple[tuple[int, ...] | None, ...]:
+    """Where instances may go: on a CPU run the CPU alone; on a GPU run every GPU given, each of them alone where
+    there are several, and the CPU (a TensorRT plan will not load there, and is not recommended)."""
+    if not gpus:
+        return (None,)
+    return (gpus, *([(gpu,) for gpu in gpus] if len(gpus) > 1 else []), ())
+
+
 def search_space(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> tuple[SearchSpace, tuple[str, ...]]:
     """The plan's bounds over the run's formats and precisions that this device supports, and those it does not."""
     variants, unsupported = [], []
@@ -79,8 +87,18 @@ def search_space(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> t
                 variants.append((fmt, precision))
             except Unsupported as error:
                 unsupported.append(f"{fmt}-{precision}: {error}")
+    if not variants:
+        raise SearchSpaceError(
+            f"nothing to search for {spec.name}: " + ("; ".join(unsupported) or "no format and precision given"),
+            options=("triton_formats", "triton_precisions"),
+        )
     space = SearchSpace.bounded(
-        tuple(variants), spec.max_batch_size, plan.max_batch_size, plan.queue_delays_us, plan.max_instances
+        tuple(variants),
+        spec.max_batch_size,
+        plan.max_batch_size,
+        plan.queue_delays_us,
+        plan.max_instances,
+        instance_devices(session.settings.gpus),
     )
     return space, tuple(unsupported)
 
@@ -129,6 +147,7 @@ def run_search(
     reference = session.answers_reference(spec)
     total = len(space.candidates())
     counts = {"measured": 0, "resumed": 0}
+    visited: dict[str, ConfigResult] = {}
     budget_spent = False
 
     def ranked(results: list[ConfigResult]) -> list[Ranked]:
@@ -177,7 +196,7 @@ def run_search(
         nonlocal budget_spent
         if candidate.id in checkpoint.configs:
             counts["resumed"] += 1
-            result = checkpoint.configs[candidate.id]
+            result = visited[candidate.id] = checkpoint.configs[candidate.id]
             progress(f"{spec.name} {candidate.id}: from the checkpoint")
             return result
         if time.monotonic() - began > plan.budget_s:
@@ -185,16 +204,26 @@ def run_search(
             return None
         try:
             deployment = session.deployment(spec, candidate.format, candidate.precision, candidate.serving)
-        except (ModelLoadError, TritonPluginError) as error:
+        except Unsupported as error:
+            result = ConfigResult(spec.name, candidate, (), None, f"it cannot run here: {error}")
+        except TritonPluginError as error:
             result = ConfigResult(spec.name, candidate, (), None, f"it failed to load: {error}")
         else:
             try:
                 result = measured(candidate, deployment)
             finally:
-                session.unload(deployment)
+                if _server_answers(session):
+                    session.unload(deployment)
+        if result.problem and not _server_answers(session):  # the server's failure, not the configuration's
+            raise TritonPluginError(
+                f"the server stopped answering while {spec.name} {candidate.id} was measured; the "
+                f"{len(checkpoint.configs)} configurations measured before are kept in {checkpoint.path}: run the "
+                "same search again to measure only what is missing"
+            )
         counts["measured"] += 1
         checkpoint.add_config(result)
-        best = ranked(list(checkpoint.configs.values()))[0]
+        visited[candidate.id] = result
+        best = ranked(list(visited.values()))[0]
         done = counts["measured"] + counts["resumed"]
         progress(
             f"{spec.name} [{done}/{total}] {candidate.id}: {_summary(ranked([result])[0])}; best so far: "
@@ -202,7 +231,9 @@ def run_search(
         )
         return result
 
-    results = STRATEGIES[plan.mode](space, evaluate, lambda found: [r.result.candidate.id for r in ranked(list(found))])
+    results = STRATEGIES[plan.mode](
+        space, evaluate, lambda found: [(r.result.candidate.id, r.score) for r in ranked(list(found))]
+    )
     return SearchOutcome(
         spec.name,
         plan,
@@ -214,6 +245,15 @@ def run_search(
         budget_spent,
         unsupported,
     )
+
+
+def _server_answers(session: TritonSession) -> bool:
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        return session.client.is_live()
+    except (InferenceServerException, OSError):
+        return False
 
 
 def concurrency_of(point: Measurement) -> int:

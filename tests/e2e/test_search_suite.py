@@ -4,6 +4,7 @@ report, constraints nobody meets, and its stored recommendation measured again b
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,31 +34,57 @@ def suite_files() -> tuple[str, ...]:
     return ("test_search.py",)
 
 
-def _interrupt_after_first_configuration(pytester: pytest.Pytester, export_cache: Path, checkpoint: Path) -> None:
-    """Start the search as a user would, and press Ctrl-C once it has checkpointed one configuration."""
+def _search_until_first_checkpoint(
+    pytester: pytest.Pytester, export_cache: Path, checkpoint: Path, output: Path
+) -> subprocess.Popen:
+    """Start the search as a user would, its output into `output`; return once it has checkpointed one
+    configuration."""
     command = [sys.executable, "-m", "pytest", f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider"]
-    process = subprocess.Popen(
-        [*command, *SMALL_SEARCH, "--triton-search=brute"],
-        cwd=pytester.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with output.open("w") as out:
+        process = subprocess.Popen(
+            [*command, *SMALL_SEARCH, "--triton-search=brute"], cwd=pytester.path, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + CHECKPOINT_WAIT_S
         while not (checkpoint.exists() and '"kind":"config"' in checkpoint.read_text()):
             assert process.poll() is None, f"the search ended ({process.returncode}) before checkpointing anything"
             assert time.monotonic() < deadline, f"no configuration checkpointed within {CHECKPOINT_WAIT_S} s"
             time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=120) != 0  # pytest stops on KeyboardInterrupt
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
+def _ended(process: subprocess.Popen) -> int:
+    try:
+        return process.wait(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
 
 
+def _children(pid: int, name: str) -> list[int]:
+    """The processes called `name` whose parent is `pid`, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        comm, _, rest = text.partition("(")[2].rpartition(")")
+        if comm == name and int(rest.split()[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_interrupted_search_resumes_writes_its_repository_and_is_kept_honest(suites, pytester, export_cache):
     search_dir = pytester.path / "triton-search" / "resnext-small"
-    _interrupt_after_first_configuration(pytester, export_cache, search_dir / "checkpoint.jsonl")
+    process = _search_until_first_checkpoint(
+        pytester, export_cache, search_dir / "checkpoint.jsonl", pytester.path / "out"
+    )
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert _ended(process) != 0
 
     resumed = suites(*SMALL_SEARCH, "--triton-search=brute", "--update-baselines", "-rs")
     resumed.assert_outcomes(passed=1, skipped=1)  # the stored-recommendation check skips while a search runs
@@ -103,3 +130,21 @@ def test_interrupted_search_resumes_writes_its_repository_and_is_kept_honest(sui
     regressed = suites(*SMALL_SEARCH)
     regressed.assert_outcomes(failed=1, skipped=1)
     regressed.stdout.fnmatch_lines([f"*{stored_id}*throughput*regress*"])
+
+
+@pytest.mark.usefixtures(
+    "suites"
+)  # the project it sets up; the search runs in a process of its own, to kill its server
+def test_a_killed_server_stops_the_search_with_what_it_kept_and_records_no_false_failure(pytester, export_cache):
+    checkpoint = pytester.path / "triton-search" / "resnext-small" / "checkpoint.jsonl"
+    output = pytester.path / "out"
+    process = _search_until_first_checkpoint(pytester, export_cache, checkpoint, output)
+    (server,) = _children(process.pid, "tritonserver")
+    os.kill(server, signal.SIGKILL)
+    assert _ended(process) != 0
+    text = output.read_text()
+    assert "the server stopped answering while resnext-small onnx-fp32-" in text, text[-3000:]
+    assert "run the same search again to measure only what is missing" in text
+    records = [json.loads(line) for line in checkpoint.read_text().splitlines()]
+    configs = [r["result"] for r in records if r["kind"] == "config"]
+    assert len(configs) == 1 and configs[0]["problem"] == ""  # the server's death is not the configuration's

@@ -71,3 +71,38 @@ def test_ids_read_back_and_name_the_served_config():
 def test_an_empty_or_senseless_space_is_a_usage_error(variants, max_batch, delays, instances, says):
     with pytest.raises(SearchSpaceError, match=says):
         SearchSpace.bounded(variants, 8, max_batch, delays, instances)
+
+
+def test_a_run_whose_formats_cannot_run_here_has_nothing_to_search_and_says_why(tmp_path):
+    from pytest_triton.models.zoo import zoo_spec
+    from pytest_triton.search.plan import SearchPlan
+    from pytest_triton.search.run import search_space
+    from pytest_triton.session import TritonSession
+    from pytest_triton.settings import Settings
+
+    session = TritonSession(Settings(formats=("trt",), precisions=("fp16",)), tmp_path, tmp_path)
+    with pytest.raises(SearchSpaceError, match=r"nothing to search for resnext-small: trt-fp16: .*GPU") as info:
+        search_space(session, zoo_spec("resnext-small"), SearchPlan("quick", tmp_path))
+    assert info.value.options == ("triton_formats", "triton_precisions")
+    session = TritonSession(Settings(formats=("trt", "onnx"), precisions=("fp32",)), tmp_path, tmp_path)
+    space, left_out = search_space(session, zoo_spec("resnext-small"), SearchPlan("quick", tmp_path))
+    assert space.variants == (("onnx", "fp32"),) and left_out[0].startswith("trt-fp32: ")
+
+
+def test_on_gpus_instances_go_to_all_of_them_each_alone_or_the_cpu():
+    from pytest_triton.search.run import instance_devices
+
+    assert instance_devices(()) == (None,)  # a CPU run: the run's device, and no suffix in names
+    assert instance_devices((0,)) == ((0,), ())
+    devices = instance_devices((0, 1))
+    assert devices == ((0, 1), (0,), (1,), ())
+    space = SearchSpace.bounded(VARIANTS, 8, 2, (100,), 1, devices)
+    assert len(space.candidates()) == 2 * 2 * 4
+    for candidate in space.candidates():
+        assert Candidate.from_id(candidate.id) == candidate
+    on_both = Candidate("onnx", "fp32", 2, 100, 1, (0, 1))
+    assert on_both.id == "onnx-fp32-mb2-db100us-i1-gpu0.1"
+    assert {c.gpus for c in space.neighbours(on_both)} == {(0, 1), (0,), (1,), ()}
+    policy = Candidate("onnx", "fp32", 2, 100, 1, ()).serving
+    assert policy.suffix == "-mb2-db100us-i1-cpu" and policy.instances((0, 1)).gpus == ()
+    assert Candidate("onnx", "fp32", 2, 100, 1).serving.instances((3,)).gpus == (3,)  # the run's

@@ -28,7 +28,7 @@ def walk(strategy, budget: int | None = None):
         return ConfigResult("m", c, (make_point(throughput(c), 5),))
 
     def order(results):
-        return [r.result.candidate.id for r in rank(list(results), parse_objective("throughput"), ())]
+        return [(r.result.candidate.id, r.score) for r in rank(list(results), parse_objective("throughput"), ())]
 
     found = strategy(SPACE, evaluate, order)
     best = rank(found, parse_objective("throughput"), ())[0].result.candidate if found else None
