@@ -412,9 +412,14 @@ def triton_perf_plan(pytestconfig: pytest.Config) -> PerfPlan:
 
 @pytest.fixture(scope="session")
 def triton_search_model(request: pytest.FixtureRequest) -> ModelSpec:
-    """A model the config search searches; skips where the search is off, before a server starts."""
+    """A model the config search searches; skips where there is none, before a server starts."""
     if request.param is None:
-        pytest.skip("the config search is off: --triton-search=quick or brute runs it")
+        if _options(request.config).search.mode == "off":
+            pytest.skip("the config search is off: --triton-search=quick or brute runs it")
+        pytest.skip(
+            "the config search deploys each candidate configuration of models this run exports: it cannot search "
+            "the models a remote server or an existing repository serves"
+        )
     return request.param
 
 

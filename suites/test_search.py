@@ -4,10 +4,13 @@ search, the stored recommendations are measured again and judged against their f
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from pytest_triton.baselines.context import SEARCH
-from pytest_triton.outcomes import triton_outcome
+from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.outcomes import advised, triton_outcome
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.search.output import write_search
 from pytest_triton.search.recommendations import recheck, record_recommendation, stored_recommendations
@@ -75,9 +78,9 @@ def test_stored_recommendations(
             f"no search recommendation is stored for {', '.join(specs)} in {context.path}: "
             "--triton-search=quick --update-baselines stores one"
         )
-    failures = []
-    for recommendation in stored:
-        with triton_outcome():
+    failures, skipped = [], []
+    for recommendation in stored:  # each judged on its own: one that cannot run here hides no other's regression
+        try:
             checked = recheck(
                 triton_session,
                 specs[recommendation.model],
@@ -87,6 +90,12 @@ def test_stored_recommendations(
                 context,
                 triton_measuring,
             )
+        except Unsupported as error:
+            skipped.append(f"{recommendation.id}: {error}")
+            continue
+        except TritonPluginError as error:
+            failures.append(f"{recommendation.id}: {advised(error)}")
+            continue
         m = checked.measurement
         triton_progress(f"{recommendation.id}: {m.throughput:.1f} inf/s, p99 {m.latency.p99_us / 1000:.2f} ms")
         record_property(f"{recommendation.id}.throughput_infer_per_s", round(m.throughput, 2))
@@ -103,4 +112,8 @@ def test_stored_recommendations(
             ),
         )
         failures += checked.failures
+    for line in skipped:
+        warnings.warn(f"not measured: {line}", stacklevel=1)
     assert not failures, "\n".join(failures)
+    if len(skipped) == len(stored):
+        pytest.skip("no stored recommendation can run here: " + "; ".join(skipped))

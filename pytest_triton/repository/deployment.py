@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tritonclient.grpc import model_config_pb2 as mc
 
+from pytest_triton.errors import Unsupported
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import export_format
 from pytest_triton.kinds import variant_id
@@ -83,7 +84,7 @@ def model_files(
     fmt = export_format(artifact.format)
     largest = spec.max_batch_size if max_batch_size is None else max_batch_size
     if largest > spec.max_batch_size:
-        raise ValueError(f"max_batch_size {largest} is above the export's {spec.max_batch_size}")
+        raise Unsupported(f"{spec.name}: max_batch_size {largest} is above the export's {spec.max_batch_size}")
     inputs, outputs = artifact.inputs, artifact.outputs
     files: dict[str, Path | bytes] = {f"1/{fmt.file_name}": artifact.path}
     native = fmt.backend in backends

@@ -37,9 +37,10 @@ class Checkpoint:
         if not path.exists():
             return checkpoint
         try:
-            lines = path.read_text().splitlines()
+            text = path.read_text()
         except (OSError, UnicodeDecodeError) as error:
             raise CheckpointError(f"cannot read the search checkpoint {path}: {error}") from None
+        lines = text.splitlines()
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -47,7 +48,7 @@ class Checkpoint:
                 record = json.loads(line)
                 checkpoint._take(record)
             except (ValueError, KeyError, TypeError) as error:
-                if number == len(lines):  # cut short by a kill while writing it: measured again
+                if number == len(lines) and not text.endswith("\n"):  # cut short by a kill: measured again
                     checkpoint.torn = True
                     write_text_atomic(path, "".join(f"{kept}\n" for kept in lines[:-1]))
                     continue

@@ -71,7 +71,7 @@ def parse_objective(text: str) -> Objective:
             weight = float(weight_text) if sep else 1.0
         except ValueError:
             weight = -1.0
-        if not weight > 0:
+        if not 0 < weight < float("inf"):
             raise ValueError(f"the weight of {name} must be a positive number, not {weight_text!r}")
         if name in weights:
             raise ValueError(f"{name} is weighted twice")

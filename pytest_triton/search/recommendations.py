@@ -25,7 +25,7 @@ from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
-from pytest_triton.search.run import SearchOutcome, checked_workload, concurrency_of
+from pytest_triton.search.run import SearchOutcome, checked_workload, concurrency_of, server_answers
 from pytest_triton.search.space import Candidate
 from pytest_triton.session import TritonSession
 
@@ -49,7 +49,7 @@ class Stored:
 
 def _parse(config_id: str, model: str) -> Stored | None:
     config, _, point = config_id.partition("/")
-    if not config.startswith(f"{model}-") or not point.startswith("c") or not point[1:].isdigit():
+    if not config.startswith(f"{model}-") or not point.startswith("c") or not point[1:].isdigit() or point == "c0":
         return None
     candidate = Candidate.from_id(config.removeprefix(f"{model}-"))
     return None if candidate is None else Stored(model, candidate, int(point[1:]))
@@ -71,7 +71,10 @@ def record_recommendation(outcome: SearchOutcome, baselines: BaselineContext) ->
         return []
     stored = Stored(outcome.model, recommended.result.candidate, concurrency_of(recommended.point))
     entries: dict[str, dict[str, BaselineEntry]] = {stored.id: measurement_entries(recommended.point)}
-    return baselines.record(entries, replacing=lambda config: _parse(config, outcome.model) is not None)
+    # The same recommendation again keeps its stored tolerances (merged); only another one of the model goes.
+    return baselines.record(
+        entries, replacing=lambda config: config not in entries and _parse(config, outcome.model) is not None
+    )
 
 
 @dataclass
@@ -129,4 +132,5 @@ def recheck(
             outcome.comparisons = baselines.explained(judged)
         return outcome
     finally:
-        session.unload(deployment)
+        if server_answers(session):  # else the server's own failure is the error to see
+            session.unload(deployment)

@@ -24,6 +24,7 @@ class ConfigResult:
     points: tuple[Measurement, ...]
     load_s: float | None = None
     problem: str = ""
+    stopped_by: str = ""  # the latency limit that ended the sweep; a search without it sweeps again
 
     @property
     def id(self) -> str:
@@ -36,6 +37,7 @@ class ConfigResult:
             "points": [point.to_dict() for point in self.points],
             "load_s": self.load_s,
             "problem": self.problem,
+            "stopped_by": self.stopped_by,
         }
 
     @staticmethod
@@ -46,6 +48,7 @@ class ConfigResult:
             tuple(Measurement.from_dict(point) for point in data["points"]),
             data["load_s"],
             data["problem"],
+            data.get("stopped_by", ""),
         )
 
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, ContextManager
 
+from pytest_triton.baselines.hardware import hardware_facts
 from pytest_triton.checks.accuracy import AccuracyRun, evaluate_backend, triton_infer
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import Reference, perf_requests, perf_workload
@@ -23,6 +24,7 @@ from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.search.checkpoint import Checkpoint
+from pytest_triton.search.objective import latency_bound
 from pytest_triton.search.plan import SearchPlan
 from pytest_triton.search.results import ConfigResult, Ranked, rank
 from pytest_triton.search.space import Candidate, SearchSpace, SearchSpaceError
@@ -103,17 +105,21 @@ def search_space(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> t
     return space, tuple(unsupported)
 
 
-def checkpoint_key(session: TritonSession, spec: ModelSpec, plan: SearchPlan) -> str:
-    """What makes two measurements comparable: the weights, the device and server, how points are measured."""
+def checkpoint_key(session: TritonSession, spec: ModelSpec, plan: SearchPlan, accuracy: bool) -> str:
+    """What makes two searches' figures comparable: the weights, the machine and device, the server, how points
+    are measured, and how accuracy is held. (A sweep a latency limit ended is swept again by a search without
+    that limit: run_search.)"""
     facts = session.facts
     described = "|".join(
         (
             session.weights_digest(spec) if spec.build is not None else spec.name,
+            hardware_facts(session.settings.gpus).key(),
             session.settings.device,
             facts.version if facts else "",
             facts.launch_mode if facts else "",
             repr(plan.settings),
             str(plan.max_concurrency),
+            f"accuracy {plan.accuracy_points}" if accuracy else "",
         )
     )
     return hashlib.sha256(described.encode()).hexdigest()[:16]
@@ -142,12 +148,14 @@ def run_search(
         )
     began = time.monotonic()
     space, unsupported = search_space(session, spec, plan)
-    checkpoint = Checkpoint.open(plan.directory / spec.name / "checkpoint.jsonl", checkpoint_key(session, spec, plan))
+    key = checkpoint_key(session, spec, plan, accuracy is not None)
+    checkpoint = Checkpoint.open(plan.directory / spec.name / "checkpoint.jsonl", key)
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
     reference = session.answers_reference(spec)
     total = len(space.candidates())
     counts = {"measured": 0, "resumed": 0}
     visited: dict[str, ConfigResult] = {}
+    latency_limits = {limit.text for limit in latency_bound(plan.constraints)}
     budget_spent = False
 
     def ranked(results: list[ConfigResult]) -> list[Ranked]:
@@ -158,7 +166,7 @@ def run_search(
         variant = deployment.variant
         if variant not in checkpoint.accuracy:
             problem = ""
-            if accuracy is not None and spec.family == "bert" and spec.tokenizer_dir is not None:
+            if accuracy is not None and spec.family == "bert" and spec.tokenizer_dir and spec.tokenizer_dir():
                 squad = accuracy.sets(spec)[0]
                 fp32 = accuracy.reference(spec, session.reference(spec), squad)
                 # In batches this configuration takes: the first candidate of a variant may take one row only.
@@ -189,16 +197,24 @@ def run_search(
                 return measure(endpoint, workload, [Concurrency(concurrency)], settings)[0]
 
         config = f"{spec.name}-{candidate.id}"
-        points, problem = sweep(measure_at, plan.max_concurrency, plan.constraints, config, progress)
-        return ConfigResult(spec.name, candidate, tuple(points), deployment.load_s, problem)
+        points, problem, stopped_by = sweep(measure_at, plan.max_concurrency, plan.constraints, config, progress)
+        return ConfigResult(spec.name, candidate, tuple(points), deployment.load_s, problem, stopped_by)
+
+    def server_gone(candidate: Candidate) -> TritonPluginError:
+        return TritonPluginError(
+            f"the server stopped answering while {spec.name} {candidate.id} was measured; the "
+            f"{len(checkpoint.configs)} configurations measured before are kept in {checkpoint.path}: run the "
+            "same search again to measure only what is missing"
+        )
 
     def evaluate(candidate: Candidate) -> ConfigResult | None:
         nonlocal budget_spent
-        if candidate.id in checkpoint.configs:
+        kept = checkpoint.configs.get(candidate.id)
+        if kept is not None and (not kept.stopped_by or kept.stopped_by in latency_limits):
             counts["resumed"] += 1
-            result = visited[candidate.id] = checkpoint.configs[candidate.id]
+            visited[candidate.id] = kept
             progress(f"{spec.name} {candidate.id}: from the checkpoint")
-            return result
+            return kept
         if time.monotonic() - began > plan.budget_s:
             budget_spent = True
             return None
@@ -211,15 +227,15 @@ def run_search(
         else:
             try:
                 result = measured(candidate, deployment)
+            except Exception:
+                if not server_answers(session):
+                    raise server_gone(candidate) from None
+                raise
             finally:
-                if _server_answers(session):
+                if server_answers(session):
                     session.unload(deployment)
-        if result.problem and not _server_answers(session):  # the server's failure, not the configuration's
-            raise TritonPluginError(
-                f"the server stopped answering while {spec.name} {candidate.id} was measured; the "
-                f"{len(checkpoint.configs)} configurations measured before are kept in {checkpoint.path}: run the "
-                "same search again to measure only what is missing"
-            )
+        if result.problem and not server_answers(session):  # the server's failure, not the configuration's
+            raise server_gone(candidate)
         counts["measured"] += 1
         checkpoint.add_config(result)
         visited[candidate.id] = result
@@ -231,9 +247,7 @@ def run_search(
         )
         return result
 
-    results = STRATEGIES[plan.mode](
-        space, evaluate, lambda found: [(r.result.candidate.id, r.score) for r in ranked(list(found))]
-    )
+    results = STRATEGIES[plan.mode](space, evaluate, lambda found: climb_order(ranked(list(found))))
     return SearchOutcome(
         spec.name,
         plan,
@@ -247,7 +261,12 @@ def run_search(
     )
 
 
-def _server_answers(session: TritonSession) -> bool:
+def climb_order(ranked: list[Ranked]) -> list[tuple[str, float]]:
+    """strategy.Order from a ranking: the score within the constraints, minus the place outside them."""
+    return [(r.result.candidate.id, r.score if r.eligible else -float(place)) for place, r in enumerate(ranked, 1)]
+
+
+def server_answers(session: TritonSession) -> bool:
     from tritonclient.utils import InferenceServerException
 
     try:

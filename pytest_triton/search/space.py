@@ -23,7 +23,7 @@ class SearchSpaceError(TritonPluginError):
 
 _ID = re.compile(
     rf"^(?P<format>{'|'.join(map(re.escape, FORMATS))})-(?P<precision>{'|'.join(PRECISIONS)})-mb(?P<size>\d+)-"
-    r"(?:nodb|db(?P<delay>\d+)us)-i(?P<instances>\d+)(?:-(?P<device>cpu|gpu[\d.]+))?$"
+    r"(?:nodb|db(?P<delay>\d+)us)-i(?P<instances>\d+)(?:-(?P<device>cpu|gpu\d+(?:\.\d+)*))?$"
 )
 
 
@@ -116,11 +116,18 @@ class SearchSpace:
         if not variants:
             raise SearchSpaceError("the search space has no format and precision to serve", options=("triton_formats",))
         if max_batch_size is not None and max_batch_size < 1:
-            raise SearchSpaceError(f"max_batch_size bound {max_batch_size}: give 1 or more")
+            raise SearchSpaceError(
+                f"max_batch_size bound {max_batch_size}: give 1 or more", options=("triton_search_max_batch_size",)
+            )
         if max_instances < 1:
-            raise SearchSpaceError(f"instance bound {max_instances}: give 1 or more")
+            raise SearchSpaceError(
+                f"instance bound {max_instances}: give 1 or more", options=("triton_search_max_instances",)
+            )
         if any(delay < 0 for delay in queue_delays_us) or not queue_delays_us:
-            raise SearchSpaceError(f"queue delays {list(queue_delays_us)}: give one or more of 0 µs or more")
+            raise SearchSpaceError(
+                f"queue delays {list(queue_delays_us)}: give one or more of 0 µs or more",
+                options=("triton_search_queue_delays",),
+            )
         if export_max_batch_size == 0:
             sizes: tuple[int, ...] = (0,)
         else:

@@ -20,9 +20,10 @@ def sweep(
     constraints: Sequence[Limit],
     config: str,
     progress: Callable[[str], None] = lambda line: None,
-) -> tuple[list[Measurement], str]:
-    """The load points measured, and the problem that stopped the sweep ("" where it stopped on latency,
-    plateau or `max_concurrency`): failed requests or wrong answers, which no constraint can forgive."""
+) -> tuple[list[Measurement], str, str]:
+    """The load points measured; the problem that stopped the sweep ("" where it stopped on latency, plateau or
+    `max_concurrency`): failed requests or wrong answers, which no constraint can forgive; and the latency limit
+    that stopped it ("" where none did)."""
     latency = [limit for limit in latency_bound(constraints) if limit.applies_to(config)]
     points: list[Measurement] = []
     best = 0.0
@@ -35,14 +36,18 @@ def sweep(
             f"p99 {point.latency.p99_us / 1000:.2f} ms"
         )
         if point.errors:
-            return points, f"{point.errors} requests failed at concurrency {concurrency}: {point.first_error}"
+            return points, f"{point.errors} requests failed at concurrency {concurrency}: {point.first_error}", ""
         if point.answers_wrong:
-            return points, (
+            wrong = (
                 f"{point.answers_wrong} of {point.answers_checked} answers checked under load at concurrency "
                 f"{concurrency} were wrong; the first: {point.first_wrong}"
             )
-        if any(limit.broken_by(point) for limit in latency) or point.throughput < best * (1 + MIN_GAIN):
+            return points, wrong, ""
+        broken = [limit.text for limit in latency if limit.broken_by(point)]
+        if broken:
+            return points, "", broken[0]
+        if point.throughput < best * (1 + MIN_GAIN):
             break
         best = point.throughput
         concurrency *= 2
-    return points, ""
+    return points, "", ""

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+
+def interruptible() -> None:
+    """preexec_fn for a run a test stops with SIGINT, as Ctrl-C does: a shell that starts a job in the background
+    without job control (`.ci/run &` in a script) makes it ignore SIGINT, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

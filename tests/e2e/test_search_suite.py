@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import interruptible
+
 # resnext-small in fp32: max_batch_size 1 (no batching) and 2 (dynamic batching, 100 µs), one instance, concurrency
 # swept to 2 at most, in half-second windows: two configurations of a few seconds each.
 SMALL_SEARCH = (
@@ -42,7 +44,11 @@ def _search_until_first_checkpoint(
     command = [sys.executable, "-m", "pytest", f"--triton-cache-dir={export_cache}", "-p", "no:cacheprovider"]
     with output.open("w") as out:
         process = subprocess.Popen(
-            [*command, *SMALL_SEARCH, "--triton-search=brute"], cwd=pytester.path, stdout=out, stderr=subprocess.STDOUT
+            [*command, *SMALL_SEARCH, "--triton-search=brute"],
+            cwd=pytester.path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=interruptible,
         )
     try:
         deadline = time.monotonic() + CHECKPOINT_WAIT_S

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.e2e.conftest import interruptible
+
 
 def _processes_mentioning(text: str) -> list[str]:
     found = []
@@ -29,6 +31,7 @@ def test_ctrl_c_leaves_no_server_stub_or_shared_memory(suites, pytester, small, 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=interruptible,
     )
     prefix = f"pytest_triton_{process.pid}_"
     try:

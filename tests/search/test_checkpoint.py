@@ -42,6 +42,15 @@ def test_a_line_torn_by_a_kill_is_dropped_and_the_search_goes_on(tmp_path, point
     assert len(Checkpoint.open(path, "key").configs) == 2
 
 
+def test_a_malformed_last_line_that_is_whole_is_an_error_not_a_torn_one(tmp_path, point):
+    path = tmp_path / "checkpoint.jsonl"
+    Checkpoint.open(path, "key").add_config(config(1, point))
+    with path.open("a") as handle:
+        handle.write('{"kind": "config", "key": "key"}\n')  # written whole by something else
+    with pytest.raises(CheckpointError, match="line 2 of the search checkpoint"):
+        Checkpoint.open(path, "key")
+
+
 def test_a_malformed_line_before_the_last_names_itself_and_what_to_do(tmp_path, point):
     path = tmp_path / "checkpoint.jsonl"
     path.write_text("not json\n")

@@ -71,6 +71,7 @@ def test_a_constraint_may_name_the_configurations_it_is_for(point):
         ("speed", "unknown objective 'speed'; valid choices: throughput, avg, p50, p90, p95, p99, memory"),
         ("throughput=0", "weight of throughput must be a positive number"),
         ("throughput=fast", "weight of throughput must be a positive number"),
+        ("throughput=inf", "weight of throughput must be a positive number"),
         ("p99,p99=2", "p99 is weighted twice"),
     ],
 )

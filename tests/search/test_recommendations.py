@@ -39,6 +39,27 @@ def test_a_new_recommendation_replaces_the_models_earlier_one_and_no_other(tmp_p
     assert context.store.load(context.key).entries[Stored("bert-tiny", second, 4).id]["throughput"].value == 300
 
 
+def test_the_same_recommendation_stored_again_keeps_its_reviewed_tolerance(tmp_path, point):
+    import json
+
+    context = BaselineContext(BaselineStore(tmp_path), BaselineKey("cpu-test", SEARCH), {}, update=True)
+    chosen = Candidate("onnx", "fp32", 2, 100, 1)
+    record_recommendation(outcome("m", chosen, point(100, 5, 2), tmp_path), context)
+    document = json.loads(context.path.read_text())
+    document["entries"]["m-onnx-fp32-mb2-db100us-i1/c2"]["throughput"]["tolerance"] = 0.35  # widened in review
+    context.path.write_text(json.dumps(document))
+    record_recommendation(outcome("m", chosen, point(120, 5, 2), tmp_path), context)
+    entry = context.store.load(context.key).entries["m-onnx-fp32-mb2-db100us-i1/c2"]["throughput"]
+    assert (entry.value, entry.tolerance) == (120, 0.35)
+
+
+def test_ids_that_are_no_recommendation_are_left_alone(tmp_path, point):
+    from pytest_triton.baselines.entry import BaselineFile
+
+    entries = {"m-onnx-fp32-mb2-db100us-i1/c0": {}, "m-onnx-fp32-mb2-db100us-i1-gpu./c1": {}, "m-onnx-fp32/c1": {}}
+    assert stored_recommendations(BaselineFile(BaselineKey("cpu-test", SEARCH), {}, entries), ["m"]) == []
+
+
 def test_nothing_is_stored_without_a_recommendation(tmp_path, point):
     context = BaselineContext(BaselineStore(tmp_path), BaselineKey("cpu-test", SEARCH), {}, update=True)
     unmet = outcome("m", Candidate("onnx", "fp32", 1, None, 1), point(10, 50, 1), tmp_path)

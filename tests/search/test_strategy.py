@@ -59,3 +59,42 @@ def test_a_spent_budget_ends_either_walk_with_what_it_measured():
         assert len(measured) == 3 and best is not None
     measured, best = walk(quick, budget=0)
     assert measured == [] and best is None
+
+
+def test_a_walk_across_ties_never_drifts_below_the_best_reached():
+    """Along one axis the figures fall 4% a step: each step is a tie with where the walk stands, but the third is
+    more than 5% below the best reached, and the walk stops there, not at the bottom."""
+    space = SearchSpace.bounded((("onnx", "fp32"),), 1, None, (100,), 8)
+    falling = {c: 1000 * 0.96 ** (c.instances - 1) for c in space.candidates()}
+    measured: list[Candidate] = []
+
+    def evaluate(c: Candidate) -> ConfigResult:
+        measured.append(c)
+        return ConfigResult("m", c, (make_point(falling[c], 5),))
+
+    def order(results):
+        return [(r.result.candidate.id, r.score) for r in rank(list(results), parse_objective("throughput"), ())]
+
+    quick(space, evaluate, order)
+    assert [c.instances for c in measured] == [1, 2, 3]
+
+
+def test_outside_the_constraints_the_climb_heads_for_the_closest():
+    """Only 4 instances keep p99<=10ms; from 1 instance, every neighbour breaks it, less so the more instances."""
+    from pytest_triton.perf.limits import parse_limits
+    from pytest_triton.search.run import climb_order
+
+    space = SearchSpace.bounded((("onnx", "fp32"),), 1, None, (100,), 6)
+    p99 = {c: 40 / c.instances for c in space.candidates()}
+    measured: list[Candidate] = []
+
+    def evaluate(c: Candidate) -> ConfigResult:
+        measured.append(c)
+        return ConfigResult("m", c, (make_point(100 * c.instances, p99[c]),))
+
+    def order(results):
+        return climb_order(rank(list(results), parse_objective("throughput"), parse_limits("p99<=10ms")))
+
+    found = quick(space, evaluate, order)
+    best = rank(found, parse_objective("throughput"), parse_limits("p99<=10ms"))[0]
+    assert best.eligible and best.result.candidate.instances == 6
