@@ -463,15 +463,17 @@ def triton_measuring(pytestconfig: pytest.Config) -> Callable[[], ContextManager
 
 @pytest.fixture
 def triton_progress(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
-    """A function that prints a progress line now, past output capture, during a long measurement."""
+    """A function that prints a progress line now, past output capture, during a long measurement; the line names
+    the suite ("triton perf:", "triton search:")."""
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
     reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+    suite = request.module.__name__.rpartition(".")[2].removeprefix("test_")  # test_perf.py -> "perf"
 
     def progress(line: str) -> None:
         if reporter is None or _is_xdist_worker(pytestconfig):
             return  # xdist workers have no terminal; the summary shows the figures
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"  triton perf: {line}")
+            reporter.write_line(f"  triton {suite}: {line}")
 
     return progress
 

@@ -41,13 +41,14 @@ SERVER_FIGURES = {
 
 
 def value_text(value: float | None, unit: str) -> str:
-    """Latencies (stored in µs) above 1 ms are shown in ms, memory in MiB."""
+    """Latencies (stored in µs) above 1 ms are shown in ms, memory in MiB; four significant digits, so that a
+    20.04 ms latency does not read as 20 ms."""
     if value is None:
         return "-"
     if unit == "bytes":
         return f"{value / 2**20:.4g} MiB"
     if unit == "us" and abs(value) >= 1000:
-        return f"{value / 1000:.3g} ms"
+        return f"{value / 1000:.4g} ms"
     return f"{value:.4g} {unit}"
 
 

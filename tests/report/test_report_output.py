@@ -62,7 +62,7 @@ def test_summary_lines_table_carries_baseline_measured_change_and_verdict():
     # The failing row comes first.
     row = ["sleep-10ms/c1", "throughput", "100", "infer/s", "87", "infer/s", "-13.0%", "REGRESSION"]
     assert lines[3].split() == row
-    assert "10 ms" in lines[4] and "10.2 ms" in lines[4] and "+2.5%" in lines[4] and lines[4].endswith("ok")
+    assert "10 ms" in lines[4] and "10.25 ms" in lines[4] and "+2.5%" in lines[4] and lines[4].endswith("ok")
     assert lines[5].split()[-1] == "missing" and " - " in lines[5]
     assert lines[2].startswith("-" * len("sleep-10ms/c1") + "  -")  # the first column fits the longest config
 
