@@ -32,7 +32,11 @@ class ModelRepository:
         if self.directory is None:
             payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
             return self._timed_load(name, to_json(config), payload)
-        write_model(self.directory / name, config, files)
+        model_dir = self.directory / name
+        write_files(model_dir, files)
+        staging = model_dir / "config.pbtxt.tmp"
+        staging.write_text(to_pbtxt(config))
+        staging.replace(model_dir / "config.pbtxt")
         return self._timed_load(name)
 
     def reload(self, name: str) -> float:
@@ -65,9 +69,8 @@ class ModelRepository:
         return time.perf_counter() - began
 
 
-def write_model(model_dir: Path, config: mc.ModelConfig, files: Mapping[str, Path | bytes]) -> None:
-    """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") into `model_dir`, then its
-    config.pbtxt, replaced whole so that a server polling the directory never reads half of one."""
+def write_files(model_dir: Path, files: Mapping[str, Path | bytes]) -> None:
+    """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") into `model_dir`."""
     for rel, source in files.items():
         target = model_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -76,9 +79,6 @@ def write_model(model_dir: Path, config: mc.ModelConfig, files: Mapping[str, Pat
             target.write_bytes(source)
         else:
             _link_or_copy(source, target)
-    staging = model_dir / "config.pbtxt.tmp"
-    staging.write_text(to_pbtxt(config))
-    staging.replace(model_dir / "config.pbtxt")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
