@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_triton.models.zoo import zoo_spec
+from pytest_triton.session import TritonSession
+from pytest_triton.settings import Settings
+
 SUITES = Path(__file__).resolve().parents[2] / "suites"
 
 
@@ -22,6 +26,15 @@ def interruptible() -> None:
 def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One export cache for all end-to-end runs of this test session, so each variant exports once."""
     return tmp_path_factory.mktemp("exports")
+
+
+@pytest.fixture(scope="session")
+def small_export(export_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smallest variant's directory in the shared export cache, exported by the library as a run exports it.
+    Session-scoped, so torch is first imported outside pytester, which drops what a test imported from sys.modules
+    afterwards: torch imported again in the same process crashes."""
+    session = TritonSession(Settings(), work_dir=tmp_path_factory.mktemp("export"), cache_dir=export_cache)
+    return session.artifact(zoo_spec("resnext-small"), "onnx", "fp32").path.parent
 
 
 @pytest.fixture

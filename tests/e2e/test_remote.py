@@ -66,7 +66,7 @@ def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_s
     result.stdout.fnmatch_lines(["*model 'not-deployed' is not ready on 127.0.0.1:*; deploy it there*"])
 
 
-@pytest.mark.measures
+# No `measures` turn: remote mode has no calibration check, and nothing here compares a figure with an answer.
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])
 @pytest.mark.parametrize(
     ("protocol", "hardware", "scope"),
@@ -94,7 +94,9 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
     named = "as --triton-hardware names it" if hardware else "by host: name its hardware with --triton-hardware"
     result.stdout.fnmatch_lines([f"triton: the remote server's perf baselines are filed under {scope} ({named})"])
     stored = json.loads((baselines / scope / "perf.json").read_text())
-    assert list(stored["entries"]) == ["resnext-small-onnx-fp32-served-fp32-b1/c1"]
+    # The model's first requests since the server loaded it are timed too (/cold), where no test sent any before.
+    served = "resnext-small-onnx-fp32-served-fp32-b1"
+    assert f"{served}/c1" in stored["entries"] and set(stored["entries"]) <= {f"{served}/c1", f"{served}/cold"}
     assert stored.get("hardware") is None  # this machine's hardware says nothing about the server's
 
 

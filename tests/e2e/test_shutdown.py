@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import interruptible
 
 
@@ -23,8 +25,9 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_ctrl_c_leaves_no_server_stub_or_shared_memory(suites, pytester, small, export_cache):
-    suites(*small).assert_outcomes(passed=10)  # export first, so the interrupted run gets to its tests fast
+# The project `suites` sets up; the export made before, so the interrupted run gets to its tests fast.
+@pytest.mark.usefixtures("suites", "small_export")
+def test_ctrl_c_leaves_no_server_stub_or_shared_memory(pytester, small, export_cache):
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--triton-cache-dir={export_cache}", *small],
         cwd=pytester.path,

@@ -6,7 +6,7 @@ import socket
 import xml.etree.ElementTree as ET
 
 
-def test_small_variant_passes_every_check(suites, pytester, small):
+def test_small_variant_passes_every_check_then_ini_keys_rerun_it_from_the_export_cache(suites, pytester, small):
     result = suites(*small, "-v", "--junitxml=junit.xml")
     result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(
@@ -23,10 +23,12 @@ def test_small_variant_passes_every_check(suites, pytester, small):
     assert "b1.logits.max_abs_diff" in properties and 0 <= properties["b1.logits.tolerance_used"] <= 1
     assert all(v < 1e-3 for k, v in properties.items() if k.endswith("max_abs_diff"))
 
-
-def test_second_run_takes_exports_from_cache(suites, small):
-    suites(*small)  # makes sure the export exists, whichever test ran first
-    result = suites(*small)
+    # The same variant named by ini keys instead of options; its export, made by the first run, comes from the cache.
+    pytester.makeini(
+        "[pytest]\ntestpaths = suites\njunit_family = xunit1\n"
+        "triton_models = resnext-small\ntriton_formats = onnx\ntriton_precisions = fp32\n"
+    )
+    result = suites()
     result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(["triton: 1 deployed, 0 unsupported here, 0 failed; exports: 0 new, 1 from cache *"])
 
@@ -58,13 +60,4 @@ def test_xdist_workers_get_servers_of_their_own_beside_taken_ports(suites, small
     finally:
         for sock in held:
             sock.close()
-    result.assert_outcomes(passed=10)
-
-
-def test_ini_keys_work_like_options(suites, pytester):
-    pytester.makeini(
-        "[pytest]\ntestpaths = suites\njunit_family = xunit1\n"
-        "triton_models = resnext-small\ntriton_formats = onnx\ntriton_precisions = fp32\n"
-    )
-    result = suites()
     result.assert_outcomes(passed=10)
