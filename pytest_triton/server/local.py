@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -140,25 +141,15 @@ class LocalServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            # SIGINT: Triton unloads its models and stops their python stubs, then exits.
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
         if process is not None:
-            self._kill_leftover_group(process.pid)
+            # Killed, not asked to exit: nothing of this server outlives the run (its repository is the run's, its
+            # shared memory is removed below), and Triton's orderly exit looks at its models once a second, which
+            # cost 2-3 s at the end of every run. Its python stubs share its process group and go with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # only a process stuck in the kernel outlasts this
+                process.wait(timeout=self.stop_timeout)
         self._remove_shared_memory()
-
-    @staticmethod
-    def _kill_leftover_group(pgid: int) -> None:
-        # python backend stubs share the server's process group; none may outlive it.
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def _remove_shared_memory(self) -> None:
         if not self._shm_prefix:
