@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# pytester takes the modules a test imported out of sys.modules when it ends, and torch imported a second time in
+# one process crashes it (a worker lost, its tests failed). Imported here, before any test, torch stays.
+import torch  # noqa: F401
+
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
@@ -30,9 +34,7 @@ def export_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_export(export_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The smallest variant's directory in the shared export cache, exported by the library as a run exports it.
-    Session-scoped, so torch is first imported outside pytester, which drops what a test imported from sys.modules
-    afterwards: torch imported again in the same process crashes."""
+    """The smallest variant's directory in the shared export cache, exported by the library as a run exports it."""
     session = TritonSession(Settings(), work_dir=tmp_path_factory.mktemp("export"), cache_dir=export_cache)
     return session.artifact(zoo_spec("resnext-small"), "onnx", "fp32").path.parent
 
