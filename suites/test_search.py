@@ -15,6 +15,7 @@ from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.search.output import write_search
 from pytest_triton.search.recommendations import recheck, record_recommendation, stored_recommendations
 from pytest_triton.search.run import run_search
+from pytest_triton.search.sweep import concurrency_of
 
 
 def test_best_serving_configuration(
@@ -52,7 +53,7 @@ def test_best_serving_configuration(
     record_property("recommended_throughput", round(point.throughput, 2))
     triton_progress(
         f"{spec.name}: recommended {recommended.result.candidate.id} ({point.throughput:.1f} inf/s at "
-        f"concurrency {point.load.label[1:]}); report: {written / 'report.md'}"
+        f"concurrency {concurrency_of(point)}); report: {written / 'report.md'}"
     )
 
 

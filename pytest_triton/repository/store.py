@@ -32,11 +32,7 @@ class ModelRepository:
         if self.directory is None:
             payload = {f"file:{rel}": src if isinstance(src, bytes) else src.read_bytes() for rel, src in files.items()}
             return self._timed_load(name, to_json(config), payload)
-        model_dir = self.directory / name
-        write_files(model_dir, files)
-        staging = model_dir / "config.pbtxt.tmp"
-        staging.write_text(to_pbtxt(config))
-        staging.replace(model_dir / "config.pbtxt")
+        write_model(self.directory / name, config, files)
         return self._timed_load(name)
 
     def reload(self, name: str) -> float:
@@ -69,8 +65,9 @@ class ModelRepository:
         return time.perf_counter() - began
 
 
-def write_files(model_dir: Path, files: Mapping[str, Path | bytes]) -> None:
-    """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") into `model_dir`."""
+def write_model(model_dir: Path, config: mc.ModelConfig, files: Mapping[str, Path | bytes]) -> None:
+    """Put `files` (paths relative to the model directory, e.g. "1/model.onnx") into `model_dir`, then its
+    config.pbtxt, replaced whole so that a server polling the directory never reads half of one."""
     for rel, source in files.items():
         target = model_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +76,9 @@ def write_files(model_dir: Path, files: Mapping[str, Path | bytes]) -> None:
             target.write_bytes(source)
         else:
             _link_or_copy(source, target)
+    staging = model_dir / "config.pbtxt.tmp"
+    staging.write_text(to_pbtxt(config))
+    staging.replace(model_dir / "config.pbtxt")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

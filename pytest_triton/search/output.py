@@ -15,15 +15,16 @@ from pytest_triton.export.formats import export_format
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.perf.results import Measurement, value_text
 from pytest_triton.report.markdown import markdown_table
-from pytest_triton.repository.config import to_pbtxt
 from pytest_triton.repository.deployment import model_files
-from pytest_triton.repository.store import write_files
+from pytest_triton.repository.store import write_model
 from pytest_triton.search.objective import latency_bound
 from pytest_triton.search.results import Ranked
-from pytest_triton.search.run import SearchOutcome, concurrency_of
+from pytest_triton.search.run import SearchOutcome
+from pytest_triton.search.sweep import concurrency_of
 from pytest_triton.session import TritonSession
 
 REPOSITORY = "repository"
+_LATENCIES = ("latency_avg", "latency_p50", "latency_p90", "latency_p95", "latency_p99")  # report.json's, in µs
 
 
 def repository_name(ranked: Ranked, place: int) -> str:
@@ -39,7 +40,7 @@ def write_search(session: TritonSession, spec: ModelSpec, outcome: SearchOutcome
     directory.mkdir(parents=True, exist_ok=True)
     top = [r for r in outcome.ranked if r.eligible][: outcome.plan.top]
     _write_repository(session, spec, top, directory / REPOSITORY)
-    latency = _latency_percentile(outcome)
+    latency = _latency_metric(outcome)
     _write_plot(outcome, latency, directory / "pareto.png")
     write_text_atomic(directory / "report.json", json.dumps(_document(outcome, top), indent=2) + "\n")
     write_text_atomic(directory / "report.md", _markdown(outcome, latency))
@@ -63,19 +64,18 @@ def _write_repository(session: TritonSession, spec: ModelSpec, top: Sequence[Ran
             instances=serving.instances(session.settings.gpus),
             max_batch_size=candidate.max_batch_size,
         )
-        model_dir = target / made.config.name
-        write_files(model_dir, made.files)
-        (model_dir / "config.pbtxt").write_text(to_pbtxt(made.config))
+        write_model(target / made.config.name, made.config, made.files)
 
 
-def _latency_percentile(outcome: SearchOutcome) -> str:
-    """The latency the plot and front use: the constraint's percentile where a latency is constrained, else p99."""
+def _latency_metric(outcome: SearchOutcome) -> str:
+    """The latency the ranking table, the plot and its front show: the constrained one where a latency is
+    constrained, else the p99 (a Measurement.value metric)."""
     bound = latency_bound(outcome.plan.constraints)
-    return bound[0].metric.removeprefix("latency_") if bound else "p99"
+    return bound[0].metric if bound else "latency_p99"
 
 
-def _latency_ms(point: Measurement, name: str) -> float:
-    return float(getattr(point.latency, f"{name}_us")) / 1000
+def _latency_ms(point: Measurement, metric: str) -> float:
+    return (point.value(metric) or 0.0) / 1000
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -100,15 +100,15 @@ def _write_plot(outcome: SearchOutcome, latency: str, path: Path) -> None:
         star = (recommended.result.candidate.id, point.throughput, _latency_ms(point, latency))
     from pytest_triton.report.plots import plot_pareto  # matplotlib, only once a search writes its report
 
-    plot_pareto(series, pareto_front([p for points in series.values() for p in points]), star, latency, path)
+    front = pareto_front([p for points in series.values() for p in points])
+    plot_pareto(series, front, star, latency.removeprefix("latency_"), path)
 
 
 def _point_dict(point: Measurement) -> dict[str, Any]:
     return {
         "concurrency": concurrency_of(point),
         "throughput": point.throughput,
-        "latency_avg_us": point.latency.avg_us,
-        **{f"latency_p{p}_us": getattr(point.latency, f"p{p}_us") for p in (50, 90, 95, 99)},
+        **{f"{metric}_us": point.value(metric) for metric in _LATENCIES},
         "server_rss_bytes": point.server_rss_bytes,
         "gpu_memory_bytes": point.gpu_memory_bytes,
         "answers_checked": point.answers_checked,
@@ -188,11 +188,12 @@ def _markdown(outcome: SearchOutcome, latency: str) -> str:
                 r.result.candidate.id,
                 "-" if point is None else str(concurrency_of(point)),
                 "-" if point is None else f"{point.throughput:.4g}",
-                "-" if point is None else value_text(getattr(point.latency, f"{latency}_us"), "us"),
+                "-" if point is None else value_text(point.value(latency), "us"),
                 "; ".join(r.broken) or "within constraints",
             )
         )
-    lines += markdown_table(("rank", "configuration", "concurrency", "infer/s", latency, "verdict"), rows)
+    shown = latency.removeprefix("latency_")
+    lines += markdown_table(("rank", "configuration", "concurrency", "infer/s", shown, "verdict"), rows)
     lines += ["", "## Per configuration", ""]
     for r in outcome.ranked:
         if not r.result.points:
@@ -204,7 +205,7 @@ def _markdown(outcome: SearchOutcome, latency: str) -> str:
                 (
                     str(concurrency_of(p)),
                     f"{p.throughput:.4g}",
-                    *(value_text(getattr(p.latency, f"{name}_us"), "us") for name in ("avg", "p90", "p95", "p99")),
+                    *(value_text(p.value(f"latency_{name}"), "us") for name in ("avg", "p90", "p95", "p99")),
                 )
                 for p in r.result.points
             ],

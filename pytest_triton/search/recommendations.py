@@ -8,25 +8,23 @@ and at which concurrency, readable in review."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Sequence
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
 from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import baseline_id
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.judge import judge
 from pytest_triton.perf.limits import Limit, check_limits
 from pytest_triton.perf.load import Concurrency
-from pytest_triton.perf.measure import measure
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
-from pytest_triton.search.run import SearchOutcome, checked_workload, concurrency_of, server_answers
+from pytest_triton.search.run import SearchOutcome, checked_workload, measurer, server_answers
 from pytest_triton.search.space import Candidate
+from pytest_triton.search.sweep import concurrency_of, faults
 from pytest_triton.session import TritonSession
 
 
@@ -87,12 +85,7 @@ class Recheck:
 
     @property
     def failures(self) -> list[str]:
-        m = self.measurement
-        wrong = []
-        if m.errors:
-            wrong.append(f"{self.stored.id}: {m.errors} requests failed ({m.first_error})")
-        if m.answers_wrong:
-            wrong.append(f"{self.stored.id}: {m.answers_wrong} of {m.answers_checked} answers wrong: {m.first_wrong}")
+        wrong = [f"{self.stored.id}: {fault}" for fault in faults(self.measurement)]
         return wrong + [c.message for c in self.comparisons if c.failed] + self.broken
 
 
@@ -109,17 +102,14 @@ def recheck(
     against its figures (a suspected regression measured once more) and the constraints; when this run updates
     baselines, its figures are stored again instead."""
     candidate = stored.candidate
-    endpoint = session.endpoint
-    if endpoint is None:
-        raise TritonPluginError("the Triton session was not started")
-    settings = dataclasses.replace(settings, protocol=endpoint.preferred(settings.protocol))
     deployment = session.deployment(spec, candidate.format, candidate.precision, candidate.serving)
     try:
-        workload = checked_workload(session, deployment, session.answers_reference(spec))
+        at = measurer(
+            session, checked_workload(session, deployment, session.answers_reference(spec)), settings, measuring
+        )
 
         def take() -> Measurement:
-            with measuring():
-                return measure(endpoint, workload, [Concurrency(stored.concurrency)], settings)[0]
+            return at(stored.concurrency)
 
         outcome = Recheck(stored, take())
         outcome.broken, _ = check_limits(constraints, stored.config, outcome.measurement)

@@ -21,6 +21,7 @@ from pytest_triton.models.spec import ModelSpec
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.results import Measurement
+from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.search.checkpoint import Checkpoint
@@ -29,7 +30,7 @@ from pytest_triton.search.plan import SearchPlan
 from pytest_triton.search.results import ConfigResult, Ranked, rank
 from pytest_triton.search.space import Candidate, SearchSpace, SearchSpaceError
 from pytest_triton.search.strategy import STRATEGIES
-from pytest_triton.search.sweep import sweep
+from pytest_triton.search.sweep import concurrency_of, sweep
 from pytest_triton.session import TritonSession
 
 CLIENT_BATCH = 1  # rows a request: concurrency and the dynamic batcher make the batches, as in production
@@ -61,6 +62,26 @@ class SearchOutcome:
         lines = [f"no configuration of {self.model} keeps the constraints; the closest:"]
         lines += [f"  {r.result.candidate.id}: {'; '.join(r.broken)}" for r in closest]
         return "\n".join(lines)
+
+
+def measurer(
+    session: TritonSession,
+    workload: Workload,
+    settings: MeasurementSettings,
+    measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
+) -> Callable[[int], Measurement]:
+    """A function that measures `workload` at a concurrency, inside `measuring()`, over the protocol the session's
+    server prefers."""
+    endpoint = session.endpoint
+    if endpoint is None:
+        raise TritonPluginError("the Triton session was not started")
+    settings = dataclasses.replace(settings, protocol=endpoint.preferred(settings.protocol))
+
+    def at(concurrency: int) -> Measurement:
+        with measuring():
+            return measure(endpoint, workload, [Concurrency(concurrency)], settings)[0]
+
+    return at
 
 
 def checked_workload(session: TritonSession, deployment: Deployment, reference: Reference | None) -> Workload:
@@ -150,7 +171,6 @@ def run_search(
     space, unsupported = search_space(session, spec, plan)
     key = checkpoint_key(session, spec, plan, accuracy is not None)
     checkpoint = Checkpoint.open(plan.directory / spec.name / "checkpoint.jsonl", key)
-    settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
     reference = session.answers_reference(spec)
     total = len(space.candidates())
     counts = {"measured": 0, "resumed": 0}
@@ -190,12 +210,7 @@ def run_search(
         problem = accuracy_problem(deployment)
         if problem:  # never recommended, however fast: not worth measuring
             return ConfigResult(spec.name, candidate, (), deployment.load_s, problem)
-        workload = checked_workload(session, deployment, reference)
-
-        def measure_at(concurrency: int) -> Measurement:
-            with measuring():
-                return measure(endpoint, workload, [Concurrency(concurrency)], settings)[0]
-
+        measure_at = measurer(session, checked_workload(session, deployment, reference), plan.settings, measuring)
         config = f"{spec.name}-{candidate.id}"
         points, problem, stopped_by = sweep(measure_at, plan.max_concurrency, plan.constraints, config, progress)
         return ConfigResult(spec.name, candidate, tuple(points), deployment.load_s, problem, stopped_by)
@@ -273,10 +288,6 @@ def server_answers(session: TritonSession) -> bool:
         return session.client.is_live()
     except (InferenceServerException, OSError):
         return False
-
-
-def concurrency_of(point: Measurement) -> int:
-    return point.load.requests if isinstance(point.load, Concurrency) else 0
 
 
 def _summary(ranked: Ranked) -> str:

@@ -6,12 +6,31 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from pytest_triton.perf.limits import Limit
+from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.results import Measurement
 from pytest_triton.search.objective import latency_bound
 
 # A doubling of the concurrency that gains less than this share of throughput has found the configuration's
 # plateau: on the 2-core CI machine, bert-tiny gains nothing past concurrency 4.
 MIN_GAIN = 0.05
+
+
+def concurrency_of(point: Measurement) -> int:
+    return point.load.requests if isinstance(point.load, Concurrency) else 0
+
+
+def faults(point: Measurement) -> list[str]:
+    """What no constraint forgives in a load point: failed requests, wrong answers."""
+    at = f"at concurrency {concurrency_of(point)}"
+    found = []
+    if point.errors:
+        found.append(f"{point.errors} requests failed {at}: {point.first_error}")
+    if point.answers_wrong:
+        found.append(
+            f"{point.answers_wrong} of {point.answers_checked} answers checked under load {at} were wrong; "
+            f"the first: {point.first_wrong}"
+        )
+    return found
 
 
 def sweep(
@@ -35,14 +54,9 @@ def sweep(
             f"  {config} concurrency {concurrency}: {point.throughput:.1f} inf/s, "
             f"p99 {point.latency.p99_us / 1000:.2f} ms"
         )
-        if point.errors:
-            return points, f"{point.errors} requests failed at concurrency {concurrency}: {point.first_error}", ""
-        if point.answers_wrong:
-            wrong = (
-                f"{point.answers_wrong} of {point.answers_checked} answers checked under load at concurrency "
-                f"{concurrency} were wrong; the first: {point.first_wrong}"
-            )
-            return points, wrong, ""
+        problems = faults(point)
+        if problems:
+            return points, "; ".join(problems), ""
         broken = [limit.text for limit in latency if limit.broken_by(point)]
         if broken:
             return points, "", broken[0]
