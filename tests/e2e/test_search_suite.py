@@ -121,10 +121,11 @@ def test_interrupted_search_resumes_writes_its_repository_and_is_kept_honest(sui
     )
     assert json.loads((search_dir / "report.json").read_text())["measured"] == 0
 
-    # A run without a search measures the stored recommendation again. Other tests share these two cores, so this
-    # one accepts any figure first, then catches a throughput three times the stored one's.
+    # A run without a search measures the stored recommendation again. Other tests share these two cores and move
+    # latency by 2-3x (+172% seen under -n 2), so this one accepts any figure first, as the perf suite's test does,
+    # then catches a throughput three times the stored one's.
     for entry in stored["entries"][stored_id].values():
-        entry["tolerance"] = 0.99
+        entry["tolerance"] = 10.0
     stored_file.write_text(json.dumps(stored))
     again = suites(*SMALL_SEARCH, "-rs")
     again.assert_outcomes(passed=1, skipped=1)
