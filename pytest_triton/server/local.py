@@ -93,6 +93,7 @@ class LocalServer:
             f"--metrics-port={metrics}",
             # Readiness means "serving"; a model that failed to load is reported by its own readiness.
             "--strict-readiness=false",
+            # Only for the SIGTERM a killed pytest leaves it (_die_with_parent); stop() kills it outright.
             f"--exit-timeout-secs={int(self.stop_timeout // 2)}",
             f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}",
             *self.extra_args,
@@ -111,7 +112,7 @@ class LocalServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                # Own session: a Ctrl-C in the terminal reaches pytest, which then stops the server in order.
+                # Own session: a Ctrl-C in the terminal reaches pytest, which then stops the server.
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
