@@ -8,6 +8,7 @@ and at which concurrency, readable in review."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Sequence
 
@@ -104,13 +105,8 @@ def recheck(
     candidate = stored.candidate
     deployment = session.deployment(spec, candidate.format, candidate.precision, candidate.serving)
     try:
-        at = measurer(
-            session, checked_workload(session, deployment, session.answers_reference(spec)), settings, measuring
-        )
-
-        def take() -> Measurement:
-            return at(stored.concurrency)
-
+        workload = checked_workload(session, deployment, session.answers_reference(spec))
+        take = functools.partial(measurer(session, workload, settings, measuring), stored.concurrency)
         outcome = Recheck(stored, take())
         outcome.broken, _ = check_limits(constraints, stored.config, outcome.measurement)
         if baselines.update:
