@@ -138,10 +138,13 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
-def _existing_file(text: str) -> Path:
-    if not Path(text).is_file():
-        raise BadValue("no such file; give a SQuAD v1.1 or v2.0 JSON file", where=f"={text}")
-    return Path(text)
+def _existing(kind: str, what: str) -> Callable[[str], Path]:
+    def parse(text: str) -> Path:
+        if not (Path(text).is_dir() if kind == "directory" else Path(text).is_file()):
+            raise BadValue(f"no such {kind}; give {what}", where=f"={text}")
+        return Path(text)
+
+    return parse
 
 
 def _input_data(items: list[str]) -> dict[str, Path]:
@@ -465,7 +468,21 @@ OPTIONS = (
     ),
     # Accuracy.
     Option(
-        "squad-file", "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets", _existing_file
+        "squad-file",
+        "a SQuAD v1.1 or v2.0 JSON file to evaluate; without it, held-out synthetic sets",
+        _existing("file", "a SQuAD v1.1 or v2.0 JSON file"),
+    ),
+    Option(
+        "triton-image-folder",
+        "an ImageNet-style folder (CLASS/IMAGE.jpg) classifiers' top-1 is evaluated on; without it, held-out "
+        "synthetic images",
+        _existing("directory", "an ImageNet-style folder, CLASS/IMAGE.jpg"),
+    ),
+    Option(
+        "triton-image-classes",
+        "the classifier's class names in output order, one per line (the first word counts: ImageNet's "
+        "LOC_synset_mapping.txt works); without it, the image folder's class folders, sorted",
+        _existing("file", "a text file with one class name per line"),
     ),
     Option(
         "squad-max-seq-length",
@@ -476,7 +493,7 @@ OPTIONS = (
     Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive(int)),
     Option(
         "triton-accuracy-tolerance",
-        "fp16 EM/F1 tolerance against in-process fp32, in points (the config search's too)",
+        "fp16 EM/F1 and top-1/top-5 tolerance against in-process fp32, in points (the config search's too)",
         positive(float),
         "1.0",
     ),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_triton.baselines.context import BaselinesForRun
     from pytest_triton.checks.accuracy import AccuracyRun
     from pytest_triton.checks.accuracy_plan import AccuracyPlan
+    from pytest_triton.checks.classification import ClassificationRun
     from pytest_triton.models.spec import ModelSpec
     from pytest_triton.models.variant import Variant
     from pytest_triton.perf.plan import PerfPlan
@@ -486,6 +487,18 @@ def triton_accuracy(pytestconfig: pytest.Config, triton_session: TritonSession) 
     return AccuracyRun(
         plan=_options(pytestconfig).accuracy,
         data_dir=triton_session.cache_dir / "squad",
+        device=triton_session.settings.device,
+    )
+
+
+@pytest.fixture(scope="session")
+def triton_classification(pytestconfig: pytest.Config, triton_session: TritonSession) -> ClassificationRun:
+    """The image set and in-process reference top-k of classifiers, made once per model for the whole run."""
+    from pytest_triton.checks.classification import ClassificationRun
+
+    return ClassificationRun(
+        plan=_options(pytestconfig).accuracy,
+        data_dir=triton_session.cache_dir / "images",
         device=triton_session.settings.device,
     )
 

@@ -1,4 +1,5 @@
-"""Accuracy: SQuAD EM/F1 of each served BERT variant, against the in-process model and the stored baseline."""
+"""Accuracy: SQuAD EM/F1 of each served BERT variant and top-1/top-5 of each served image classifier, against the
+in-process model and the stored baselines."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from pytest_triton.baselines.context import ACCURACY
 from pytest_triton.checks.accuracy import require_qa_model, served_accuracy
+from pytest_triton.checks.classification import classifier_geometry, served_classification
 from pytest_triton.outcomes import triton_outcome
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.squad.prediction_files import write_predictions
@@ -13,6 +15,9 @@ from pytest_triton.squad.prediction_files import write_predictions
 # The shipped tiny QA model must reach these on held-out synthetic questions, so that a swapped
 # input, a broken fp16 export or a tokenization bug shows as a drop.
 TINY_TARGET = {"exact_match": 80.0, "f1": 85.0}
+# The shipped tiny classifier's, on held-out synthetic images: a channel swap, a transposed layout or a skipped
+# normalisation each take it far below.
+TINY_CLASSIFIER_TOP1 = 90.0
 
 
 def test_default_qa_model_reaches_its_target(
@@ -58,14 +63,64 @@ def test_squad_through_triton(
         record_property(f"{name}.features_per_s", round(served.features_per_second, 1))
         if triton_report_dir is not None:
             write_predictions(served.predictions, triton_report_dir / "squad" / deployment.model_name / name)
-    recorded = context.record(checked.entries)
+    _log(triton_results, context, deployment.model_name, checked.entries, checked.comparisons)
+    assert checked.ok, checked.report()
+
+
+def test_default_classifier_reaches_its_target(
+    triton_session, triton_models, triton_classification, triton_settings, record_property
+):
+    """The in-process model itself: only the shipped tiny classifier has a target."""
+    spec = next((s for s in triton_models if s.name == "resnext-small"), None)
+    if spec is None or "resnext-small" in triton_settings.checkpoints or triton_classification.plan.image_folder:
+        pytest.skip(
+            f"the target ({TINY_CLASSIFIER_TOP1:g}% top-1 on held-out synthetic images) is for the shipped tiny "
+            "classifier, not evaluated here"
+        )
+    with triton_outcome():
+        images = triton_classification.image_set(classifier_geometry(spec), spec.name)
+        result = triton_classification.reference(spec, triton_session.reference(spec), images)
+    record_property("top1", result.top1)
+    record_property("top5", result.top5)
+    assert result.top1 >= TINY_CLASSIFIER_TOP1, f"top-1 {result.top1:.2f}%, top-5 {result.top5:.2f}%"
+
+
+def test_top1_through_triton(
+    triton_session, triton_deployment, triton_classification, triton_baselines, triton_results, record_property
+):
+    deployment = triton_deployment
+    spec = deployment.spec
+    context = triton_baselines.context(ACCURACY)
+    with triton_outcome():
+        classifier_geometry(spec)  # anything but a classifier skips before a reference is built
+        module = triton_session.reference(spec) if spec.build is not None else None
+        checked = served_classification(
+            triton_classification,
+            triton_session.client,
+            deployment,
+            module,
+            triton_session.weights_digest(spec) if module is not None else None,
+            context,
+        )
+    figures = {"top1": checked.served.top1, "top5": checked.served.top5, **checked.agreement()}
+    for name, value in figures.items():
+        record_property(f"{checked.images.name}.{name}", round(value, 3))
+    record_property(f"{checked.images.name}.images_per_s", round(checked.served.images_per_second, 1))
+    if checked.images.converted:
+        record_property(f"{checked.images.name}.converted_to_rgb", checked.images.converted)
+    _log(triton_results, context, deployment.model_name, checked.entries, checked.comparisons)
+    assert checked.ok, checked.report()
+
+
+def _log(results, context, model_name, entries, comparisons) -> None:
+    """The figures recorded (where this run updates baselines) and their verdicts, into the run's results log."""
+    recorded = context.record(entries)
     outcome = SuiteOutcome(
         ACCURACY,
-        deployment.model_name,
-        comparisons=tuple(checked.comparisons),
+        model_name,
+        comparisons=tuple(comparisons),
         recorded=tuple(recorded),
         baseline_file=context.path,
         stack_changes=context.stack_changes(),
     )
-    log_outcome(triton_results, outcome)
-    assert checked.ok, checked.report()
+    log_outcome(results, outcome)

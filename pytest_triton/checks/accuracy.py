@@ -20,11 +20,11 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.baselines.verdict import Comparison, compare_entries
+from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.checks.accuracy_baselines import accuracy_entries, judged
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import TritonPluginError, Unsupported
-from pytest_triton.export.cache import WEIGHTS_DIGITS
 from pytest_triton.kinds import baseline_id
 from pytest_triton.models.spec import ModelSpec
 from pytest_triton.repository.deployment import Deployment
@@ -70,14 +70,7 @@ class AccuracyResult:
         return official_predictions(self.predictions)
 
     def entries(self, weights: str) -> dict[str, BaselineEntry]:
-        """EM and F1 as baseline entries of the model with this weights digest: deterministic, so no noise; 0.5%
-        relative tolerance."""
-        return {
-            metric: BaselineEntry(
-                value=value, unit="%", direction="higher", tolerance=0.005, noise=0.0, weights=weights[:WEIGHTS_DIGITS]
-            )
-            for metric, value in (("exact_match", self.exact_match), ("f1", self.f1))
-        }
+        return accuracy_entries({"exact_match": self.exact_match, "f1": self.f1}, weights)
 
 
 def evaluate_backend(squad: SquadSet, infer: Infer, plan: AccuracyPlan, progress: bool = False) -> AccuracyResult:
@@ -198,16 +191,14 @@ def served_accuracy(
     judged against its baseline, unless this run updates them."""
     spec = deployment.spec
     require_qa_model(spec)
-    results, entries, comparisons, problems = {}, {}, [], []
+    results, entries, problems = {}, {}, []
     for squad in run.sets(spec):
         reference = run.reference(spec, module, squad)
         served = evaluate_backend(squad, triton_infer(client, deployment), run.plan)
         results[squad.name] = served
         problems += _against_reference(squad.name, served, reference, deployment.precision, run.plan.fp16_points)
-        config = baseline_id(deployment.model_name, squad.name)
-        entries[config] = served.entries(weights)
-        comparisons += compare_entries(config, entries[config], baselines.baseline(), strict=baselines.strict)
-    comparisons = [] if baselines.update else baselines.explained(comparisons)
+        entries[baseline_id(deployment.model_name, squad.name)] = served.entries(weights)
+    comparisons = judged(entries, baselines)
     problems += [c.message for c in comparisons if c.failed]
     return ServedAccuracy(results, entries, comparisons, problems)
 

@@ -9,22 +9,34 @@ from pytest_triton.errors import TritonPluginError
 from pytest_triton.models.spec import ModelSpec
 
 DEFAULT_MODELS = ("bert-tiny", "resnext-small")
-# The tiny QA model's weights and tokenizer, as the recipe in squad/tiny_model.py trained them once, shipped in
+# The tiny models' weights, as their recipes (squad/tiny_model.py, images/tiny_model.py) trained them once, shipped in
 # the package: training is deterministic on one CPU but not across CPUs, and every machine must check the same
-# model against the same accuracy baselines.
-TINY_QA_MODEL = Path(__file__).parent / "weights" / "bert-tiny-squad"
+# models against the same accuracy baselines.
+WEIGHTS = Path(__file__).parent / "weights"
+TINY_QA_MODEL = WEIGHTS / "bert-tiny-squad"
+TINY_CLASSIFIER = WEIGHTS / "resnext-small-synthetic" / "model.pt"
+
+
+def _shipped(path: Path, model: str, recipe: str, given_as: str) -> Path:
+    """`path` of the installed package; a clear error where the install lacks it."""
+    if not path.is_file():
+        raise TritonPluginError(
+            f"{model}'s weights are missing from the installed package ({path}); reinstall pytest-triton, or train "
+            f"them with `python -m {recipe}` and give {model}'s checkpoint as {model}={given_as}",
+            options=("triton_checkpoint",),
+        )
+    return path
 
 
 def shipped_tiny_qa_model() -> Path:
-    """The shipped tiny QA model directory (Hugging Face layout); a clear error where the install lacks it."""
-    if not (TINY_QA_MODEL / "model.safetensors").is_file():
-        raise TritonPluginError(
-            f"the tiny QA model's weights are missing from the installed package ({TINY_QA_MODEL}); reinstall "
-            "pytest-triton, or train them with `python -m pytest_triton.squad.tiny_model` and give the directory "
-            "it prints as bert-tiny's checkpoint (bert-tiny=DIR)",
-            options=("triton_checkpoint",),
-        )
+    """The shipped tiny QA model directory (Hugging Face layout)."""
+    _shipped(TINY_QA_MODEL / "model.safetensors", "bert-tiny", "pytest_triton.squad.tiny_model", "DIR")
     return TINY_QA_MODEL
+
+
+def shipped_tiny_classifier() -> Path:
+    """The shipped tiny image classifier's state dict."""
+    return _shipped(TINY_CLASSIFIER, "resnext-small", "pytest_triton.images.tiny_model", "DIR/model.pt")
 
 
 def _bert(size: str) -> Callable[[Path | None], ModelSpec]:
@@ -41,7 +53,10 @@ def _resnext(variant: str) -> Callable[[Path | None], ModelSpec]:
     def factory(checkpoint: Path | None) -> ModelSpec:
         from pytest_triton.models.resnext import resnext_spec
 
-        return resnext_spec(variant, checkpoint)
+        # The CPU default is the tiny classifier trained on the synthetic image task, so top-1 means something.
+        return resnext_spec(
+            variant, checkpoint, trained=shipped_tiny_classifier if variant == "resnext-small" else None
+        )
 
     return factory
 

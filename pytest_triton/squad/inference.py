@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
+from pytest_triton.ordered_requests import run_in_order
 from pytest_triton.squad.features import Feature, model_inputs
 from pytest_triton.squad.postprocess import QALogits
 
@@ -26,32 +26,17 @@ def run_features(
     if batch_size < 1 or concurrency < 1:
         raise ValueError(f"batch_size and concurrency must be at least 1, got {batch_size} and {concurrency}")
     batches = [features[i : i + batch_size] for i in range(0, len(features), batch_size)]
-    results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    with (
-        tqdm(total=len(features), unit="feature", desc="SQuAD inference", disable=not progress) as bar,
-        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="squad-infer") as pool,
-    ):
-        in_flight: dict[Future[tuple[np.ndarray, np.ndarray]], int] = {}
-        try:
-            while len(results) < len(batches):
-                # Top up to `concurrency` requests, so a server-side dynamic batcher sees them side by side, but
-                # build inputs lazily so a large data set is never materialised all at once.
-                while len(results) + len(in_flight) < len(batches) and len(in_flight) < concurrency:
-                    index = len(results) + len(in_flight)
-                    in_flight[pool.submit(infer, model_inputs(batches[index]))] = index
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = in_flight.pop(future)
-                    results[index] = _checked(future.result(), batches[index], index)
-                    bar.update(len(batches[index]))
-        finally:
-            for future in in_flight:  # after an error, do not start requests that are still queued
-                future.cancel()
+    with tqdm(total=len(features), unit="feature", desc="SQuAD inference", disable=not progress) as bar:
+        results = run_in_order(
+            len(batches),
+            lambda index: _checked(infer(model_inputs(batches[index])), batches[index], index),
+            concurrency,
+            lambda index: bar.update(len(batches[index])),
+        )
     if not results:
         empty = np.zeros((0, features[0].input_ids.shape[0] if features else 0), dtype=np.float32)
         return QALogits(start=empty, end=empty)
-    ordered = [results[index] for index in range(len(batches))]
-    return QALogits(start=np.concatenate([s for s, _ in ordered]), end=np.concatenate([e for _, e in ordered]))
+    return QALogits(start=np.concatenate([s for s, _ in results]), end=np.concatenate([e for _, e in results]))
 
 
 def _checked(

@@ -16,26 +16,27 @@ that is then renamed into place, so concurrent pytest-xdist workers train once a
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import inspect
 import json
-import os
-import shutil
 import string
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from filelock import FileLock
 from tokenizers import normalizers, pre_tokenizers
 from transformers import BertConfig, BertForQuestionAnswering, BertTokenizer, PreTrainedTokenizerFast
 
+from pytest_triton.models.trained import (
+    MODEL_CACHE,
+    adamw_warmup_decay,
+    cached_model_dir,
+    deterministic_torch,
+    train_on_request,
+)
 from pytest_triton.squad import data as data_module
 from pytest_triton.squad import features as features_module
 from pytest_triton.squad import synthetic
@@ -50,7 +51,6 @@ MAX_QUERY_LENGTH = 32
 """Question truncation to use with MAX_SEQ_LENGTH."""
 
 TRAINING_REPORT = "training_report.json"
-MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pytest-triton" / "models"
 _BUCKET_BATCHES = 32  # batches sorted by length together: enough to group lengths, few enough to stay random
 _SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -83,7 +83,7 @@ class Recipe:
     def key(self) -> str:
         """Hash of the recipe and of the source code that shapes the trained model (not of the caching code)."""
         digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
-        training_code = (build_tokenizer, train, _labels, _init_positions, _deterministic_torch, _batches, _fit)
+        training_code = (build_tokenizer, train, _labels, _init_positions, _batches, _fit)
         for source in (data_module, synthetic, features_module, *training_code):
             digest.update(inspect.getsource(source).encode())
         return digest.hexdigest()[:16]
@@ -91,29 +91,7 @@ class Recipe:
 
 def tiny_qa_model_dir(cache_dir: Path, recipe: Recipe = Recipe()) -> Path:
     """Return a Hugging Face model+tokenizer directory for the tiny QA model, training it on first use."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    final = cache_dir / f"tiny-bert-squad-{recipe.key()}"
-    if final.is_dir():
-        return final
-    with FileLock(str(cache_dir / f"{final.name}.lock")):
-        if final.is_dir():  # another worker trained it while we waited
-            return final
-        for leftover in cache_dir.glob(f".{final.name}-*"):  # staging of a trainer that was killed
-            shutil.rmtree(leftover, ignore_errors=True)
-        _train_into(final, recipe)
-    return final
-
-
-def _train_into(final: Path, recipe: Recipe) -> None:
-    """Train into a staging directory beside `final`, then rename it there (over an empty directory too): nobody
-    sees a half-written model, and a failed or interrupted training leaves nothing in its place."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        train(recipe, staging)
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    return cached_model_dir(cache_dir, f"tiny-bert-squad-{recipe.key()}", lambda out: train(recipe, out))
 
 
 def build_tokenizer(words: Iterable[str], model_max_length: int = MAX_SEQ_LENGTH) -> PreTrainedTokenizerFast:
@@ -153,7 +131,7 @@ def train(recipe: Recipe, out_dir: Path) -> None:
     labels = torch.from_numpy(_labels(features, data.examples))
     prepared = time.perf_counter()
 
-    with _deterministic_torch(recipe.threads):
+    with deterministic_torch(recipe.threads):
         torch.manual_seed(recipe.torch_seed)
         config = BertConfig(
             vocab_size=len(tokenizer.get_vocab()),
@@ -214,19 +192,6 @@ def _init_positions(weight: torch.Tensor, scale: float) -> None:
         weight[:, 1::2] = torch.cos(angles) * scale
 
 
-@contextmanager
-def _deterministic_torch(threads: int) -> Iterator[None]:
-    """A fixed thread count and deterministic kernels while training; the caller's settings are restored after."""
-    previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous[0])
-        torch.use_deterministic_algorithms(previous[1])
-
-
 def _batches(lengths: torch.Tensor, batch_size: int, steps: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Yield `steps` batches of feature indexes of similar length, in random order, reshuffling whenever the data
     is used up. A batch is cut to its longest sequence, so grouping by length halves the padding computed."""
@@ -252,12 +217,8 @@ def _fit(
 ) -> list[float]:
     """AdamW with linear warmup and decay; returns the loss of every step."""
     generator = torch.Generator().manual_seed(recipe.torch_seed)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay, fused=True
-    )
-    warmup = max(1, int(recipe.steps * recipe.warmup_fraction))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (recipe.steps - step) / (recipe.steps - warmup)))
+    optimizer, schedule = adamw_warmup_decay(
+        model, recipe.learning_rate, recipe.weight_decay, recipe.steps, recipe.warmup_fraction
     )
     lengths = inputs["attention_mask"].sum(dim=1)
     losses: list[float] = []
@@ -280,17 +241,9 @@ def _fit(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the tiny QA model by the committed recipe.")
-    parser.add_argument("--out", type=Path, help=f"an empty or new directory (default: a directory in {MODEL_CACHE})")
-    args = parser.parse_args(argv)
-    out: Path = args.out
-    if out is None:
-        out = tiny_qa_model_dir(MODEL_CACHE)
-    else:
-        if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-            parser.error(f"--out {out}: it exists and is not an empty directory; give a new or an empty one")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _train_into(out.resolve(), Recipe())
+    out = train_on_request(
+        argv, "the tiny QA model", lambda: tiny_qa_model_dir(MODEL_CACHE), lambda o: train(Recipe(), o)
+    )
     from pytest_triton.export.cache import WEIGHTS_DIGITS, weights_digest
     from pytest_triton.models.bert import bert_spec
 

@@ -37,7 +37,8 @@ def test_perf_ids_of_the_default_plan_and_the_seeds_grid_are_the_committed_ones(
         "triton_perf_instances": "1,2",
     }
     full = _perf_ids(PerfPlan.from_options(read_options(lambda dest: grid.get(dest), tuple(ZOO))))
-    assert full == stored_ids("cpu-amd-epyc-2c", "perf")
+    # resnext-small's entries there were dropped when it became the trained classifier: nobody here has that CPU.
+    assert {i for i in full if i.startswith("bert-tiny-")} == stored_ids("cpu-amd-epyc-2c", "perf")
     assert "bert-tiny-onnx-fp32-b8-db100us-p4-p8-i2/c4" in full
     assert _perf_ids(default_perf_plan()) == {
         "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1/c1",
@@ -51,6 +52,10 @@ def test_accuracy_ids_are_the_committed_ones():
         for fmt in ("onnx", "ts-trace")
         for precision in PRECISIONS
         for squad_set in ("synthetic-v1.1", "synthetic-v2.0")
+    } | {
+        baseline_id(variant_id("resnext-small", fmt, precision), "synthetic-images")
+        for fmt in ("onnx", "ts-trace", "ts-script")
+        for precision in PRECISIONS
     }
     assert ids == stored_ids("accuracy", "accuracy")
 

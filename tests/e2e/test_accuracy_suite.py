@@ -1,12 +1,18 @@
-"""The accuracy suite end to end: the shipped tiny QA model through Triton, baselines, bad SQuAD input."""
+"""The accuracy suite end to end: the shipped tiny QA model and tiny classifier through Triton, a user's folder of
+JPEGs, baselines, bad SQuAD and image input."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from pytest_triton.images import synthetic
 
 TINY = ("--triton-models=bert-tiny", "--triton-formats=onnx", "--triton-precisions=fp32")
+SMALL = ("--triton-models=resnext-small", "--triton-formats=onnx")
 
 
 @pytest.fixture
@@ -16,7 +22,7 @@ def suite_files() -> tuple[str, ...]:
 
 def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytester):
     result = suites(*TINY, "--update-baselines", "--triton-report=report", "-v")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=2, skipped=2)  # the classifier's tests: no classifier selected
     (path,) = (pytester.path / "baselines" / "accuracy").glob("accuracy.json")
     entries = json.loads(path.read_text())["entries"]
     v11 = entries["bert-tiny-onnx-fp32/synthetic-v1.1"]
@@ -36,7 +42,7 @@ def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytest
         metric["weights"] = "0123456789abcdef"
     path.write_text(json.dumps(stored))
     result = suites(*TINY)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=2, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "triton accuracy baselines: 2 ok, 2 not applied",
@@ -67,7 +73,7 @@ def test_malformed_squad_file_is_a_clear_error(suites, pytester):
         )
     )
     result = suites(*TINY, f"--squad-file={bad}")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=2, skipped=2)
     result.stdout.fnmatch_lines(["*dev.json*answer_start*"])
     result.stdout.no_fnmatch_line("*Traceback*")
 
@@ -76,3 +82,59 @@ def test_missing_squad_file_is_a_usage_error(suites, pytester):
     result = suites(*TINY, f"--squad-file={pytester.path / 'nope.json'}")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["ERROR: --squad-file=*nope.json: no such file*"])
+
+
+def _user_folder(root, per_class: int) -> None:
+    """A user's validation folder: held-out synthetic images as JPEGs, the first one grayscale, as some of ImageNet's
+    are. Full-resolution colour: with 4:2:0 chroma subsampling the tiny classifier's top-1 falls from 98.6% to 84%
+    (its classes are colours in fine patterns)."""
+    pixels, labels = synthetic.held_out()
+    for label, name in enumerate(synthetic.CLASSES):
+        (root / name).mkdir(parents=True)
+        for index in np.flatnonzero(labels == label)[:per_class]:
+            image = Image.fromarray(pixels[index])
+            (image.convert("L") if index == 0 else image).save(root / name / f"{index}.JPEG", quality=95, subsampling=0)
+
+
+def test_classifier_on_a_users_folder_with_imagenets_class_list_format(suites, pytester):
+    _user_folder(pytester.path / "val", per_class=3)
+    # LOC_synset_mapping.txt's form: the first word is the folder name, in output order.
+    (pytester.path / "synsets.txt").write_text("".join(f"{name} a {name} image\n" for name in synthetic.CLASSES))
+    folder = ("--triton-image-folder=val", "--triton-image-classes=synsets.txt", "--junitxml=run.xml")
+    result = suites(*SMALL, *folder, "--update-baselines", "-rs")
+    # SQuAD skips for a classifier (2 variants and the QA target); the classifier's target is for the synthetic set.
+    result.assert_outcomes(passed=2, skipped=4)
+    result.stdout.fnmatch_lines(["*the target (90% top-1 on held-out synthetic images) is for the shipped*"])
+    path = pytester.path / "baselines" / "accuracy" / "accuracy.json"
+    entries = json.loads(path.read_text())["entries"]
+    assert set(entries) == {"resnext-small-onnx-fp32/val", "resnext-small-onnx-fp16/val"}
+    top1 = entries["resnext-small-onnx-fp32/val"]["top1"]["value"]
+    assert top1 >= 85.0 and entries["resnext-small-onnx-fp32/val"]["top5"]["value"] >= top1
+    report = (pytester.path / "run.xml").read_text()
+    assert 'name="val.converted_to_rgb" value="1"' in report and 'name="val.top1_agreement" value="100.0"' in report
+
+    # A stored top-1 above what the deployment reaches: a regression, named, and the other variant still ok.
+    stored = json.loads(path.read_text())
+    stored["entries"]["resnext-small-onnx-fp16/val"]["top1"]["value"] = top1 + 5
+    path.write_text(json.dumps(stored))
+    result = suites(*SMALL, *folder)
+    result.assert_outcomes(passed=1, failed=1, skipped=4)
+    result.stdout.fnmatch_lines(["*resnext-small-onnx-fp16/val*top1*regression*"])
+
+
+def test_a_folder_with_classes_the_model_does_not_know_fails_naming_them(suites, pytester):
+    _user_folder(pytester.path / "val", per_class=1)
+    (pytester.path / "val" / "zebra").mkdir()
+    (pytester.path / "classes.txt").write_text("\n".join(synthetic.CLASSES))
+    result = suites(
+        *SMALL, "--triton-precisions=fp32", "--triton-image-folder=val", "--triton-image-classes=classes.txt"
+    )
+    result.assert_outcomes(failed=1, skipped=3)
+    result.stdout.fnmatch_lines(["*1 class folders are not among the model's 16 classes, e.g. ?'zebra'?*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_missing_image_folder_is_a_usage_error(suites, pytester):
+    result = suites(*SMALL, "--triton-image-folder=nowhere")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: --triton-image-folder=nowhere: no such directory*"])

@@ -50,7 +50,7 @@ def test_fp32_export_exists(fmt, fp32_artifacts, resnext):
     spec = resnext[0]
     artifact = fp32_artifacts[fmt]
     assert artifact.cache_hit is False
-    assert artifact.path.is_file() and artifact.path.stat().st_size > 1_000_000
+    assert artifact.path.is_file() and artifact.path.stat().st_size > 500_000
     assert artifact.path.name == export_format(fmt).file_name
     assert artifact.path.parent.name.startswith(f"resnext-small-{fmt}-fp32-")
     assert (artifact.format, artifact.precision, artifact.device) == (fmt, "fp32", "cpu")
@@ -192,7 +192,7 @@ def test_artifact_matches_eager_module(fmt, fp32_artifacts, resnext):
     (served,) = runner.run([case.inputs["input"]])
     with torch.no_grad():
         expected = module(torch.from_numpy(case.inputs["input"])).numpy()
-    assert served.shape == expected.shape == (4, 1000)
+    assert served.shape == expected.shape == (4, 16)
     assert served.dtype == np.float32
     np.testing.assert_allclose(served, expected, atol=1e-4, rtol=0)
 
@@ -211,7 +211,7 @@ def test_onnx_artifact_has_a_dynamic_batch(fp32_artifacts, resnext):
     runner = load_runner("onnx", fp32_artifacts["onnx"].path, "cpu")
     for case in spec.make_samples():
         (out,) = runner.run([case.inputs["input"]])
-        assert out.shape == (case.batch_size, 1000)
+        assert out.shape == (case.batch_size, 16)
 
 
 def test_largest_sample_and_artifact_io(resnext):

@@ -12,9 +12,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pytest_triton"
 
 # Bottom first. A name is a top-level module or subpackage of pytest_triton.
 LAYERS = (
-    ("kinds", "errors", "atomic_write", "turns"),
+    ("kinds", "errors", "atomic_write", "turns", "ordered_requests"),
     ("models", "baselines"),
-    ("export", "squad"),
+    ("export", "squad", "images"),
     ("server",),
     ("repository",),
     ("perf",),

@@ -1,0 +1,41 @@
+"""Accuracy figures (EM/F1, top-1/top-5) as baseline entries, and their judgement against the stored ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pytest_triton.baselines.context import BaselineContext
+from pytest_triton.baselines.entry import BaselineEntry
+from pytest_triton.baselines.verdict import Comparison, compare_entries
+from pytest_triton.export.cache import WEIGHTS_DIGITS
+
+# Deterministic figures of one model's weights: no noise, and a 0.5% relative tolerance for a changed runtime.
+TOLERANCE = 0.005
+
+
+def accuracy_entries(percentages: Mapping[str, float], weights: str | None) -> dict[str, BaselineEntry]:
+    """Metric -> entry, for figures in % (higher is better) of the model with the weights digest `weights`
+    (None where nobody here has the model's weights: a served model known only by its name)."""
+    return {
+        metric: BaselineEntry(
+            value=value,
+            unit="%",
+            direction="higher",
+            tolerance=TOLERANCE,
+            noise=0.0,
+            weights=weights[:WEIGHTS_DIGITS] if weights else None,
+        )
+        for metric, value in percentages.items()
+    }
+
+
+def judged(entries: Mapping[str, Mapping[str, BaselineEntry]], baselines: BaselineContext) -> list[Comparison]:
+    """Each configuration's entries against its stored baseline; none where this run updates them."""
+    if baselines.update:
+        return []
+    comparisons = [
+        comparison
+        for config, metrics in entries.items()
+        for comparison in compare_entries(config, metrics, baselines.baseline(), strict=baselines.strict)
+    ]
+    return baselines.explained(comparisons)

@@ -1,0 +1,1 @@
+"""Image classification data: the standard preprocessing, the synthetic task, ImageNet-style folders."""
