@@ -123,7 +123,7 @@ def test_interrupted_search_resumes_writes_its_repository_and_is_kept_honest(sui
 
     # A run without a search measures the stored recommendation again. Other tests share these two cores and move
     # latency by 2-3x (+172% seen under -n 2), so this one accepts any figure first, as the perf suite's test does,
-    # then catches a throughput three times the stored one's.
+    # then catches a throughput ten times the stored one's.
     for entry in stored["entries"][stored_id].values():
         entry["tolerance"] = 10.0
     stored_file.write_text(json.dumps(stored))
@@ -131,7 +131,7 @@ def test_interrupted_search_resumes_writes_its_repository_and_is_kept_honest(sui
     again.assert_outcomes(passed=1, skipped=1)
     again.stdout.fnmatch_lines([f"*{stored_id}: * inf/s*", "triton search baselines: *ok*"])
 
-    stored["entries"][stored_id]["throughput"].update(value=stored["entries"][stored_id]["throughput"]["value"] * 3)
+    stored["entries"][stored_id]["throughput"].update(value=stored["entries"][stored_id]["throughput"]["value"] * 10)
     stored["entries"][stored_id]["throughput"]["tolerance"] = 0.2
     stored_file.write_text(json.dumps(stored))
     regressed = suites(*SMALL_SEARCH)

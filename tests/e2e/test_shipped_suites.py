@@ -129,8 +129,8 @@ def test_shipped_suites_run_from_a_user_project(python: Path, project: Path, exp
     assert f"pytest_triton imported from {python.parent.parent}" in output  # the wheel's copy, not the checkout's
     assert f"rootdir: {project}" in output
     # Conformance (server, then 8 per variant), consistency (2) and parity for the one variant the project's ini
-    # selects; the two accuracy tests skip: the model is not a BERT; so do the two search tests: no search is asked
-    # for, and none is stored.
-    assert "12 passed, 4 skipped" in output
+    # selects; the four accuracy tests skip: the model is neither a BERT nor an image classifier, and neither tiny
+    # model is selected; so do the two search tests: no search is asked for, and none is stored.
+    assert "12 passed, 6 skipped" in output
     assert "test_parity.py::test_outputs_match_reference[tabular-scorer-onnx-fp32] PASSED" in output
     assert "test_own_arithmetic" not in output

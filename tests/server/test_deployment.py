@@ -137,7 +137,7 @@ def test_metadata_index_and_statistics(world):
 def test_a_bad_request_is_refused_with_the_servers_message(world):
     name = world["deployment"].model_name
     with pytest.raises(InferenceServerException) as info:
-        world["client"].infer(name, {"input": np.zeros((1, 3, 32, 32), np.float32)}, ["logits"])
+        world["client"].infer(name, {"input": np.zeros((1, 3, 16, 16), np.float32)}, ["logits"])
     assert "input" in info.value.message()
 
 
@@ -198,7 +198,7 @@ def test_model_warmup_runs_at_load_and_a_reload_is_a_cold_start_again(world):
     )
     try:
         (sample,) = client.model_config("warm").model_warmup
-        assert [list(t.dims) for t in sample.inputs.values()] == [[3, 64, 64]] and sample.inputs["input"].zero_data
+        assert [list(t.dims) for t in sample.inputs.values()] == [[3, 32, 32]] and sample.inputs["input"].zero_data
         assert deployment.warmup_inferences == 2 and client.statistics("warm").inference_count == 2
         workload = perf_workload(deployment, load_cases(deployment, 1))
         cold = first_requests(client, workload, deployment.load_s, deployment.warmup_inferences)
