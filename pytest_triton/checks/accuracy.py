@@ -20,8 +20,7 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.checks.accuracy_baselines import accuracy_entries, judged
+from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import TritonPluginError, Unsupported
@@ -162,20 +161,10 @@ def require_qa_model(spec: ModelSpec) -> None:
 
 
 @dataclass(frozen=True)
-class ServedAccuracy:
+class ServedAccuracy(JudgedAccuracy):
     """A served variant's EM/F1 on every evaluation set, against the in-process model and the stored baselines."""
 
     results: dict[str, AccuracyResult]  # by evaluation set
-    entries: dict[str, dict[str, BaselineEntry]]  # by baseline id, then metric
-    comparisons: list[Comparison]
-    problems: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def report(self) -> str:
-        return "\n".join(self.problems)
 
 
 def served_accuracy(
@@ -200,7 +189,7 @@ def served_accuracy(
         entries[baseline_id(deployment.model_name, squad.name)] = served.entries(weights)
     comparisons = judged(entries, baselines)
     problems += [c.message for c in comparisons if c.failed]
-    return ServedAccuracy(results, entries, comparisons, problems)
+    return ServedAccuracy(entries, comparisons, problems, results)
 
 
 def _against_reference(

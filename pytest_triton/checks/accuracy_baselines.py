@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
@@ -39,3 +40,20 @@ def judged(entries: Mapping[str, Mapping[str, BaselineEntry]], baselines: Baseli
         for comparison in compare_entries(config, metrics, baselines.baseline(), strict=baselines.strict)
     ]
     return baselines.explained(comparisons)
+
+
+@dataclass(frozen=True)
+class JudgedAccuracy:
+    """What an accuracy check found: its baseline entries (by baseline id, then metric), their verdicts, and every
+    problem (differences from in-process, regressions)."""
+
+    entries: dict[str, dict[str, BaselineEntry]]
+    comparisons: list[Comparison]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def report(self) -> str:
+        return "\n".join(self.problems)

@@ -23,8 +23,7 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.checks.accuracy_baselines import accuracy_entries, judged
+from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import infer_spec_named, reference_outputs
 from pytest_triton.errors import Unsupported
@@ -177,23 +176,13 @@ class ClassificationRun:
 
 
 @dataclass(frozen=True)
-class ServedClassification:
+class ServedClassification(JudgedAccuracy):
     """A served classifier's top-1/top-5 on the run's image set, against the in-process model (where there is one)
     and the stored baselines."""
 
     images: ImageSet
     served: ClassificationResult
     reference: ClassificationResult | None
-    entries: dict[str, dict[str, BaselineEntry]]
-    comparisons: list[Comparison]
-    problems: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def report(self) -> str:
-        return "\n".join(self.problems)
 
     def agreement(self) -> dict[str, float]:
         """% of images whose top-1 label, and whose set of TOP_K best classes, are the reference's."""
@@ -235,7 +224,7 @@ def served_classification(
     entries = {baseline_id(deployment.model_name, images.name): served.entries(weights)}
     comparisons = judged(entries, baselines)
     problems += [c.message for c in comparisons if c.failed]
-    return ServedClassification(images, served, reference, entries, comparisons, problems)
+    return ServedClassification(entries, comparisons, problems, images, served, reference)
 
 
 def _against_reference(

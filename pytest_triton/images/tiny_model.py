@@ -10,8 +10,6 @@ once ship in the package (models/zoo.py). Retrain:
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import time
 from collections.abc import Sequence
@@ -29,6 +27,7 @@ from pytest_triton.models.trained import (
     adamw_warmup_decay,
     cached_model_dir,
     deterministic_torch,
+    recipe_key,
     train_on_request,
 )
 
@@ -51,10 +50,7 @@ class Recipe:
 
     def key(self) -> str:
         """Hash of the recipe and of the code that makes the data and the model."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
-        for source in (synthetic, preprocess, resnext.small_resnext, train, preprocessed):
-            digest.update(inspect.getsource(source).encode())
-        return digest.hexdigest()[:16]
+        return recipe_key(self, synthetic, preprocess, resnext.small_resnext, train, preprocessed)
 
 
 def tiny_classifier_dir(cache_dir: Path, recipe: Recipe = Recipe()) -> Path:

@@ -5,12 +5,17 @@ training, and the `--out DIR` command line that retrains on request."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import inspect
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from filelock import FileLock
@@ -19,6 +24,15 @@ MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "
 
 Train = Callable[[Path], None]
 """Trains into the directory given (it exists and is empty)."""
+
+
+def recipe_key(recipe: Any, *sources: Any) -> str:
+    """Hash of a recipe dataclass and of the source code that shapes the trained model: names its cache entry, so
+    any change retrains and an unchanged recipe loads at once."""
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(recipe), sort_keys=True).encode())
+    for source in sources:
+        digest.update(inspect.getsource(source).encode())
+    return digest.hexdigest()[:16]
 
 
 def cached_model_dir(cache_dir: Path, name: str, train: Train) -> Path:

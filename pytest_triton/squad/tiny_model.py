@@ -16,8 +16,6 @@ that is then renamed into place, so concurrent pytest-xdist workers train once a
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import string
 import time
@@ -35,6 +33,7 @@ from pytest_triton.models.trained import (
     adamw_warmup_decay,
     cached_model_dir,
     deterministic_torch,
+    recipe_key,
     train_on_request,
 )
 from pytest_triton.squad import data as data_module
@@ -82,11 +81,8 @@ class Recipe:
 
     def key(self) -> str:
         """Hash of the recipe and of the source code that shapes the trained model (not of the caching code)."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
         training_code = (build_tokenizer, train, _labels, _init_positions, _batches, _fit)
-        for source in (data_module, synthetic, features_module, *training_code):
-            digest.update(inspect.getsource(source).encode())
-        return digest.hexdigest()[:16]
+        return recipe_key(self, data_module, synthetic, features_module, *training_code)
 
 
 def tiny_qa_model_dir(cache_dir: Path, recipe: Recipe = Recipe()) -> Path:
