@@ -20,7 +20,7 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged
+from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged, points_apart
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import TritonPluginError, Unsupported
@@ -201,9 +201,4 @@ def _against_reference(
         return (
             [f"{name}: {len(differing)} predictions differ from in-process, e.g. {differing[:3]}"] if differing else []
         )
-    problems = []
-    for metric in ("exact_match", "f1"):
-        delta = getattr(served, metric) - getattr(reference, metric)
-        if abs(delta) > points:
-            problems.append(f"{name}: {metric} {delta:+.2f} points from in-process (tolerance {points})")
-    return problems
+    return points_apart(name, served, reference, ("exact_match", "f1"), points)

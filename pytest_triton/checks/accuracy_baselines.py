@@ -42,6 +42,16 @@ def judged(entries: Mapping[str, Mapping[str, BaselineEntry]], baselines: Baseli
     return baselines.explained(comparisons)
 
 
+def points_apart(name: str, served: object, reference: object, metrics: tuple[str, ...], points: float) -> list[str]:
+    """Each metric (an attribute in %) of `served` more than `points` from the in-process `reference`'s."""
+    problems = []
+    for metric in metrics:
+        delta = getattr(served, metric) - getattr(reference, metric)
+        if abs(delta) > points:
+            problems.append(f"{name}: {metric} {delta:+.2f} points from in-process (tolerance {points})")
+    return problems
+
+
 @dataclass(frozen=True)
 class JudgedAccuracy:
     """What an accuracy check found: its baseline entries (by baseline id, then metric), their verdicts, and every

@@ -23,7 +23,7 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged
+from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged, points_apart
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
 from pytest_triton.checks.payload import infer_spec_named, reference_outputs
 from pytest_triton.errors import Unsupported
@@ -246,9 +246,4 @@ def _against_reference(
             for i in differing[:3]
         ]
         return [f"{images.name}: {len(differing)} of {len(images)} labels differ from in-process, e.g. {shown}"]
-    problems = []
-    for metric in ("top1", "top5"):
-        delta = getattr(served, metric) - getattr(reference, metric)
-        if abs(delta) > points:
-            problems.append(f"{images.name}: {metric} {delta:+.2f} points from in-process (tolerance {points})")
-    return problems
+    return points_apart(images.name, served, reference, ("top1", "top5"), points)
