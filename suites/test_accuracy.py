@@ -7,7 +7,7 @@ import pytest
 
 from pytest_triton.baselines.context import ACCURACY
 from pytest_triton.checks.accuracy import require_qa_model, served_accuracy
-from pytest_triton.checks.classification import classifier_geometry, served_classification
+from pytest_triton.checks.classification import classifier_geometry, require_classifier, served_classification
 from pytest_triton.outcomes import triton_outcome
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.squad.prediction_files import write_predictions
@@ -92,7 +92,7 @@ def test_top1_through_triton(
     spec = deployment.spec
     context = triton_baselines.context(ACCURACY)
     with triton_outcome():
-        classifier_geometry(spec)  # anything but a classifier skips before a reference is built
+        require_classifier(deployment)  # anything but a batching classifier skips before a reference is built
         module = triton_session.reference(spec) if spec.build is not None else None
         checked = served_classification(
             triton_classification,

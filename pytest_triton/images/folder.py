@@ -51,7 +51,7 @@ class ImageSet:
             try:
                 with Image.open(path) as image:
                     batch.append(preprocess(image.convert("RGB"), size))
-            except (OSError, ValueError) as error:  # truncated or corrupt past the header the scan read
+            except Exception as error:  # PIL raises OSError, SyntaxError, ValueError... for damage past the header
                 raise ImageDataError(f"{path}: cannot be read as an image ({error}); remove or replace it") from None
         return np.stack(batch)
 
@@ -60,7 +60,7 @@ def read_class_list(path: Path) -> tuple[str, ...]:
     """Class names in output order, one per line; the first word of each line counts, so ImageNet's
     LOC_synset_mapping.txt (`n01440764 tench, Tinca tinca`) reads as its 1000 folder names."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first name
     except (OSError, UnicodeDecodeError) as error:
         raise ImageDataError(f"the class list {path}: cannot be read ({error})") from None
     names = tuple(line.split()[0] for line in lines if line.strip())
@@ -73,12 +73,21 @@ def read_class_list(path: Path) -> tuple[str, ...]:
     return names
 
 
-def load_folder(root: Path, classes: Sequence[str] | None = None) -> ImageSet:
-    """Scan `root/<class>/<image>`: `classes` is the model's output order (None: the folders, sorted, as
-    torchvision's ImageFolder numbers them). Every problem found is reported at once, before anything is sent."""
+def class_folders(root: Path) -> list[Path]:
+    """The class folders of `root`, sorted (hidden ones left out)."""
     if not root.is_dir():
         raise ImageDataError(f"the image folder {root} does not exist or is not a directory")
-    folders = sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+    try:
+        return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+    except OSError as error:
+        raise ImageDataError(f"the image folder {root}: cannot be listed ({error})") from None
+
+
+def load_folder(root: Path, classes: Sequence[str] | None = None) -> ImageSet:
+    """Scan `root/<class>/**/<image>`: `classes` is the model's output order (None: the folders, sorted, as
+    torchvision's ImageFolder numbers them). Every problem the image headers show is reported at once, before
+    anything is sent; an image damaged past its header fails when it is read."""
+    folders = class_folders(root)
     if not folders:
         raise ImageDataError(
             f"the image folder {root} has no class folders: give an ImageNet-style folder, root/<class>/<image>.jpg"
@@ -88,13 +97,13 @@ def load_folder(root: Path, classes: Sequence[str] | None = None) -> ImageSet:
     unknown = [folder.name for folder in folders if folder.name not in index]
     if unknown:
         raise ImageDataError(
-            f"the image folder {root}: {len(unknown)} class folders are not among the model's {len(order)} classes, "
+            f"the image folder {root}: {len(unknown)} class folders are not in the class list ({len(order)} names), "
             f"e.g. {unknown[:_SHOWN]}; give the class list the model was trained with (one name per line, in output "
             "order), or remove those folders"
         )
     paths, labels, problems, converted = [], [], [], 0
     for folder in folders:
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS):
+        for path in _images(folder):
             mode = _mode(path)
             if mode is None:
                 problems.append(f"{path}: not an image the loader can read")
@@ -113,15 +122,24 @@ def load_folder(root: Path, classes: Sequence[str] | None = None) -> ImageSet:
         raise ImageDataError(
             f"the image folder {root} has class folders but no images ({', '.join(EXTENSIONS)}) in them"
         )
-    return ImageSet(root.name, order, tuple(paths), np.array(labels, dtype=np.int64), converted)
+    # Named by the folder itself, also where it is given as "." or with a trailing slash.
+    return ImageSet(root.resolve().name, order, tuple(paths), np.array(labels, dtype=np.int64), converted)
+
+
+def _images(folder: Path) -> list[Path]:
+    """Image files anywhere below a class folder, as torchvision's ImageFolder finds them."""
+    try:
+        return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    except OSError as error:
+        raise ImageDataError(f"the class folder {folder}: cannot be listed ({error})") from None
 
 
 def _mode(path: Path) -> str | None:
     """The image's mode from its header, or None where it is not an image PIL can open."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as image:
             return image.mode
-    except (UnidentifiedImageError, OSError, ValueError):
+    except Exception:  # not an image, unreadable, or a decompression bomb: each is named as unreadable
         return None

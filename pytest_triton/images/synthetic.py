@@ -98,5 +98,7 @@ def write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 
 def generator_digest() -> str:
-    """Hash of this module's code: names written sets, so a changed generator never reuses an old one."""
-    return hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
+    """Hash of this module's code and of the resize size it draws at: names written sets, so a changed generator
+    never reuses an old one."""
+    sources = inspect.getsource(sys.modules[__name__]) + inspect.getsource(resize_size)
+    return hashlib.sha256(sources.encode()).hexdigest()[:12]

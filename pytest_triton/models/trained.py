@@ -27,10 +27,10 @@ Train = Callable[[Path], None]
 
 
 def recipe_key(recipe: Any, *sources: Any) -> str:
-    """Hash of a recipe dataclass and of the source code that shapes the trained model: names its cache entry, so
-    any change retrains and an unchanged recipe loads at once."""
+    """Hash of a recipe dataclass, of the source code that shapes the trained model and of the training pieces here:
+    names its cache entry, so any change retrains and an unchanged recipe loads at once."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(recipe), sort_keys=True).encode())
-    for source in sources:
+    for source in (*sources, deterministic_torch, adamw_warmup_decay):
         digest.update(inspect.getsource(source).encode())
     return digest.hexdigest()[:16]
 

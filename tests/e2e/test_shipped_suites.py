@@ -72,6 +72,7 @@ def test_the_wheel_holds_every_package_the_suites_and_the_shipped_weights(wheel:
     suites = {f"pytest_triton/suites/{p.name}" for p in (ROOT / "suites").glob("*.py")}
     assert "pytest_triton/suites/test_parity.py" in suites and suites - names == set()
     assert any(n.endswith(".safetensors") for n in names) and "pytest_triton/repository/python_runner/model.py" in names
+    assert "pytest_triton/models/weights/resnext-small-synthetic/model.pt" in names
 
 
 @pytest.fixture(scope="module")

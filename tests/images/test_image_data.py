@@ -75,11 +75,13 @@ def test_a_folder_reads_in_the_order_of_the_class_list_and_converts_8_bit_modes(
     batch = images.images(range(4), 32)
     assert batch.shape == (4, 3, 32, 32) and batch.dtype == np.float32
     assert load_folder(root).classes == ("a", "b")  # no list: folders sorted, as torchvision's ImageFolder
+    _folder(root / "b" / "nested", {"deeper": 1})  # images below a class folder's subfolders count, as there
+    assert len(load_folder(root)) == 5 and load_folder(root / "b" / "..").name == "val"
 
 
 def test_imagenets_synset_mapping_reads_as_the_folder_names(tmp_path):
     mapping = tmp_path / "LOC_synset_mapping.txt"
-    mapping.write_text("n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n\n")
+    mapping.write_text("\ufeffn01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n\n")  # with a BOM
     assert read_class_list(mapping) == ("n01440764", "n01443537")
 
 
@@ -110,7 +112,7 @@ def test_an_empty_folder_and_a_folder_without_images_are_named(tmp_path):
 def test_class_folders_the_model_does_not_know_are_named(tmp_path):
     root = _folder(tmp_path, {"cat": 1, "dog": 1, "zebra": 1})
     with pytest.raises(
-        ImageDataError, match=r"2 class folders are not among the model's 1 classes.*\['dog', 'zebra'\]"
+        ImageDataError, match=r"2 class folders are not in the class list \(1 names\).*\['dog', 'zebra'\]"
     ):
         load_folder(root, ["cat"])
 

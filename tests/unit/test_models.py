@@ -159,13 +159,12 @@ def test_resnext_builds_are_identical(resnext_small):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
-@pytest.mark.parametrize("name", ["resnext-small", "resnext101-32x4d"])
-def test_random_resnext_logits_are_in_fp16_range(name):
+def test_random_resnext_logits_are_in_fp16_range():
     """BatchNorm calibration keeps random-weight logits small enough for fp16 parity to mean something."""
-    spec = resnext_spec(name, max_batch_size=1)  # no checkpoint, nothing trained: random weights
+    spec = resnext_spec("resnext-small", max_batch_size=1)  # no checkpoint, nothing trained: random weights
     with torch.no_grad():
         logits = spec.build()(torch.from_numpy(spec.make_samples()[0].inputs["input"]))
-    assert logits.shape == (1, VARIANTS[name].num_classes)
+    assert logits.shape == (1, VARIANTS["resnext-small"].num_classes)
     assert torch.isfinite(logits).all()
     assert logits.abs().max() < 1000
 
