@@ -1,9 +1,12 @@
-"""Writing a file so that readers (other xdist workers, a crash) see the old text or the new, never half."""
+"""Writing a file or a directory so that readers (other xdist workers, a crash) see the old or the new, never half."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -26,3 +29,20 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def staged_directory(final: Path) -> Iterator[Path]:
+    """A new directory beside `final` to fill, renamed to `final` (over an empty directory too) when the block ends
+    without an error, removed when it raises or is interrupted. Where another writer put a `final` in place first,
+    theirs is kept. Its name starts `.<final's name>-`, so a writer killed midway leaves a leftover one can find."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        yield staging
+        try:
+            staging.rename(final)
+        except OSError:
+            if not final.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -7,8 +7,6 @@ renamed into place under a file lock, so xdist workers never export the same thi
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock
 
+from pytest_triton.atomic_write import staged_directory
 from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.exporters import ExportRequest
 from pytest_triton.export.formats import export_format, load_runner
@@ -107,8 +106,7 @@ class ExportCache:
     ) -> None:
         record = export_format(fmt)
         example = largest_sample(spec)
-        staging = Path(tempfile.mkdtemp(prefix=directory.name, dir=self.root))
-        try:
+        with staged_directory(directory) as staging:
             target = staging / record.file_name
             try:
                 record.exporter.export(ExportRequest(spec, module, precision, device, example), target)
@@ -123,9 +121,6 @@ class ExportCache:
                 # Remember the refusal too, so a later run skips at once instead of exporting again.
                 target.unlink()
                 (staging / _UNSUPPORTED).write_text(reason)
-            staging.rename(directory)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def check_supported(spec: ModelSpec, fmt: str, precision: str, device: str) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from pytest_triton.atomic_write import staged_directory
 from pytest_triton.images.preprocess import resize_size
 
 COLOURS = {"blue": (0.1, 0.15, 1.0), "cyan": (0.1, 0.9, 0.95), "red": (1.0, 0.1, 0.1), "yellow": (0.95, 0.85, 0.1)}
@@ -80,21 +79,11 @@ def write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
     from PIL import Image
 
     root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    try:
+    with staged_directory(root) as staging:  # another worker may write the same set at once: one is kept
         for index, (image, label) in enumerate(zip(images, labels)):
             folder = staging / CLASSES[label]
             folder.mkdir(exist_ok=True)
             Image.fromarray(image).save(folder / f"{index:05d}.png")
-        try:
-            staging.rename(root)
-        except OSError:
-            if not root.is_dir():
-                raise
-            shutil.rmtree(staging)  # another worker wrote the same set first
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def generator_digest() -> str:

@@ -11,7 +11,6 @@ import inspect
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Any
 
 import torch
 from filelock import FileLock
+
+from pytest_triton.atomic_write import staged_directory
 
 MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pytest-triton" / "models"
 
@@ -52,15 +53,10 @@ def cached_model_dir(cache_dir: Path, name: str, train: Train) -> Path:
 
 
 def train_into(final: Path, train: Train) -> None:
-    """Train into a staging directory beside `final`, then rename it there (over an empty directory too): nobody
-    sees a half-written model, and a failed or interrupted training leaves nothing in its place."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
+    """Train into a staging directory renamed to `final` once complete: nobody sees a half-written model, and a
+    failed or interrupted training leaves nothing in its place."""
+    with staged_directory(final) as staging:
         train(staging)
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 @contextmanager
