@@ -138,3 +138,45 @@ def test_a_missing_image_folder_is_a_usage_error(suites, pytester):
     result = suites(*SMALL, "--triton-image-folder=nowhere")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["ERROR: --triton-image-folder=nowhere: no such directory*"])
+
+
+CHANNELS_SWAPPED = """
+import json
+
+import onnxruntime
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        path = json.loads(args["model_config"])["parameters"]["onnx"]["string_value"]
+        self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            images = pb_utils.get_input_tensor_by_name(request, "input").as_numpy()
+            (logits,) = self.session.run(None, {"input": images[:, ::-1].copy()})  # BGR for RGB: the mistake
+            responses.append(pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("logits", logits)]))
+        return responses
+"""
+
+
+def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites, pytester, small_export):
+    """The shipped classifier's own export behind a model that reverses the channels, as a client or a model that
+    takes BGR would: served under the zoo's name, it is held to the zoo's model in process."""
+    model = pytester.path / "repo" / "resnext-small"
+    (model / "1").mkdir(parents=True)
+    (model / "1" / "model.py").write_text(CHANNELS_SWAPPED)
+    (model / "config.pbtxt").write_text(
+        'name: "resnext-small"\nbackend: "python"\nmax_batch_size: 8\n'
+        'input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 32, 32 ] } ]\n'
+        'output [ { name: "logits" data_type: TYPE_FP32 dims: [ 16 ] } ]\n'
+        f'parameters {{ key: "onnx" value: {{ string_value: "{small_export / "model.onnx"}" }} }}\n'
+    )
+    result = suites(f"--triton-model-repository={model.parent}", "--triton-models=resnext-small")
+    # The in-process target passes (it is the zoo's model); SQuAD skips; the served model fails (508 of 512 here).
+    result.assert_outcomes(passed=1, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        ["*: * of 512 labels differ from in-process, e.g.*00000.png: red-checks, in process blue-checks*"]
+    )
