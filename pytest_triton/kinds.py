@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Format = Literal["ts-script", "ts-trace", "onnx", "trt"]
-Precision = Literal["fp32", "fp16"]
+Precision = Literal["fp32", "fp16", "bf16"]
 Protocol = Literal["grpc", "http"]
 LaunchMode = Literal["local", "remote", "docker"]
 
@@ -21,6 +21,9 @@ LAUNCH_MODES: tuple[LaunchMode, ...] = get_args(LaunchMode)
 # TorchScript's fp16 is emulated (two thirds of a default run's time went to TorchScript variants). On a GPU: every
 # format.
 CPU_FORMATS: tuple[Format, ...] = ("onnx",)
+# What a run checks unless told otherwise: bf16 is asked for (--triton-precisions=fp32,fp16,bf16), since few
+# runtimes serve it on a CPU and its reference tolerances are the loosest.
+DEFAULT_PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16")
 # How a config search walks its space (search.strategy.STRATEGIES has one entry per name).
 SEARCH_MODES = ("quick", "brute")
 # The image docker mode runs where none is given.

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pytest_triton.errors import BadValue, TritonPluginError
-from pytest_triton.kinds import DEFAULT_IMAGE, FORMATS, LAUNCH_MODES, PRECISIONS, PROTOCOLS, SEARCH_MODES
+from pytest_triton.kinds import (
+    DEFAULT_IMAGE,
+    DEFAULT_PRECISIONS,
+    FORMATS,
+    LAUNCH_MODES,
+    PRECISIONS,
+    PROTOCOLS,
+    SEARCH_MODES,
+)
 from pytest_triton.models.zoo import DEFAULT_MODELS
 from pytest_triton.server.endpoint import group_addresses
 
@@ -357,7 +365,13 @@ OPTIONS = (
         lambda items: check_names(_unique(items), FORMATS),  # none given: the device's default (Settings)
         multiple=True,
     ),
-    Option("triton-precisions", "comma list of precisions", choices(PRECISIONS), ",".join(PRECISIONS), multiple=True),
+    Option(
+        "triton-precisions",
+        "comma list of precisions: fp32, fp16, bf16 (computed in bfloat16 inside, float32 in and out)",
+        choices(PRECISIONS),
+        ",".join(DEFAULT_PRECISIONS),
+        multiple=True,
+    ),
     Option(
         "triton-checkpoint",
         "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.kinds import CPU_FORMATS, DEFAULT_IMAGE, FORMATS, PRECISIONS, LaunchMode, Protocol
+from pytest_triton.kinds import CPU_FORMATS, DEFAULT_IMAGE, DEFAULT_PRECISIONS, FORMATS, LaunchMode, Protocol
 from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 
 
@@ -32,7 +32,7 @@ class Settings:
     gpus: tuple[int, ...] = ()
     models: tuple[str, ...] = ()
     formats: tuple[str, ...] = CPU_FORMATS  # Settings.from_options: every format where GPUs are given
-    precisions: tuple[str, ...] = PRECISIONS
+    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
     checkpoints: dict[str, Path] = field(default_factory=dict)
     tolerances: Tolerances = field(default_factory=Tolerances)
     golden_dir: Path | None = None  # parity against these golden outputs, not a PyTorch reference

@@ -3,7 +3,7 @@
 Tolerances against the in-process eager fp32 model on the same features:
 
     fp32: every prediction identical (so EM and F1 are equal)
-    fp16: EM and F1 each within AccuracyPlan.fp16_points (1.0 by default)
+    fp16, bf16: EM and F1 each within AccuracyPlan.fp16_points (1.0 by default)
 
 The embedded default evaluates held-out synthetic sets (v1.1 style, and v2.0 style with unanswerable
 questions) written under the cache directory; AccuracyPlan.squad_file evaluates a real SQuAD file instead.

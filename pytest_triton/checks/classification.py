@@ -4,7 +4,7 @@ in process and the stored baselines.
 Against the in-process eager fp32 model on the same preprocessed images:
 
     fp32: every predicted label identical
-    fp16: top-1 and top-5 each within AccuracyPlan.fp16_points (1.0 by default)
+    fp16, bf16: top-1 and top-5 each within AccuracyPlan.fp16_points (1.0 by default)
 
 Reported, not gated: top-1 agreement (images whose predicted label is the reference's) and top-5 agreement (images
 whose five best classes are the reference's, in any order). The embedded default evaluates held-out synthetic images

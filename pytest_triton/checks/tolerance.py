@@ -11,7 +11,11 @@ from typing import Mapping
 from pytest_triton.errors import BadValue
 from pytest_triton.models.spec import Tolerance
 
-DEFAULT_TOLERANCES = {"fp32": Tolerance(1e-3, 1e-3, 1e-4), "fp16": Tolerance(5e-2, 5e-2, 1e-2)}
+DEFAULT_TOLERANCES = {
+    "fp32": Tolerance(1e-3, 1e-3, 1e-4),
+    "fp16": Tolerance(5e-2, 5e-2, 1e-2),
+    "bf16": Tolerance(0.15, 0.15, 5e-2),
+}
 _NUMBERS = ("atol", "rtol", "mean_abs")
 STATISTIC = r"max|mean|median|p(100|[1-9]?[0-9])(\.[0-9]+)?"  # the JSON schema of golden files holds it too
 

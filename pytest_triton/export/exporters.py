@@ -39,6 +39,10 @@ class ExportRequest:
         module = copy.deepcopy(self.module).to(self.device)
         if self.precision == "fp16":
             module = module.half()
+        elif self.precision == "bf16":
+            from pytest_triton.export.bfloat16 import Bfloat16Compute
+
+            module = Bfloat16Compute(module)
         tensors = []
         for tensor_spec in self.spec.inputs:
             array = self.example[tensor_spec.name].astype(tensor_spec.at_precision(self.precision).dtype)
@@ -59,7 +63,12 @@ class TorchScriptExporter:
         self._trace = trace
 
     def check_supported(self, precision: str, device: str) -> None:
-        """TorchScript runs everywhere torch does; fp16 is checked by running the artifact."""
+        """TorchScript runs everywhere torch does; fp16 and bf16 are checked by running the artifact."""
+        if precision == "bf16" and not self._trace:
+            raise Unsupported(
+                "bf16 as ts-script: torch.jit.script cannot compile the bfloat16 casts around a model's inputs "
+                "(they take any number); its bf16 TorchScript export is ts-trace"
+            )
 
     def export(self, request: ExportRequest, target: Path) -> None:
         import torch
@@ -136,6 +145,8 @@ class TensorRTExporter:
             config = builder.create_builder_config()
             if request.precision == "fp16":
                 config.set_flag(trt.BuilderFlag.FP16)
+            elif request.precision == "bf16":
+                config.set_flag(trt.BuilderFlag.BF16)
             profile = builder.create_optimization_profile()
             batch = 1 if spec.max_batch_size > 0 else 0  # a model without batching has no batch axis
             for tensor_spec in spec.inputs:

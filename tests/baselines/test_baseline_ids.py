@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from pytest_triton.baselines.context import remote_scope
-from pytest_triton.kinds import PRECISIONS, SERVED, baseline_id, variant_id
+from pytest_triton.kinds import DEFAULT_PRECISIONS, SERVED, baseline_id, variant_id
 from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, ZOO, zoo_spec
 from pytest_triton.options import read_options
@@ -50,12 +50,12 @@ def test_accuracy_ids_are_the_committed_ones():
     ids = {
         baseline_id(variant_id("bert-tiny", fmt, precision), squad_set)
         for fmt in ("onnx", "ts-trace")
-        for precision in PRECISIONS
+        for precision in DEFAULT_PRECISIONS
         for squad_set in ("synthetic-v1.1", "synthetic-v2.0")
     } | {
         baseline_id(variant_id("resnext-small", fmt, precision), "synthetic-images")
         for fmt in ("onnx", "ts-trace", "ts-script")
-        for precision in PRECISIONS
+        for precision in DEFAULT_PRECISIONS
     }
     assert ids == stored_ids("accuracy", "accuracy")
 

@@ -61,3 +61,18 @@ def test_xdist_workers_get_servers_of_their_own_beside_taken_ports(suites, small
         for sock in held:
             sock.close()
     result.assert_outcomes(passed=10)
+
+
+def test_bf16_runs_where_the_runtime_serves_it_and_skips_with_the_runtimes_reason_elsewhere(suites):
+    """On this CPU: TorchScript computes in bfloat16 and passes parity within bf16's tolerance; onnxruntime refuses
+    bfloat16 convolutions, and its own words are the skip; ts-script cannot compile the casts."""
+    result = suites(
+        "--triton-models=resnext-small", "--triton-formats=ts-trace,onnx,ts-script", "--triton-precisions=bf16", "-rs"
+    )
+    result.assert_outcomes(passed=10, skipped=18)  # the server, and ts-trace's 9; onnx and ts-script skip 9 each
+    result.stdout.fnmatch_lines_random(
+        [
+            "*onnx bf16 does not run on cpu here: [[]ONNXRuntimeError[]]*bfloat16*",
+            "*bf16 as ts-script: torch.jit.script cannot compile the bfloat16 casts*",
+        ]
+    )

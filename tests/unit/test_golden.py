@@ -168,7 +168,7 @@ def test_an_output_the_served_model_lacks_is_named(golden_dir):
 def test_a_precision_without_tolerances(golden_dir):
     with edited_manifest(golden_dir) as manifest:
         del manifest["tolerances"]["fp16"]
-    with pytest.raises(GoldenFileError, match="holds tolerances for fp32, not fp16"):
+    with pytest.raises(GoldenFileError, match="holds tolerances for bf16, fp32, not fp16"):
         load_golden(golden_dir, "tagger").tolerances_at("fp16")
 
 

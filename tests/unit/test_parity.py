@@ -168,7 +168,11 @@ def test_a_parity_result_with_nothing_compared_fails():
 
 
 def test_default_tolerances():
-    assert DEFAULT_TOLERANCES == {"fp32": Tolerance(1e-3, 1e-3, 1e-4), "fp16": Tolerance(5e-2, 5e-2, 1e-2)}
+    assert DEFAULT_TOLERANCES == {
+        "fp32": Tolerance(1e-3, 1e-3, 1e-4),
+        "fp16": Tolerance(5e-2, 5e-2, 1e-2),
+        "bf16": Tolerance(0.15, 0.15, 5e-2),
+    }
     assert parse_tolerances([]) == Tolerances()
     assert parse_tolerances([]).by_precision == DEFAULT_TOLERANCES
 
@@ -221,7 +225,7 @@ def test_per_output_override_beats_the_spec_which_beats_the_precision():
 @pytest.mark.parametrize(
     "item, fragment",
     [
-        ("int8:atol=1", "PRECISION one of ['fp16', 'fp32']"),
+        ("int8:atol=1", "PRECISION one of ['bf16', 'fp16', 'fp32']"),
         ("atol=1", "PRECISION"),
         ("fp16:", "PRECISION[/OUTPUT]:atol=X"),
         ("fp16/:atol=1", "PRECISION[/OUTPUT]"),

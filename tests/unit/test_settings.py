@@ -10,7 +10,7 @@ import pytest
 
 from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.kinds import FORMATS, PRECISIONS
+from pytest_triton.kinds import DEFAULT_PRECISIONS, FORMATS, PRECISIONS
 from pytest_triton.models.spec import Tolerance
 from pytest_triton.models.zoo import ZOO
 from pytest_triton.options import OPTIONS, read_options
@@ -58,7 +58,7 @@ def test_defaults():
     assert settings.server_binary is None
     assert settings.protocol == "grpc"
     assert settings.formats == ("onnx",)  # on the CPU; every format on a GPU (test_gpu_runs_check_every_format)
-    assert settings.precisions == PRECISIONS
+    assert settings.precisions == DEFAULT_PRECISIONS == ("fp32", "fp16")  # bf16 is asked for
     assert settings.models == ()
     assert settings.gpus == ()
     assert settings.device == "cpu"
@@ -132,7 +132,7 @@ def test_gpu_runs_check_every_format():
 
 def test_empty_formats_fall_back_to_the_default():
     assert make(triton_formats=" , ").formats == ("onnx",)
-    assert make(triton_precisions="").precisions == PRECISIONS
+    assert make(triton_precisions="").precisions == DEFAULT_PRECISIONS
 
 
 def test_bad_launch_mode_lists_choices():
@@ -384,7 +384,7 @@ def test_tolerance_override():
     assert settings.tolerances.for_output("fp16", "end_logits") == Tolerance(0.1, 0.5, fp16.mean_abs)
 
 
-@pytest.mark.parametrize("item", ["bf16:atol=1", "fp16", "fp16:", "fp16:max=1", "fp16:atol=x", "fp16:max_abs=1"])
+@pytest.mark.parametrize("item", ["int8:atol=1", "fp16", "fp16:", "fp16:max=1", "fp16:atol=x", "fp16:max_abs=1"])
 def test_bad_tolerance(item):
     message = error_of(triton_tolerance=[item])
     assert "--triton-tolerance" in message and repr(item) in message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_triton.kinds import FORMATS, PRECISIONS
+from pytest_triton.kinds import DEFAULT_PRECISIONS, FORMATS
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.models.variant import Variant
 from pytest_triton.models.zoo import DEFAULT_MODELS, zoo_spec
@@ -52,7 +52,7 @@ def test_checkpoint_reaches_the_zoo_factory(tmp_path):
 def test_local_variants_are_the_full_product_in_order():
     specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
     variants = select_variants(Settings(formats=FORMATS), specs)
-    assert len(variants) == len(specs) * len(FORMATS) * len(PRECISIONS)
+    assert len(variants) == len(specs) * len(FORMATS) * len(DEFAULT_PRECISIONS)
     assert [v.id for v in select_variants(Settings(), specs)][:2] == ["bert-tiny-onnx-fp32", "bert-tiny-onnx-fp16"]
     assert [v.id for v in variants[:3]] == [
         "bert-tiny-ts-script-fp32",
