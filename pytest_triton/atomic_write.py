@@ -1,7 +1,9 @@
-"""Writing a file or a directory so that readers (other xdist workers, a crash) see the old or the new, never half."""
+"""Writing a file or a directory so that readers (other xdist workers, a process killed midway) see the old or the new,
+never half."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -41,8 +43,9 @@ def staged_directory(final: Path) -> Iterator[Path]:
         yield staging
         try:
             staging.rename(final)
-        except OSError:
-            if not final.is_dir():
+        except OSError as error:
+            # Only "a full `final` is already there": any other failure (a mount point, a symlink) must not pass.
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not final.is_dir() or not any(final.iterdir()):
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -507,7 +507,7 @@ OPTIONS = (
     Option("squad-max-query-length", "question tokens kept; without it, 64 at length 384", positive(int)),
     Option(
         "triton-accuracy-tolerance",
-        "fp16 EM/F1 and top-1/top-5 tolerance against in-process fp32, in points (the config search's too)",
+        "fp16 and bf16 EM/F1 and top-1/top-5 tolerance against in-process fp32, in points (the config search's too)",
         positive(float),
         "1.0",
     ),

@@ -1,5 +1,6 @@
-"""bf16 artifacts: the model computes in bfloat16 behind float32 inputs and outputs. numpy, and so Triton's Python
-clients, have no bfloat16, so a bf16 artifact is served with float32 tensors whatever it computes in."""
+"""bf16 artifacts: the model computes in bfloat16 behind float32 inputs and outputs. numpy has no bfloat16 (the
+clients take it only through ml_dtypes), so the references, samples and checks stay in float32: a chosen interface.
+Served models with BF16 tensors of their own (a FasterTransformer deployment at data_type bf16) are not read yet."""
 
 from __future__ import annotations
 

@@ -37,3 +37,15 @@ def test_a_file_written_atomically_replaces_the_old_one(tmp_path):
     write_text_atomic(path, "old")
     write_text_atomic(path, "new")
     assert path.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_a_rename_that_fails_for_another_reason_is_raised_and_loses_nothing_in_place(tmp_path):
+    """--out DIR as a symlink to an empty directory: renaming onto the link fails (ENOTDIR), and saying nothing would
+    leave DIR empty after a run that seemed to succeed."""
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "real")
+    with pytest.raises(NotADirectoryError):
+        with staged_directory(link) as staging:
+            (staging / "model.pt").write_text("weights")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
