@@ -3,6 +3,7 @@ preprocessed a batch at a time (a real validation set does not fit in memory pre
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ def read_class_list(path: Path) -> tuple[str, ...]:
     except (OSError, UnicodeDecodeError) as error:
         raise ImageDataError(f"the class list {path}: cannot be read ({error})") from None
     names = tuple(line.split()[0] for line in lines if line.strip())
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if not names or repeated:
         problem = "holds no class names" if not names else f"names {repeated[:_SHOWN]} more than once"
         raise ImageDataError(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -14,22 +14,6 @@ from pytest_triton.models.checkpoint import load_state_dict
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
 
 SEED = 0
-
-
-@dataclass(frozen=True)
-class ResNeXtVariant:
-    image_size: int
-    num_classes: int
-    description: str
-
-
-VARIANTS = {
-    # ResNeXt101-32x4d, as the seeds deploy it (torchvision's builder, so its state dicts load).
-    "resnext101-32x4d": ResNeXtVariant(224, 1000, "ResNeXt101-32x4d at 224x224"),
-    # The CPU default: a narrow ResNeXt trained on the synthetic image task (images/tiny_model.py), so that top-1
-    # through the server means something.
-    "resnext-small": ResNeXtVariant(32, 16, "ResNeXt-8x4d, 3 bottleneck blocks at 32x32"),
-}
 
 
 def small_resnext(num_classes: int) -> torch.nn.Module:
@@ -58,15 +42,34 @@ def small_resnext(num_classes: int) -> torch.nn.Module:
     )
 
 
-def _build(name: str, weights: Path | None) -> torch.nn.Module:
+def resnext101_32x4d(num_classes: int) -> torch.nn.Module:
+    """torchvision's ResNet builder with 32 groups of 4 channels: the seeds' ResNeXt101-32x4d."""
     from torchvision.models.resnet import Bottleneck, ResNet
 
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes=num_classes, groups=32, width_per_group=4)
+
+
+@dataclass(frozen=True)
+class ResNeXtVariant:
+    architecture: Callable[[int], torch.nn.Module]  # class count -> the module, randomly initialised
+    image_size: int
+    num_classes: int
+    description: str
+
+
+VARIANTS = {
+    # ResNeXt101-32x4d, as the seeds deploy it (torchvision's builder, so its state dicts load).
+    "resnext101-32x4d": ResNeXtVariant(resnext101_32x4d, 224, 1000, "ResNeXt101-32x4d at 224x224"),
+    # The CPU default: a narrow ResNeXt trained on the synthetic image task (images/tiny_model.py), so that top-1
+    # through the server means something.
+    "resnext-small": ResNeXtVariant(small_resnext, 32, 16, "ResNeXt-8x4d, 3 bottleneck blocks at 32x32"),
+}
+
+
+def _build(name: str, weights: Path | None) -> torch.nn.Module:
     variant = VARIANTS[name]
     torch.manual_seed(SEED)
-    if name == "resnext-small":
-        model = small_resnext(variant.num_classes)
-    else:
-        model = ResNet(Bottleneck, [3, 4, 23, 3], num_classes=variant.num_classes, groups=32, width_per_group=4)
+    model = variant.architecture(variant.num_classes)
     if weights is not None:
         load_state_dict(weights, model, name)
     else:
