@@ -68,7 +68,7 @@ def _measure(session: TritonSession, settings: Settings, models: list[str]) -> d
                 except Unsupported as reason:
                     print(f"{spec.name}-{fmt}-{precision}: skipped, {str(reason).splitlines()[0][:90]}")
                     continue
-                expected = reference_cases(module, spec, settings.device)
+                expected = reference_cases(module, spec, settings.device).expected
                 result = parity_diffs(session.client, deployment, expected, spec_tolerances(deployment, unit))
                 for label, diff in result.diffs:
                     masked = f"{diff.masked_max_abs:.3g}" if diff.masked_max_abs is not None else "-"

@@ -374,7 +374,8 @@ OPTIONS = (
     ),
     Option(
         "triton-checkpoint",
-        "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT); repeatable",
+        "[MODEL=]PATH: real weights (state dict, or a Hugging Face dir for BERT and its encoder, a served "
+        "FasterTransformer encoder's too); repeatable",
         multiple=True,
     ),
     Option(
@@ -604,7 +605,11 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
         except BadValue as error:
             raise TritonPluginError(f"--triton-models: {error}") from None
     values["triton_models"] = values["triton_models"] or ()
-    values["triton_checkpoint"] = _checkpoints(values["triton_checkpoint"] or [], values["triton_models"], known_models)
+    # A remote server's models are known once it answers: a checkpoint may name one (a FasterTransformer encoder).
+    remote = values["triton_launch_mode"] == "remote"
+    values["triton_checkpoint"] = _checkpoints(
+        values["triton_checkpoint"] or [], values["triton_models"], None if remote else known_models
+    )
     if values["triton_perf_request_rate"]:
         import dataclasses
 
@@ -615,7 +620,7 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
     return values
 
 
-def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ...]) -> dict[str, Path]:
+def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ...] | None) -> dict[str, Path]:
     checkpoints = {}
     for item in items:
         model, sep, path = item.partition("=")
@@ -626,7 +631,7 @@ def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ..
                     "with --triton-models"
                 )
             model, path = models[0], item
-        if model not in known:
+        if known is not None and model not in known:
             raise TritonPluginError(f"--triton-checkpoint: unknown model {model!r}; valid: {', '.join(known)}")
         if not Path(path).exists():
             raise TritonPluginError(f"--triton-checkpoint for {model}: {path} does not exist")

@@ -14,9 +14,9 @@ from pytest_triton.checks.payload import reference_outputs
 from pytest_triton.checks.performance import Reference
 from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
-from pytest_triton.kinds import SERVED, variant_id
+from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
 from pytest_triton.launch_modes import make_server
-from pytest_triton.models.served import served_spec, served_tensor
+from pytest_triton.models.served import served_tensor, spec_from_server
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
@@ -206,7 +206,8 @@ class TritonSession:
         metadata = self.client.model_metadata(spec.name)
         config = self.client.model_config(spec.name)
         if spec.from_server:
-            spec = served_spec(spec.name, metadata, config.max_batch_size, self.settings.input_shapes)
+            checkpoint = self.settings.checkpoints.get(spec.name)
+            spec = spec_from_server(spec.name, metadata, config.max_batch_size, self.settings.input_shapes, checkpoint)
         dtypes = {
             t["name"]: served_tensor(spec.name, t).dtype
             for t in (*metadata.get("inputs", []), *metadata.get("outputs", []))
@@ -221,11 +222,13 @@ class TritonSession:
         def served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
             return tuple(TensorSpec(t.name, dtypes[t.name], t.dims) for t in tensors)
 
+        # A deployment that says its data type (FasterTransformer's `data_type`) is held to that precision's tolerance.
+        data_type = config.parameters["data_type"].string_value if "data_type" in config.parameters else ""
         return Deployment(
             spec.name,
             spec,
             SERVED,
-            precision,
+            data_type if data_type in PRECISIONS else precision,
             config.backend or config.platform or "unknown",
             served(spec.inputs),
             served(spec.outputs),

@@ -1,5 +1,9 @@
 """Parity: every served variant against the in-process eager PyTorch fp32 reference on seeded inputs, or against
-golden outputs saved by an earlier run (--triton-golden), which needs no PyTorch and no model code."""
+golden outputs saved by an earlier run (--triton-golden), which needs no PyTorch and no model code.
+
+Recorded per sample case and output, as FasterTransformer's identity test prints them: abs max diff, abs mean diff,
+and the execution time of the served request beside the reference's; a served model's own config parameters
+(FasterTransformer's tensor_para_size, pipeline_para_size, data_type, is_remove_padding) too."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from pytest_triton.outcomes import triton_outcome
 
 def test_outputs_match_reference(triton_session, triton_deployment, triton_settings, record_property):
     deployment, settings = triton_deployment, triton_settings
+    reference_ms: dict[str, float] = {}
+    for key, value in deployment.own_parameters().items():
+        record_property(f"config.{key}", value)
     with triton_outcome():
         if settings.golden_dir is not None:
             golden = load_golden(settings.golden_dir, deployment.spec.name)
@@ -18,7 +25,8 @@ def test_outputs_match_reference(triton_session, triton_deployment, triton_setti
             against = f"the golden outputs in {golden.directory}"
         else:
             spec = deployment.spec
-            expected = reference_cases(triton_session.reference(spec), spec, settings.device)
+            reference = reference_cases(triton_session.reference(spec), spec, settings.device)
+            expected, reference_ms = reference.expected, reference.milliseconds
             tolerances, against = spec_tolerances(deployment, settings.tolerances), "the eager fp32 reference"
             if settings.save_golden_dir is not None:
                 digest = triton_session.weights_digest(spec)
@@ -38,4 +46,8 @@ def test_outputs_match_reference(triton_session, triton_deployment, triton_setti
         record_property(f"{prefix}.mean_abs_diff", diff.mean_abs)
         record_property(f"{prefix}.max_rel_diff", diff.max_rel)
         record_property(f"{prefix}.tolerance_used", round(diff.used, 4))
+    for label, milliseconds in result.milliseconds.items():
+        record_property(f"{label}.served_ms", round(milliseconds, 3))
+        if label in reference_ms:
+            record_property(f"{label}.reference_ms", round(reference_ms[label], 3))
     assert result.ok, result.report()

@@ -77,6 +77,7 @@ class ParityResult:
     # (sample case label, one output's diff), in sample order; left out of the repr that a failed assert prints
     diffs: tuple[tuple[str, OutputDiff], ...] = field(repr=False)
     against: str = "the eager fp32 reference"  # what the outputs were compared with
+    milliseconds: Mapping[str, float] = field(default_factory=dict)  # each case's request, by sample case label
 
     @property
     def ok(self) -> bool:

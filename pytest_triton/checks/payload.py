@@ -3,12 +3,15 @@ the two are."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 import numpy as np
 
 from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import Tolerances
+from pytest_triton.errors import CheckFailed
 from pytest_triton.models.spec import ModelSpec, SampleCase, Tolerance
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -53,11 +56,35 @@ def reference_outputs(
 
 
 Expected = list[tuple[SampleCase, dict[str, np.ndarray]]]  # each sample case with the outputs it must give
+T = TypeVar("T")
 
 
-def reference_cases(module: torch.nn.Module, spec: ModelSpec, device: str) -> Expected:
-    """Every sample case of the spec with the eager module's answer to it."""
-    return [(case, reference_outputs(module, spec, case.inputs, device)) for case in spec.make_samples()]
+def timed_twice(run: Callable[[], T]) -> tuple[T, float]:
+    """The first run's answer, and the faster run's milliseconds: the first may pay for a warm-up."""
+    start = time.perf_counter()
+    answer = run()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    run()
+    return answer, min(first, time.perf_counter() - start) * 1e3
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """Every sample case with the eager module's answer to it, and each answer's milliseconds by case label."""
+
+    expected: Expected
+    milliseconds: dict[str, float]
+
+
+def reference_cases(module: torch.nn.Module, spec: ModelSpec, device: str) -> ReferenceRun:
+    """Every sample case of the spec with the eager module's answer to it, timed (FasterTransformer's identity test
+    reports execution time beside the differences)."""
+    expected, milliseconds = [], {}
+    for case in spec.make_samples():
+        outputs, milliseconds[case.label] = timed_twice(lambda: reference_outputs(module, spec, case.inputs, device))
+        expected.append((case, outputs))
+    return ReferenceRun(expected, milliseconds)
 
 
 def spec_tolerances(deployment: Deployment, tolerances: Tolerances) -> dict[str, Tolerance]:
@@ -74,10 +101,22 @@ def parity_diffs(
     tolerances: Mapping[str, Tolerance],
     against: str = "the eager fp32 reference",
 ) -> ParityResult:
-    """Every case sent to the deployment and its outputs compared with the expected ones, each under its
-    tolerance; CheckFailed where an output cannot be compared at all."""
-    found = []
+    """Every case sent to the deployment (twice, to time it) and its outputs compared with the expected ones, each
+    under its tolerance; CheckFailed where an output cannot be compared at all."""
+    from tritonclient.utils import InferenceServerException
+
+    found, milliseconds = [], {}
     for case, outputs in expected:
-        diffs = compare(infer_spec_named(client, deployment, case.inputs), outputs, tolerances, case.compared)
+        try:
+            served, milliseconds[case.label] = timed_twice(lambda: infer_spec_named(client, deployment, case.inputs))
+        except InferenceServerException as refused:
+            # The shapes say what the server would not take (a hidden size other than the deployment's, say).
+            sent = ", ".join(
+                f"{name} {a.dtype}{list(a.shape)}" for name, a in served_inputs(deployment, case.inputs).items()
+            )
+            raise CheckFailed(
+                f"model '{deployment.model_name}' refused sample case {case.label} ({sent}): {refused.message()}"
+            ) from None
+        diffs = compare(served, outputs, tolerances, case.compared)
         found += [(case.label, diff) for diff in diffs]
-    return ParityResult(deployment.model_name, deployment.precision, tuple(found), against)
+    return ParityResult(deployment.model_name, deployment.precision, tuple(found), against, milliseconds)

@@ -3,10 +3,13 @@ sensible ranges, no reference module and no torch."""
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
+from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.errors import TritonPluginError, Unsupported
+from pytest_triton.models.encoder_contract import served_names
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
 from pytest_triton.models.synthetic import synthetic_array
 
@@ -89,6 +92,37 @@ def served_spec(
         make_samples=make_samples,
         max_batch_size=max_batch_size,
         description="signature read from the server",
+    )
+
+
+def spec_from_server(
+    name: str,
+    metadata: Mapping[str, Any],
+    max_batch_size: int,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    checkpoint: Path | None = None,
+) -> ModelSpec:
+    """The spec of a served model nobody declared: one serving FasterTransformer's BERT encoder contract is held to
+    the Hugging Face checkpoint given for it (torch is imported then); any other is known by its signature alone."""
+    names = served_names(metadata)
+    if names is not None and checkpoint is not None:
+        from pytest_triton.models.ft_encoder import served_encoder_spec
+
+        return served_encoder_spec(name, metadata, names, max_batch_size, checkpoint)
+    if checkpoint is not None:
+        raise TritonPluginError(
+            f"a checkpoint is given for model '{name}', but its signature is not one a checkpoint builds a reference "
+            "for (FasterTransformer's BERT encoder contract: input_hidden_state and sequence_length(s) in, "
+            "output_hidden_state out); leave the checkpoint out, or declare the model in a pytest_triton_models hook",
+            options=("triton_checkpoint",),
+        )
+    spec = served_spec(name, metadata, max_batch_size, shapes)
+    if names is None:
+        return spec
+    return dataclasses.replace(
+        spec,
+        no_reference=f"'{name}' serves FasterTransformer's BERT encoder contract: give the Hugging Face BERT "
+        "checkpoint its weights were converted from, to compare it with transformers' encoder layers",
     )
 
 

@@ -65,13 +65,8 @@ def _ft_encoder(size: str) -> Callable[[Path | None], ModelSpec]:
     def factory(checkpoint: Path | None) -> ModelSpec:
         from pytest_triton.models.ft_encoder import ft_encoder_spec
 
-        if checkpoint is not None:
-            raise TritonPluginError(
-                f"bert-encoder-{size} takes no checkpoint: it checks FasterTransformer's encoder contract with random "
-                "weights from a fixed seed",
-                options=("triton_checkpoint",),
-            )
-        return ft_encoder_spec(size)
+        # Random weights from a fixed seed, or a Hugging Face BERT checkpoint's encoder of the same size.
+        return ft_encoder_spec(size, checkpoint)
 
     return factory
 

@@ -10,7 +10,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 from pytest_triton.errors import Unsupported
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import export_format
-from pytest_triton.kinds import variant_id
+from pytest_triton.kinds import SERVED, variant_id
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.config import build_config
 from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
@@ -39,6 +39,13 @@ class Deployment:
     @property
     def variant(self) -> str:
         return f"{self.format}-{self.precision}"
+
+    def own_parameters(self) -> dict[str, str]:
+        """The config's parameters of a model someone else deployed (FasterTransformer's say how it runs); none for
+        this run's own deployments, whose parameters are the python runner's."""
+        if self.format != SERVED or self.config is None:
+            return {}
+        return {key: value.string_value for key, value in sorted(self.config.parameters.items())}
 
 
 def _libtorch_names(tensors: tuple[TensorSpec, ...], prefix: str) -> tuple[TensorSpec, ...]:

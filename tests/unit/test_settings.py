@@ -359,6 +359,12 @@ def test_checkpoint_unknown_model(tmp_path):
         assert name in message
 
 
+def test_checkpoint_for_a_model_only_a_remote_server_knows_is_accepted(tmp_path):
+    """A FasterTransformer deployment is named as its operators named it; the server says whether it exists."""
+    settings = make(triton_url="host:8001", triton_checkpoint=[f"fastertransformer={tmp_path}"])
+    assert settings.checkpoints == {"fastertransformer": tmp_path}
+
+
 def test_checkpoint_directory_is_accepted(tmp_path):
     """A Hugging Face directory for BERT is a valid checkpoint path."""
     settings = make(triton_checkpoint=[f"bert-tiny={tmp_path}"])
