@@ -16,7 +16,7 @@ from pytest_triton.checks.parity import compare, differing, identical
 from pytest_triton.checks.payload import infer_spec_named, spec_tolerances
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
-from pytest_triton.models.spec import SampleCase, Tolerance
+from pytest_triton.models.spec import SampleCase, Tolerance, is_float_dtype
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
 
@@ -132,7 +132,7 @@ def _differences(
     problems = []
     for name, want in expected.items():
         have = got[name]
-        if want.dtype.kind != "f" or have.dtype.kind != "f":
+        if not (is_float_dtype(want.dtype) and is_float_dtype(have.dtype)):
             if not identical(have, want):
                 problems.append(f"{where}, output {name}: {differing(have, want)} from the row alone")
             continue

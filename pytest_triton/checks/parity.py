@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 
 from pytest_triton.errors import CheckFailed
-from pytest_triton.models.spec import Tolerance
+from pytest_triton.models.spec import Tolerance, is_float_dtype
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def identical(a: np.ndarray, b: np.ndarray) -> bool:
     """Same shape, dtype and elements, a NaN on both sides being no difference (BYTES compared as bytes)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "c" or is_float_dtype(a.dtype)))
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> str:
@@ -170,5 +170,5 @@ def differing(a: np.ndarray, b: np.ndarray) -> str:
     if a.shape != b.shape or a.dtype != b.dtype:
         return f"{a.dtype}{list(a.shape)} against {b.dtype}{list(b.shape)}"
     # x != x only for NaN: a NaN on both sides is no difference.
-    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind == "c" or is_float_dtype(a.dtype) else a == b
     return f"{int((~same).sum())} of {a.size} elements differ"

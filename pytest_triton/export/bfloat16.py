@@ -1,6 +1,7 @@
 """bf16 artifacts: the model computes in bfloat16 behind float32 inputs and outputs. numpy has no bfloat16 (the
 clients take it only through ml_dtypes), so the references, samples and checks stay in float32: a chosen interface.
-Served models with BF16 tensors of their own (a FasterTransformer deployment at data_type bf16) are not read yet."""
+Served models with BF16 tensors of their own (a FasterTransformer deployment at data_type bf16) are sent and read in
+ml_dtypes' bfloat16 (models/served.py)."""
 
 from __future__ import annotations
 

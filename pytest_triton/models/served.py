@@ -20,7 +20,8 @@ DEFAULT_VARIABLE_DIM = 8
 # Sample batch sizes of a batching model: one row, and a few (capped by its max_batch_size) for batch checks.
 _SAMPLE_BATCHES = (1, 4)
 
-# Triton wire datatypes -> numpy names (BF16 has no numpy type of its own).
+# Triton wire datatypes -> numpy names. numpy has no bfloat16: tritonclient reads and writes BF16 as ml_dtypes'
+# bfloat16, which registers the name "bfloat16" with numpy when imported (tritonclient imports it).
 _DTYPES = {
     "BOOL": "bool",
     "UINT8": "uint8",
@@ -32,6 +33,7 @@ _DTYPES = {
     "INT32": "int32",
     "INT64": "int64",
     "FP16": "float16",
+    "BF16": "bfloat16",
     "FP32": "float32",
     "FP64": "float64",
     "BYTES": "object_",
@@ -130,6 +132,8 @@ def served_tensor(model: str, metadata: Mapping[str, Any], batch: int = 0) -> Te
     """One tensor of a model's metadata as a TensorSpec, without its first `batch` dims. Unsupported for a
     datatype the checks cannot generate or compare."""
     datatype = metadata.get("datatype", "")
+    if datatype == "BF16":
+        import ml_dtypes  # noqa: F401  registers the name "bfloat16" with numpy
     if datatype not in _DTYPES:
         raise Unsupported(
             f"model '{model}': tensor '{metadata.get('name')}' has datatype {datatype or 'none'}, which the checks "

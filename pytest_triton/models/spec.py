@@ -13,6 +13,14 @@ if TYPE_CHECKING:  # specs are declared before numpy or torch is needed (the plu
     import torch
 
 
+def is_float_dtype(dtype: object) -> bool:
+    """numpy's floats, and the bfloat16 that BF16 tensors arrive as (ml_dtypes': numpy calls its kind "V")."""
+    import numpy as np
+
+    resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    return resolved.kind == "f" or resolved.name == "bfloat16"
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     """One input or output: its name as Triton serves it, dtype (numpy name) and per-sample dims (-1: variable)."""
@@ -23,9 +31,7 @@ class TensorSpec:
 
     @property
     def is_float(self) -> bool:
-        import numpy as np
-
-        return np.dtype(self.dtype).kind == "f"
+        return is_float_dtype(self.dtype)
 
     def at_precision(self, precision: str) -> "TensorSpec":
         """The same tensor as a model exported in `precision` carries it (floats become float16 in fp16)."""

@@ -12,12 +12,14 @@ if TYPE_CHECKING:
 def synthetic_array(name: str, dtype: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """Values in ranges most models accept: floats standard normal, integers in [0, 100) (token ids stay inside
     any vocabulary, class indices mostly too), booleans at random, BYTES as short ASCII words. ValueError names the
-    input where its dtype has no sensible values (BF16 arrives as float32 and is cast by the caller)."""
+    input where its dtype has no sensible values."""
     import numpy as np
 
+    from pytest_triton.models.spec import is_float_dtype
+
     kind = np.dtype(dtype).kind
-    if kind == "f":
-        return rng.standard_normal(shape).astype(dtype)
+    if is_float_dtype(dtype):
+        return rng.standard_normal(shape).astype(np.float32).astype(dtype)
     if kind in "iu":
         return rng.integers(0, 100, size=shape).astype(dtype)
     if kind == "b":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from transformers import BertConfig, BertModel
@@ -18,6 +19,7 @@ from pytest_triton.repository.config import to_pbtxt
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
 
+HERE = Path(__file__).parent
 # Servers this module starts search the ports of this xdist worker, as the suites' servers do.
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
@@ -71,6 +73,24 @@ FT_CONFIG_PARAMETERS = {
 }  # fmt: skip
 
 
+def _place_bf16_stand_in(directory: Path, fp16: mc.ModelConfig) -> None:
+    """The same deployment at data_type bf16: BF16 tensors, served by a stand-in that computes the checkpoint's
+    encoder in bfloat16 (ft_bf16/model.py), reading the checkpoint from model_checkpoint_path as FasterTransformer
+    does."""
+    config = mc.ModelConfig()
+    config.CopyFrom(fp16)
+    config.name = directory.name
+    del config.parameters["format"], config.parameters["artifact"]  # the python runner's, not the stand-in's
+    config.parameters["data_type"].string_value = "bf16"
+    config.parameters["model_checkpoint_path"].string_value = str(TINY_QA_MODEL)
+    for tensor in (*config.input, *config.output):
+        if tensor.name != FT_BACKEND.lengths:
+            tensor.data_type = mc.TYPE_BF16
+    (directory / "1").mkdir(parents=True)
+    shutil.copy(HERE / "ft_bf16" / "model.py", directory / "1" / "model.py")
+    (directory / "config.pbtxt").write_text(to_pbtxt(config))
+
+
 @pytest.fixture(scope="module")
 def ft_server(tmp_path_factory: pytest.TempPathFactory):
     """A server someone else runs, serving the tiny QA model's encoder as FasterTransformer's BERT deployment shows
@@ -95,6 +115,8 @@ def ft_server(tmp_path_factory: pytest.TempPathFactory):
         shutil.copytree(repository / exported.model_name, repository / "fastertransformer")
         (repository / "fastertransformer" / "config.pbtxt").write_text(to_pbtxt(config))
         session.client.load_model("fastertransformer")
+        _place_bf16_stand_in(repository / "fastertransformer_bf16", config)
+        session.client.load_model("fastertransformer_bf16")
         yield session.endpoint
     finally:
         session.close()
@@ -117,6 +139,19 @@ def test_a_fastertransformer_deployment_is_held_to_its_checkpoint_with_its_own_n
     worst = max(float(v) for k, v in properties.items() if k.endswith("max_abs_diff"))
     assert 1e-4 < worst < 5e-2  # fp16 arithmetic, within fp16's tolerance
     assert float(properties["b8-s128-lengths.served_ms"]) > 0
+
+
+@pytest.mark.parametrize("suite_files", [("test_parity.py", "test_consistency.py")])
+def test_a_fastertransformer_deployment_at_bf16_sends_and_reads_bf16_tensors(suites, pytester, ft_server):
+    result = suites(
+        f"--triton-url={ft_server.grpc_url}", "--triton-models=fastertransformer_bf16",
+        f"--triton-checkpoint=fastertransformer_bf16={TINY_QA_MODEL}", "--junitxml=junit.xml",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+    (properties,) = _parity_properties(pytester).values()
+    assert properties["config.data_type"] == "bf16"
+    worst = max(float(v) for k, v in properties.items() if k.endswith("max_abs_diff"))
+    assert 5e-3 < worst < 0.15  # bfloat16 arithmetic, within bf16's tolerance
 
 
 @pytest.mark.parametrize("suite_files", [("test_parity.py",)])

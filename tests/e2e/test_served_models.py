@@ -11,6 +11,7 @@ import pytest
 HERE = Path(__file__).parent
 REPOSITORY = HERE / "others_repository"
 FAULTY = HERE / "faulty_repository"
+BF16 = HERE / "bf16_repository"
 
 NO_REFERENCE_SUITES = ("test_conformance.py", "test_parity.py", "test_consistency.py")
 
@@ -106,6 +107,45 @@ def test_golden_outputs_written_by_hand_check_a_model_and_name_what_differs(suit
             "*pair        OUTPUT0: max_abs 1 mean_abs 1 max_rel *",
         ]
     )
+
+
+def _double_golden(directory, wrong_by: float = 0.0) -> None:
+    """Golden outputs of double_bf16 in float32, as numpy (which has no bfloat16) keeps them: values bfloat16
+    holds exactly, so doubling them in bfloat16 is exact too."""
+    import numpy as np
+
+    from pytest_triton.checks.golden import save_golden
+    from pytest_triton.checks.tolerance import Tolerances
+    from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
+
+    spec = ModelSpec(
+        name="double_bf16",
+        family="handwritten",
+        build=None,
+        inputs=(TensorSpec("X", "float32", (-1,)),),
+        outputs=(TensorSpec("Y", "float32", (-1,)),),
+        make_samples=list,
+        max_batch_size=4,
+    )
+    x = np.array([[0.5, -1.25, 3.0, 96.0], [0.0, 2.5, -0.375, 1024.0]], np.float32)
+    case = SampleCase(2, "exact-in-bf16", {"X": x})
+    save_golden(directory, spec, [(case, {"Y": 2 * x + wrong_by})], Tolerances(), weights_digest="", reference="numpy")
+
+
+@pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_bf16_tensors_are_sent_and_read_as_bfloat16(suites, tmp_path, protocol):
+    """A model with BF16 inputs and outputs (a FasterTransformer deployment at data_type bf16 has them): the checks
+    send bfloat16 (tritonclient takes ml_dtypes' bfloat16; HTTP needs binary data) and compare what comes back."""
+    _double_golden(tmp_path / "right")
+    right = suites(
+        f"--triton-model-repository={BF16}", f"--triton-golden={tmp_path / 'right'}", f"--triton-protocol={protocol}"
+    )
+    right.assert_outcomes(passed=12)  # conformance 9, parity 1, consistency 2
+    _double_golden(tmp_path / "wrong", wrong_by=0.5)
+    wrong = suites(f"--triton-model-repository={BF16}", f"--triton-golden={tmp_path / 'wrong'}", "-k", "parity")
+    wrong.assert_outcomes(failed=1, deselected=11)
+    wrong.stdout.fnmatch_lines(["*exact-in-bf16              Y: max_abs 0.5 mean_abs 0.5 *"])
 
 
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])

@@ -77,11 +77,25 @@ def test_a_shape_that_does_not_fit_says_so(shape):
 
 
 def test_a_datatype_without_samples_is_unsupported():
-    metadata = {"inputs": [{"name": "B", "datatype": "BF16", "shape": [2]}], "outputs": BATCHING["outputs"]}
-    with pytest.raises(Unsupported, match="tensor 'B' has datatype BF16, which the checks cannot generate"):
+    metadata = {"inputs": [{"name": "B", "datatype": "FP8", "shape": [2]}], "outputs": BATCHING["outputs"]}
+    with pytest.raises(Unsupported, match="tensor 'B' has datatype FP8, which the checks cannot generate"):
         served_spec("m", metadata, 0)
 
 
 def test_unread_spec_is_a_name_the_session_fills_in():
     spec = unread_spec("their-model")
     assert (spec.name, spec.from_server, spec.build, spec.inputs) == ("their-model", True, None, ())
+
+
+def test_bf16_tensors_are_served_as_bfloat16_and_counted_as_floats():
+    """tritonclient sends and reads BF16 as ml_dtypes' bfloat16, which numpy calls kind "V"."""
+    from pytest_triton.models.spec import is_float_dtype
+
+    spec = served_spec(
+        "ft", {"inputs": [{"name": "X", "datatype": "BF16", "shape": [-1, 3]}], "outputs": BATCHING["outputs"]}, 4
+    )
+    (tensor,) = spec.inputs
+    assert tensor.dtype == "bfloat16" and tensor.is_float
+    x = spec.make_samples()[0].inputs["X"]
+    assert x.dtype.name == "bfloat16" and x.shape == (1, 3) and np.isfinite(x.astype(np.float32)).all()
+    assert is_float_dtype("float16") and not is_float_dtype("int32") and not is_float_dtype("object")
