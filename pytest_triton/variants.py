@@ -24,6 +24,13 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
     by_name = {spec.name: spec for spec in user_specs}
     served = checks_served_models(settings)
     names = settings.models or (served_models(settings) if served else (*DEFAULT_MODELS, *by_name))
+    unused = sorted(set(settings.checkpoints) - set(names))
+    if served and unused:  # a served model's name is checked only now that the server has answered
+        raise TritonPluginError(
+            f"a checkpoint is given for '{unused[0]}', which this run does not check (it checks "
+            f"{', '.join(names)}); name the model as the server does",
+            options=("triton_checkpoint", "triton_models"),
+        )
 
     def spec_for(name: str) -> ModelSpec:
         if name in by_name:
@@ -37,7 +44,8 @@ def select_specs(settings: Settings, user_specs: list[ModelSpec]) -> list[ModelS
 
 def select_variants(settings: Settings, specs: list[ModelSpec]) -> list[Variant]:
     if checks_served_models(settings):
-        # A served model has one format and precision, whatever it is; the first precision sets the tolerance.
+        # A served model has one format and precision, whatever it is; the first precision sets the tolerance, unless
+        # the model's config says its data type (FasterTransformer's data_type).
         return [Variant(spec, SERVED, settings.precisions[0]) for spec in specs]
     return [
         Variant(spec, fmt, precision) for spec in specs for fmt in settings.formats for precision in settings.precisions

@@ -2,19 +2,22 @@
 golden outputs saved by an earlier run (--triton-golden), which needs no PyTorch and no model code.
 
 Recorded per sample case and output, as FasterTransformer's identity test prints them: abs max diff, abs mean diff,
-and the execution time of the served request beside the reference's; a served model's own config parameters
-(FasterTransformer's tensor_para_size, pipeline_para_size, data_type, is_remove_padding) too."""
+and the execution time of the served request (the client's round trip) beside the reference's; a served model's
+own config parameters (FasterTransformer's tensor_para_size, pipeline_para_size, data_type, is_remove_padding) too."""
 
 from __future__ import annotations
 
 from pytest_triton.checks.golden import load_golden, save_golden
 from pytest_triton.checks.payload import parity_diffs, reference_cases, spec_tolerances
+from pytest_triton.kinds import SERVED
 from pytest_triton.outcomes import triton_outcome
 
 
 def test_outputs_match_reference(triton_session, triton_deployment, triton_settings, record_property):
     deployment, settings = triton_deployment, triton_settings
     reference_ms: dict[str, float] = {}
+    if deployment.format == SERVED:  # its id shows the run's first precision; its config's data_type may say another
+        record_property("precision", deployment.precision)
     for key, value in deployment.own_parameters().items():
         record_property(f"config.{key}", value)
     with triton_outcome():

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
 import numpy as np
-from tritonclient.utils import InferenceServerException
 
 from pytest_triton.checks.conformance import ConformanceResult
 from pytest_triton.checks.parity import compare, differing, identical
-from pytest_triton.checks.payload import infer_spec_named, spec_tolerances
+from pytest_triton.checks.payload import own_answer, spec_tolerances
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.models.spec import SampleCase, Tolerance, is_float_dtype
@@ -30,7 +29,7 @@ def repeated_request_identical(client: TritonClient, deployment: Deployment) -> 
     """Every sample case sent twice gives bit-identical outputs."""
     problems = []
     for case in deployment.spec.make_samples():
-        first, second = (_infer(client, deployment, case.inputs) for _ in range(2))
+        first, second = (own_answer(client, deployment, case.inputs) for _ in range(2))
         problems += [
             f"{case.label} {name}: {differing(first[name], second[name])} between two identical requests"
             for name in first
@@ -56,12 +55,12 @@ def batching_invariant(
         raise Unsupported(f"no sample case of {deployment.model_name} has several rows")
     chosen = spec_tolerances(deployment, tolerances)
     rows = [(case, index, _row(case, index)) for case in cases for index in range(case.batch_size)]
-    alone = [_infer(client, deployment, arrays) for _, _, arrays in rows]
+    alone = [own_answer(client, deployment, arrays) for _, _, arrays in rows]
     problems = []
     for case in cases:
         if case.batch_size < 2:
             continue
-        whole = _infer(client, deployment, case.inputs)
+        whole = own_answer(client, deployment, case.inputs)
         for (row_case, index, _), answer in zip(rows, alone):
             if row_case is case:
                 in_batch = {name: value[index : index + 1] for name, value in whole.items()}
@@ -83,17 +82,6 @@ def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
     return {name: array[index : index + 1] for name, array in case.inputs.items()}
 
 
-def _infer(client: TritonClient, deployment: Deployment, arrays: Arrays) -> Arrays:
-    """The deployment's answer to spec-named inputs, under the spec's output names; CheckFailed where the server
-    refuses a request built from the model's own samples."""
-    try:
-        return infer_spec_named(client, deployment, arrays)
-    except InferenceServerException as refused:
-        raise CheckFailed(
-            f"{deployment.model_name} refused a request of its own samples: {refused.message()}"
-        ) from None
-
-
 def _concurrently(client: TritonClient, deployment: Deployment, requests: list[Arrays]) -> list[Arrays]:
     """The requests sent at the same moment from one client each, in waves of CONCURRENT_REQUESTS_MAX."""
     answers: list[Arrays] = []
@@ -105,7 +93,7 @@ def _concurrently(client: TritonClient, deployment: Deployment, requests: list[A
             try:
                 with TritonClient(client.endpoint, client.protocol) as own:
                     barrier.wait(_START_TIMEOUT_S)
-                    return _infer(own, deployment, request)
+                    return own_answer(own, deployment, request)
             except BaseException:
                 barrier.abort()  # the other senders stop waiting; the first error is the one reported
                 raise

@@ -36,6 +36,23 @@ def infer_spec_named(
     return spec_outputs(deployment, client.infer(deployment.model_name, served_inputs(deployment, arrays), names))
 
 
+def own_answer(
+    client: TritonClient,
+    deployment: Deployment,
+    arrays: Mapping[str, np.ndarray],
+    what: str = "a request of its own samples",
+) -> dict[str, np.ndarray]:
+    """infer_spec_named, where the server's refusal becomes CheckFailed naming the request and the shapes sent
+    (which say, for one, a hidden size other than the deployment's)."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        return infer_spec_named(client, deployment, arrays)
+    except InferenceServerException as refused:
+        sent = ", ".join(f"{name} {a.dtype}{list(a.shape)}" for name, a in served_inputs(deployment, arrays).items())
+        raise CheckFailed(f"model '{deployment.model_name}' refused {what} ({sent}): {refused.message()}") from None
+
+
 def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Served outputs under the spec's names, for comparison with the reference."""
     return {spec.name: served[out.name] for spec, out in zip(deployment.spec.outputs, deployment.outputs)}
@@ -103,20 +120,10 @@ def parity_diffs(
 ) -> ParityResult:
     """Every case sent to the deployment (twice, to time it) and its outputs compared with the expected ones, each
     under its tolerance; CheckFailed where an output cannot be compared at all."""
-    from tritonclient.utils import InferenceServerException
-
     found, milliseconds = [], {}
     for case, outputs in expected:
-        try:
-            served, milliseconds[case.label] = timed_twice(lambda: infer_spec_named(client, deployment, case.inputs))
-        except InferenceServerException as refused:
-            # The shapes say what the server would not take (a hidden size other than the deployment's, say).
-            sent = ", ".join(
-                f"{name} {a.dtype}{list(a.shape)}" for name, a in served_inputs(deployment, case.inputs).items()
-            )
-            raise CheckFailed(
-                f"model '{deployment.model_name}' refused sample case {case.label} ({sent}): {refused.message()}"
-            ) from None
+        request = f"sample case {case.label}"
+        served, milliseconds[case.label] = timed_twice(lambda: own_answer(client, deployment, case.inputs, request))
         diffs = compare(served, outputs, tolerances, case.compared)
         found += [(case.label, diff) for diff in diffs]
     return ParityResult(deployment.model_name, deployment.precision, tuple(found), against, milliseconds)

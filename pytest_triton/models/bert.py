@@ -55,7 +55,10 @@ def _build(size: BertSize, checkpoint: Path | None, name: str) -> torch.nn.Modul
 
     if checkpoint is not None and checkpoint.is_dir():
         # Hugging Face directories: a user's checkpoint, or the shipped tiny QA model.
-        model = BertForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation="eager")
+        # fp32 whatever the checkpoint was saved in: transformers 5 loads a checkpoint in its own dtype.
+        model = BertForQuestionAnswering.from_pretrained(
+            str(checkpoint), attn_implementation="eager", dtype=torch.float32
+        )
     else:
         config = BertConfig(
             vocab_size=VOCAB_SIZE,

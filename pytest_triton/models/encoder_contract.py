@@ -1,5 +1,5 @@
-"""FasterTransformer's BERT encoder contract as a server shows it: the tensor names a deployment uses for it, and the
-config parameters that say how it runs. No torch: a served model is recognised before anything is imported."""
+"""FasterTransformer's BERT encoder contract as a server shows it: the tensor names a deployment uses for it. No torch:
+a served model is recognised before anything is imported."""
 
 from __future__ import annotations
 
@@ -19,9 +19,6 @@ class EncoderNames:
 CONTRACT = EncoderNames()
 # FasterTransformer's BERT backend reads the lengths as `sequence_lengths` (its all_models/bert config.pbtxt).
 FT_BACKEND = EncoderNames(lengths="sequence_lengths")
-
-# A FasterTransformer deployment's config parameters that say how it runs; read from the server and reported.
-FT_PARAMETERS = ("tensor_para_size", "pipeline_para_size", "data_type", "is_remove_padding")
 
 
 def served_names(metadata: Mapping[str, Any]) -> EncoderNames | None:

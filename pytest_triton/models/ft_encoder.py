@@ -17,9 +17,10 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from pytest_triton.errors import TritonPluginError
+from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.models.bert import SEED, SIZES, BertSize
 from pytest_triton.models.encoder_contract import CONTRACT, EncoderNames, served_hidden_size
+from pytest_triton.models.served import served_tensor
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
 
 _OPTION = ("triton_checkpoint",)
@@ -81,7 +82,10 @@ def _build(size: BertSize, checkpoint: Path | None, model: str) -> torch.nn.Modu
 
     if checkpoint is not None:
         try:
-            bert = BertModel.from_pretrained(str(checkpoint), add_pooling_layer=False, attn_implementation="eager")
+            # fp32 whatever the checkpoint was saved in: transformers 5 loads a checkpoint in its own dtype.
+            bert = BertModel.from_pretrained(
+                str(checkpoint), add_pooling_layer=False, attn_implementation="eager", dtype=torch.float32
+            )
         except (OSError, ValueError, RuntimeError) as error:
             raise TritonPluginError(
                 f"{model}: cannot load the BERT weights in {checkpoint} ({str(error).strip().splitlines()[0]})",
@@ -104,7 +108,8 @@ def _samples(size: BertSize, max_batch_size: int, names: EncoderNames) -> list[S
     shortest, *_, longest = size.sequence_lengths
     cases = []
     largest = min(max_batch_size, SAMPLE_BATCH)
-    for batch, seq in [(1, shortest), (min(4, largest), longest), (largest, longest)]:
+    # Once each: a deployment of max_batch_size 1 would otherwise get two cases of one label.
+    for batch, seq in dict.fromkeys([(1, shortest), (min(4, largest), longest), (largest, longest)]):
         # Hidden states as a LayerNorm leaves them; lengths from a few tokens to the whole row, one row full.
         hidden = rng.standard_normal((batch, seq, size.hidden)).astype(np.float32)
         lengths = rng.integers(max(1, seq // 8), seq + 1, size=(batch, 1)).astype(np.int32)
@@ -159,6 +164,11 @@ def served_encoder_spec(
     """A served encoder of the contract under the names it serves and with the dims it declares (FasterTransformer
     declares no hidden size), its reference the checkpoint's encoder; a clear error where the server declares
     another hidden size than the checkpoint's."""
+    if max_batch_size < 1:
+        raise Unsupported(
+            f"model '{name}' serves FasterTransformer's encoder contract without batching (max_batch_size 0); the "
+            "check sends rows of a batch, as FasterTransformer's own deployments take them"
+        )
     spec = ft_encoder_spec(None, checkpoint, max_batch_size, name=name, names=names)
     served = served_hidden_size(metadata, names)
     hidden = spec.inputs[0].dims[-1]
@@ -168,12 +178,7 @@ def served_encoder_spec(
             f"{hidden}: give the checkpoint the deployment was converted from",
             options=_OPTION,
         )
-    batch = 1 if max_batch_size > 0 else 0
-    dims = {
-        t["name"]: tuple(int(d) for d in t.get("shape", []))[batch:]
-        for key in ("inputs", "outputs")
-        for t in metadata[key]
-    }
+    dims = {t["name"]: served_tensor(name, t, 1).dims for key in ("inputs", "outputs") for t in metadata[key]}
 
     def as_served(tensors: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(t.name, t.dtype, dims[t.name]) for t in tensors)

@@ -3,7 +3,6 @@ sensible ranges, no reference module and no torch."""
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,8 +19,8 @@ DEFAULT_VARIABLE_DIM = 8
 # Sample batch sizes of a batching model: one row, and a few (capped by its max_batch_size) for batch checks.
 _SAMPLE_BATCHES = (1, 4)
 
-# Triton wire datatypes -> numpy names. numpy has no bfloat16: tritonclient reads and writes BF16 as ml_dtypes'
-# bfloat16, which registers the name "bfloat16" with numpy when imported (tritonclient imports it).
+# Triton wire datatypes -> numpy names. numpy has no bfloat16: tritonclient from r26.06 on reads and writes BF16 as
+# ml_dtypes' bfloat16, which registers the name "bfloat16" with numpy when imported.
 _DTYPES = {
     "BOOL": "bool",
     "UINT8": "uint8",
@@ -118,22 +117,26 @@ def spec_from_server(
             "output_hidden_state out); leave the checkpoint out, or declare the model in a pytest_triton_models hook",
             options=("triton_checkpoint",),
         )
-    spec = served_spec(name, metadata, max_batch_size, shapes)
-    if names is None:
-        return spec
-    return dataclasses.replace(
-        spec,
-        no_reference=f"'{name}' serves FasterTransformer's BERT encoder contract: give the Hugging Face BERT "
-        "checkpoint its weights were converted from, to compare it with transformers' encoder layers",
-    )
+    if names is not None:
+        # Generic samples would send lengths past their rows and a made-up hidden size: only the checkpoint knows.
+        raise Unsupported(
+            f"'{name}' serves FasterTransformer's BERT encoder contract: give the Hugging Face BERT checkpoint its "
+            "weights were converted from, to send it hidden states of its size and compare it with transformers' "
+            "encoder layers",
+            options=("triton_checkpoint",),
+        )
+    return served_spec(name, metadata, max_batch_size, shapes)
 
 
 def served_tensor(model: str, metadata: Mapping[str, Any], batch: int = 0) -> TensorSpec:
     """One tensor of a model's metadata as a TensorSpec, without its first `batch` dims. Unsupported for a
     datatype the checks cannot generate or compare."""
     datatype = metadata.get("datatype", "")
-    if datatype == "BF16":
-        import ml_dtypes  # noqa: F401  registers the name "bfloat16" with numpy
+    if datatype == "BF16" and not _client_reads_bfloat16():
+        raise Unsupported(
+            f"model '{model}': tensor '{metadata.get('name')}' is BF16, which this tritonclient sends as truncated "
+            "float32; install tritonclient 2.73 or later, which takes ml_dtypes' bfloat16"
+        )
     if datatype not in _DTYPES:
         raise Unsupported(
             f"model '{model}': tensor '{metadata.get('name')}' has datatype {datatype or 'none'}, which the checks "
@@ -142,6 +145,14 @@ def served_tensor(model: str, metadata: Mapping[str, Any], batch: int = 0) -> Te
     # gRPC's metadata gives dims as strings, HTTP's as numbers; the batch dimension is not part of the spec.
     dims = tuple(int(d) for d in metadata.get("shape", []))[batch:]
     return TensorSpec(str(metadata["name"]), _DTYPES[datatype], dims)
+
+
+def _client_reads_bfloat16() -> bool:
+    """Whether tritonclient maps BF16 to ml_dtypes' bfloat16 (from r26.06 on), whose import registers the name
+    "bfloat16" with numpy."""
+    from tritonclient.utils import triton_to_np_dtype
+
+    return getattr(triton_to_np_dtype("BF16"), "__name__", "") == "bfloat16"
 
 
 def _sample_dims(model: str, tensor: TensorSpec, shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:

@@ -103,13 +103,9 @@ class ModelSpec:
     tolerances: Mapping[str, Mapping[str, Tolerance]] = field(default_factory=dict, compare=False, hash=False)
     # Inputs, outputs, max_batch_size and samples are read from the server when the model is deployed.
     from_server: bool = False
-    # Why a spec without `build` has no reference, and what gives it one, where more is known than its signature.
-    no_reference: str = ""
 
     def reference_module(self) -> torch.nn.Module:
         """A new eager module from `build`; Unsupported for a served model known only from the server."""
-        if self.build is None and self.no_reference:
-            raise Unsupported(self.no_reference, options=("triton_checkpoint",))
         if self.build is None:
             raise Unsupported(
                 f"'{self.name}' has no reference model (its signature came from the server): declare it with a "

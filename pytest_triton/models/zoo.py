@@ -65,7 +65,7 @@ def _ft_encoder(size: str) -> Callable[[Path | None], ModelSpec]:
     def factory(checkpoint: Path | None) -> ModelSpec:
         from pytest_triton.models.ft_encoder import ft_encoder_spec
 
-        # Random weights from a fixed seed, or a Hugging Face BERT checkpoint's encoder of the same size.
+        # Random weights from a fixed seed, or a Hugging Face BERT checkpoint's encoder (of the checkpoint's sizes).
         return ft_encoder_spec(size, checkpoint)
 
     return factory

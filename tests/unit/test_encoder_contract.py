@@ -50,11 +50,22 @@ def test_a_served_encoder_declaring_another_hidden_size_than_its_checkpoint_is_r
         spec_from_server("fastertransformer", metadata(hidden=768), 8, checkpoint=TINY_QA_MODEL)
 
 
-def test_a_served_encoder_without_a_checkpoint_says_what_gives_it_a_reference():
-    spec = spec_from_server("fastertransformer", metadata(), 8)
+def test_a_served_encoder_without_a_checkpoint_is_not_sent_made_up_samples_and_says_what_to_give():
     with pytest.raises(Unsupported, match="give the Hugging Face BERT checkpoint") as reason:
-        spec.reference_module()
+        spec_from_server("fastertransformer", metadata(), 8)
     assert reason.value.options == ("triton_checkpoint",)
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 3])
+def test_a_served_encoder_of_a_small_max_batch_size_gets_each_case_once(max_batch_size):
+    spec = spec_from_server("fastertransformer", metadata(), max_batch_size, checkpoint=TINY_QA_MODEL)
+    labels = [case.label for case in spec.make_samples()]
+    assert len(labels) == len(set(labels)) and max(c.batch_size for c in spec.make_samples()) == max_batch_size
+
+
+def test_a_served_encoder_that_does_not_batch_is_unsupported():
+    with pytest.raises(Unsupported, match="without batching"):
+        spec_from_server("fastertransformer", metadata(), 0, checkpoint=TINY_QA_MODEL)
 
 
 def test_a_checkpoint_for_a_served_model_of_another_signature_is_refused():

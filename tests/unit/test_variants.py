@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import DEFAULT_PRECISIONS, FORMATS
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.models.variant import Variant
@@ -73,3 +76,15 @@ def test_remote_variants_are_one_served_variant_per_model_at_the_first_precision
     specs = [zoo_spec("bert-tiny"), zoo_spec("resnext-small")]
     settings = Settings(launch_mode="remote", remotes=(RemoteAddress(grpc="h:8001"),), precisions=("fp16", "fp32"))
     assert [v.id for v in select_variants(settings, specs)] == ["bert-tiny-served-fp16", "resnext-small-served-fp16"]
+
+
+def test_a_checkpoint_for_a_model_the_served_run_does_not_check_is_refused(tmp_path):
+    """In remote mode a checkpoint may name a model only the server knows; once the names are known, a typo shows."""
+    settings = Settings(
+        launch_mode="remote",
+        remotes=(RemoteAddress(grpc="h:8001"),),
+        models=("fastertransformer",),
+        checkpoints={"fastertrasformer": tmp_path},
+    )
+    with pytest.raises(TritonPluginError, match="'fastertrasformer', which this run does not check"):
+        select_specs(settings, [])
