@@ -439,6 +439,14 @@ OPTIONS = (
         "off",
         multiple=True,
     ),
+    Option(
+        "triton-perf-cuda-graphs",
+        "CUDA graphs captured at load for TensorRT plans on a GPU (the TensorRT backend's optimization.cuda.graphs): "
+        "off, on or off,on",
+        _on_off,
+        "off",
+        multiple=True,
+    ),
     Option("triton-perf-window", "seconds per measurement window", positive(float), "1.0"),
     Option(
         "triton-perf-input-data",

@@ -171,6 +171,7 @@ class TritonSession:
                 batching=serving.batching,
                 instances=serving.instances(self.settings.gpus),
                 warmup=serving.warmup,
+                cuda_graphs=serving.cuda_graphs,
                 max_batch_size=serving.max_batch_size,
             )
         except ModelLoadError as error:

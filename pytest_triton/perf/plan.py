@@ -43,6 +43,7 @@ class PerfPlan:
     engine: str
     limits: tuple[Limit, ...] = ()
     warmup: tuple[bool, ...] = (False,)  # model_warmup in the config: without, with, or both side by side
+    cuda_graphs: tuple[bool, ...] = (False,)  # CUDA graphs captured at load, for TensorRT plans: likewise
     # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
     input_data: Mapping[str, Path] = field(default_factory=dict)
 
@@ -61,10 +62,14 @@ class PerfPlan:
                 policies = [ServingPolicy()]
             elif variant.format in self.formats and variant.precision in self.precisions:
                 policies = [
-                    ServingPolicy(DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count, warm)
+                    ServingPolicy(
+                        DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count, warm, cuda_graphs=graphs
+                    )
                     for on in (self.batching if batches else (False,))
                     for count in self.instances
                     for warm in self.warmup
+                    # Only the TensorRT backend captures graphs: other formats are measured once, without.
+                    for graphs in (self.cuda_graphs if variant.format == "trt" else (False,))
                 ]
             else:
                 continue
@@ -94,6 +99,7 @@ class PerfPlan:
             batching=values["triton_perf_batching"],
             instances=values["triton_perf_instances"],
             warmup=values["triton_perf_warmup"],
+            cuda_graphs=values["triton_perf_cuda_graphs"],
             loads=(*values["triton_perf_concurrency"], *(values["triton_perf_request_rate"] or ())),
             settings=MeasurementSettings(
                 window_s=window,

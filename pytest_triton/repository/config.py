@@ -33,9 +33,11 @@ def build_config(
     instances: InstancePolicy = InstancePolicy(),
     parameters: Mapping[str, str] | None = None,
     warmup: Mapping[str, tuple[int, ...]] | None = None,
+    cuda_graphs: Mapping[str, tuple[int, ...]] | None = None,
 ) -> mc.ModelConfig:
     """A model config. `warmup`, input name -> the dims of one row (no variable dims): a model_warmup sample of
-    zeros, one row, sent to each instance at load."""
+    zeros, one row, sent to each instance at load. `cuda_graphs`, the same: CUDA graphs captured at load for rows
+    of those dims, at each power-of-two batch size up to max_batch_size and at max_batch_size."""
     config = mc.ModelConfig(name=name, max_batch_size=max_batch_size)
     if platform:
         config.platform = platform
@@ -64,7 +66,21 @@ def build_config(
             sample.inputs[tensor.name].data_type = triton_dtype(tensor.dtype)
             sample.inputs[tensor.name].dims.extend(warmup[tensor.name])
             sample.inputs[tensor.name].zero_data = True
+    if cuda_graphs:
+        config.optimization.cuda.graphs = True
+        # A graph replays only the shapes it was captured at: a variable dim takes the samples' size.
+        for batch in graph_batch_sizes(max_batch_size):
+            graph = config.optimization.cuda.graph_spec.add(batch_size=batch)
+            for tensor in inputs:
+                graph.input[tensor.name].dim.extend(cuda_graphs[tensor.name])
     return config
+
+
+def graph_batch_sizes(max_batch_size: int) -> list[int]:
+    """The batch sizes CUDA graphs are captured at: 1, 2, 4, ... and max_batch_size itself; 0 without batching."""
+    if max_batch_size <= 0:
+        return [0]
+    return sorted({*(2**k for k in range(max_batch_size.bit_length()) if 2**k <= max_batch_size), max_batch_size})
 
 
 def to_pbtxt(config: mc.ModelConfig) -> str:

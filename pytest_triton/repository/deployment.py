@@ -53,7 +53,7 @@ def _libtorch_names(tensors: tuple[TensorSpec, ...], prefix: str) -> tuple[Tenso
     return tuple(TensorSpec(f"{prefix}__{i}", t.dtype, t.dims) for i, t in enumerate(tensors))
 
 
-def _warmup_dims(spec: ModelSpec, served: tuple[TensorSpec, ...]) -> dict[str, tuple[int, ...]]:
+def _row_dims(spec: ModelSpec, served: tuple[TensorSpec, ...]) -> dict[str, tuple[int, ...]]:
     """One row's dims per served input, from the spec's largest sample case (it fixes variable dims)."""
     case = spec.largest_case()
     batched = spec.max_batch_size > 0
@@ -84,10 +84,12 @@ def model_files(
     batching: BatchingPolicy = BatchingPolicy(),
     instances: InstancePolicy = InstancePolicy(),
     warmup: bool = False,
+    cuda_graphs: bool = False,
     max_batch_size: int | None = None,
 ) -> ModelFiles:
     """The native backend's config where `backends` has it, else the python runner's. `max_batch_size`: the
-    config's, at most the export's (None: the export's)."""
+    config's, at most the export's (None: the export's). Unsupported: CUDA graphs anywhere but a TensorRT plan on
+    the TensorRT backend."""
     fmt = export_format(artifact.format)
     largest = spec.max_batch_size if max_batch_size is None else max_batch_size
     if largest > spec.max_batch_size:
@@ -95,6 +97,11 @@ def model_files(
     inputs, outputs = artifact.inputs, artifact.outputs
     files: dict[str, Path | bytes] = {f"1/{fmt.file_name}": artifact.path}
     native = fmt.backend in backends
+    if cuda_graphs and not (native and fmt.platform == "tensorrt_plan"):
+        raise Unsupported(
+            f"{spec.name}: CUDA graphs are captured by Triton's TensorRT backend, for a TensorRT plan on a GPU; "
+            f"this {artifact.format} variant is served by the {fmt.backend if native else 'python'} backend"
+        )
     if native and fmt.platform == "pytorch_libtorch":
         inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
     if not native:
@@ -106,7 +113,8 @@ def model_files(
         largest,
         batching=batching,
         instances=instances,
-        warmup=_warmup_dims(spec, inputs) if warmup else None,
+        warmup=_row_dims(spec, inputs) if warmup else None,
+        cuda_graphs=_row_dims(spec, inputs) if cuda_graphs else None,
         platform=fmt.platform if native else "",
         backend="" if native else "python",
         parameters=None if native else {"format": artifact.format, "artifact": fmt.file_name},
@@ -124,6 +132,7 @@ def deploy(
     batching: BatchingPolicy = BatchingPolicy(),
     instances: InstancePolicy = InstancePolicy(),
     warmup: bool = False,
+    cuda_graphs: bool = False,
     max_batch_size: int | None = None,
 ) -> Deployment:
     """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
@@ -136,6 +145,7 @@ def deploy(
         batching=batching,
         instances=instances,
         warmup=warmup,
+        cuda_graphs=cuda_graphs,
         max_batch_size=max_batch_size,
     )
     loaded = repository.place(model_name, made.config, made.files)

@@ -30,13 +30,16 @@ class ServingPolicy:
     """How a variant is served: dynamic batching, instance count and warm-up at load (the perf suite varies
     these, and the config search max_batch_size too). `warmup`: the config's model_warmup sends each instance a
     request of zeros before the model is ready, so that the first real request does not pay for lazy
-    initialisation. `max_batch_size`: the config's, at most the export's; None: the export's."""
+    initialisation. `cuda_graphs`: the TensorRT backend captures CUDA graphs at load and replays them (the ResNeXt
+    deployer's --capture-cuda-graph); only a TensorRT plan on a GPU takes it. `max_batch_size`: the config's, at
+    most the export's; None: the export's."""
 
     batching: BatchingPolicy = BatchingPolicy()
     instance_count: int = 1
     warmup: bool = False
     max_batch_size: int | None = None
     gpus: tuple[int, ...] | None = None  # where the instances go: () the CPU; None: the run's GPUs (or the CPU)
+    cuda_graphs: bool = False
 
     def instances(self, run_gpus: tuple[int, ...]) -> InstancePolicy:
         return InstancePolicy(self.instance_count, run_gpus if self.gpus is None else self.gpus)
@@ -47,7 +50,7 @@ class ServingPolicy:
         if self == ServingPolicy():
             return ""
         batching = self.batching
-        warm = "-warm" if self.warmup else ""
+        warm = ("-warm" if self.warmup else "") + ("-graphs" if self.cuda_graphs else "")
         largest = "" if self.max_batch_size is None else f"-mb{self.max_batch_size}"
         instances = f"-i{self.instance_count}{device_suffix(self.gpus)}{warm}"
         if not batching.enabled:

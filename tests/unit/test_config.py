@@ -8,15 +8,20 @@ import pytest
 from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
+from pytest_triton.errors import Unsupported
+from pytest_triton.export.cache import Artifact
 from pytest_triton.models.spec import TensorSpec
+from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.repository.config import (
     BatchingPolicy,
     InstancePolicy,
     build_config,
+    graph_batch_sizes,
     to_json,
     to_pbtxt,
     triton_dtype,
 )
+from pytest_triton.repository.deployment import model_files
 
 BERT_IN = tuple(TensorSpec(n, "int64", (-1,)) for n in ("input_ids", "token_type_ids", "attention_mask"))
 BERT_OUT = (TensorSpec("start_logits", "float32", (-1,)), TensorSpec("end_logits", "float32", (-1,)))
@@ -188,3 +193,34 @@ def test_model_warmup_sends_one_row_of_zeros_with_the_variable_dims_fixed():
         name: ([128], True, mc.TYPE_INT64) for name in dims
     }
     assert not build_config("m", BERT_IN, BERT_OUT, 8).model_warmup
+
+
+@pytest.mark.parametrize(("largest", "sizes"), [(0, [0]), (1, [1]), (6, [1, 2, 4, 6]), (8, [1, 2, 4, 8])])
+def test_cuda_graphs_are_captured_at_powers_of_two_and_the_largest_batch(largest, sizes):
+    assert graph_batch_sizes(largest) == sizes
+
+
+def test_cuda_graphs_are_captured_at_the_samples_shapes():
+    """A captured graph replays only its own shapes: a variable dim takes the samples' size."""
+    dims = {"input_ids": (384,), "token_type_ids": (384,), "attention_mask": (384,)}
+    parsed = parse_pbtxt(to_pbtxt(build_config("m", BERT_IN, BERT_OUT, 4, cuda_graphs=dims)))
+    assert parsed.optimization.cuda.graphs
+    assert [
+        (g.batch_size, {n: list(s.dim) for n, s in g.input.items()}) for g in parsed.optimization.cuda.graph_spec
+    ] == [(batch, {name: [384] for name in dims}) for batch in (1, 2, 4)]
+    assert not build_config("m", BERT_IN, BERT_OUT, 4).HasField("optimization")
+
+
+def test_only_a_tensorrt_plan_on_the_tensorrt_backend_takes_cuda_graphs(tmp_path):
+    spec = zoo_spec("resnext-small")
+
+    def files(fmt: str, backends: tuple[str, ...]):
+        artifact = Artifact(tmp_path / "model", fmt, "fp16", "cuda", spec.inputs, spec.outputs, cache_hit=True)
+        return model_files(spec, artifact, backends, "m", cuda_graphs=True)
+
+    graphs = files("trt", ("tensorrt",)).config.optimization.cuda
+    assert graphs.graphs and [g.batch_size for g in graphs.graph_spec] == [1, 2, 4, 8]
+    assert list(graphs.graph_spec[0].input["input"].dim) == [3, 32, 32]
+    for fmt, backends in [("onnx", ("onnxruntime", "tensorrt")), ("trt", ())]:
+        with pytest.raises(Unsupported, match="CUDA graphs are captured by Triton's TensorRT backend"):
+            files(fmt, backends)

@@ -87,6 +87,17 @@ def test_model_warmup_off_and_on_side_by_side(variants):
     assert [p.serving.warmup for p in points] == [False, True] and plan().warmup == (False,)
 
 
+def test_cuda_graphs_off_and_on_side_by_side_for_tensorrt_plans_only(variants):
+    trt = [dataclasses.replace(variants[0], format="trt")]
+    points = plan(triton_perf_formats="onnx,trt", triton_perf_cuda_graphs="off,on").points([variants[0], *trt])
+    assert [p.id for p in points] == [
+        "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1",
+        "bert-tiny-trt-fp32-b1-db100us-p4-p8-i1",
+        "bert-tiny-trt-fp32-b1-db100us-p4-p8-i1-graphs",
+    ]
+    assert [p.serving.cuda_graphs for p in points] == [False, False, True] and plan().cuda_graphs == (False,)
+
+
 def test_ranges_and_request_rates():
     chosen = plan(triton_perf_concurrency="1:8:4,16", triton_perf_request_rate="50", triton_perf_arrivals="poisson")
     assert chosen.loads[:3] == (Concurrency(1), Concurrency(5), Concurrency(16))
