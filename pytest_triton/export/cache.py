@@ -70,11 +70,10 @@ class ExportCache:
         self.root = root
 
     def key(self, digest: str, fmt: str, precision: str, device: str) -> str:
-        import torch
-
         device_kind = "cuda" if device.startswith("cuda") else "cpu"
-        settings = export_format(fmt).settings
-        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{settings}|torch-{torch.__version__}"
+        record = export_format(fmt)
+        versions = "|".join(f"{name}-{_version(name)}" for name in record.runtimes)
+        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{record.settings}|{versions}"
         return hashlib.sha256(recipe.encode()).hexdigest()[:20]
 
     def get(
@@ -121,6 +120,16 @@ class ExportCache:
                 # Remember the refusal too, so a later run skips at once instead of exporting again.
                 target.unlink()
                 (staging / _UNSUPPORTED).write_text(reason)
+
+
+def _version(distribution: str) -> str:
+    """The installed version of a distribution, read without importing it; "absent" where it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "absent"
 
 
 def check_supported(spec: ModelSpec, fmt: str, precision: str, device: str) -> None:

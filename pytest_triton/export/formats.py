@@ -25,6 +25,9 @@ class ExportFormat:
     backend: str  # ...and the backend that provides it, where the server has it (else the python runner serves)
     exporter: Exporter
     runner: Callable[[Path, str, int | None], ArtifactRunner]  # (artifact, device, CPU threads)
+    # Distributions whose versions decide the artifact and whether it runs: the cache key records them, so that an
+    # upgrade exports again (and a runtime's remembered refusal is asked again).
+    runtimes: tuple[str, ...] = ("torch",)
 
 
 _TS_SCRIPT = ExportFormat(
@@ -47,6 +50,7 @@ _ONNX = ExportFormat(
     backend="onnxruntime",
     exporter=OnnxExporter(),
     runner=OnnxRunner,
+    runtimes=("torch", "onnx", "onnxruntime", "onnxruntime-gpu"),
 )
 _TRT = ExportFormat(
     name="trt",
@@ -57,6 +61,7 @@ _TRT = ExportFormat(
     backend="tensorrt",
     exporter=TensorRTExporter(),
     runner=TensorRTRunner,
+    runtimes=("torch", "onnx", "tensorrt"),
 )
 
 EXPORT_FORMATS: Mapping[Format, ExportFormat] = {f.name: f for f in (_TS_SCRIPT, _TS_TRACE, _ONNX, _TRT)}

@@ -117,6 +117,18 @@ def test_key_depends_on_every_part_of_the_recipe(shared_cache):
     assert key("d" * 64, "onnx", "fp32", "cuda:0") == key("d" * 64, "onnx", "fp32", "cuda:3")
 
 
+def test_key_records_the_versions_of_the_formats_runtimes(shared_cache, monkeypatch):
+    """An onnxruntime upgrade exports again, and asks again what the old one refused (a bf16 artifact, say)."""
+    import importlib.metadata
+
+    onnx, torchscript = (shared_cache.key("d" * 64, fmt, "fp32", "cpu") for fmt in ("onnx", "ts-trace"))
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0" if name == "onnxruntime" else real(name))
+    assert shared_cache.key("d" * 64, "onnx", "fp32", "cpu") != onnx
+    # TorchScript artifacts do not depend on onnxruntime: they stay cached.
+    assert shared_cache.key("d" * 64, "ts-trace", "fp32", "cpu") == torchscript
+
+
 # -- refusals -----------------------------------------------------------------------------------
 
 
