@@ -618,6 +618,13 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
     values["triton_checkpoint"] = _checkpoints(
         values["triton_checkpoint"] or [], values["triton_models"], None if remote else known_models
     )
+    # The perf suite measures what the run deploys: a precision asked of it alone would measure nothing, silently.
+    missing = [p for p in values["triton_perf_precisions"] if p not in values["triton_precisions"]]
+    if get("triton_perf_precisions") and missing and values["triton_launch_mode"] != "remote":
+        raise TritonPluginError(
+            f"--triton-perf-precisions: the run does not deploy {', '.join(missing)} (--triton-precisions="
+            f"{','.join(values['triton_precisions'])}); add it there, or measure a precision the run deploys"
+        )
     if values["triton_perf_request_rate"]:
         import dataclasses
 

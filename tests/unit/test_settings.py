@@ -503,3 +503,12 @@ def test_golden_options(tmp_path):
         triton_golden=str(tmp_path), triton_save_golden=str(tmp_path / "new")
     )
     assert make(triton_save_golden=str(tmp_path / "new")).save_golden_dir == tmp_path / "new"
+
+
+def test_a_perf_precision_the_run_does_not_deploy_is_refused_instead_of_measuring_nothing():
+    message = error_of(triton_perf_precisions="bf16")
+    assert "--triton-perf-precisions: the run does not deploy bf16 (--triton-precisions=fp32,fp16)" in message
+    both = make(triton_precisions="fp32,fp16,bf16", triton_perf_precisions="bf16")
+    assert both.precisions == ("fp32", "fp16", "bf16")
+    # Left at its default, the perf precision asks nothing of a run that deploys fp16 alone.
+    assert make(triton_precisions="fp16").precisions == ("fp16",)
