@@ -26,7 +26,7 @@ from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.baselines.verdict import Verdict
 from pytest_triton.checks.accuracy_baselines import JudgedAccuracy, accuracy_entries, judged, points_apart
 from pytest_triton.checks.accuracy_plan import AccuracyPlan
-from pytest_triton.checks.payload import infer_spec_named, reference_outputs
+from pytest_triton.checks.payload import own_answer, reference_outputs
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.images import synthetic
 from pytest_triton.images.folder import ImageDataError, ImageSet, class_folders, load_folder, read_class_list
@@ -241,7 +241,7 @@ def served_classification(
     served = evaluate_classifier(
         images,
         geometry,
-        lambda inputs: infer_spec_named(client, deployment, inputs)[spec.outputs[0].name],
+        lambda inputs: own_answer(client, deployment, inputs, "a batch of images")[spec.outputs[0].name],
         min(run.plan.batch_size, deployment.max_batch_size),
         run.plan.concurrency,
     )

@@ -162,7 +162,7 @@ def identical(a: np.ndarray, b: np.ndarray) -> bool:
     """Same shape, dtype and elements, a NaN on both sides being no difference (BYTES compared as bytes)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "c" or is_float_dtype(a.dtype)))
+    return bool(np.array_equal(a, b, equal_nan=_holds_nan(a.dtype)))
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> str:
@@ -170,5 +170,10 @@ def differing(a: np.ndarray, b: np.ndarray) -> str:
     if a.shape != b.shape or a.dtype != b.dtype:
         return f"{a.dtype}{list(a.shape)} against {b.dtype}{list(b.shape)}"
     # x != x only for NaN: a NaN on both sides is no difference.
-    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind == "c" or is_float_dtype(a.dtype) else a == b
+    same = (a == b) | ((a != a) & (b != b)) if _holds_nan(a.dtype) else a == b
     return f"{int((~same).sum())} of {a.size} elements differ"
+
+
+def _holds_nan(dtype: np.dtype) -> bool:
+    """Floats (bfloat16 among them) and complex numbers: the dtypes whose NaN is not equal to itself."""
+    return dtype.kind == "c" or is_float_dtype(dtype)

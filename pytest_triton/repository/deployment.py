@@ -106,6 +106,7 @@ def model_files(
         inputs, outputs = _libtorch_names(inputs, "input"), _libtorch_names(outputs, "output")
     if not native:
         files["1/model.py"] = MODEL_FILE
+    rows = _row_dims(spec, inputs) if warmup or cuda_graphs else None  # the samples are built once for both
     config = build_config(
         name,
         inputs,
@@ -113,8 +114,8 @@ def model_files(
         largest,
         batching=batching,
         instances=instances,
-        warmup=_row_dims(spec, inputs) if warmup else None,
-        cuda_graphs=_row_dims(spec, inputs) if cuda_graphs else None,
+        warmup=rows if warmup else None,
+        cuda_graphs=rows if cuda_graphs else None,
         platform=fmt.platform if native else "",
         backend="" if native else "python",
         parameters=None if native else {"format": artifact.format, "artifact": fmt.file_name},
