@@ -21,7 +21,18 @@ from pytest_triton.server.endpoint import ServerEndpoint
 from pytest_triton.server.ports import free_ports
 
 _PORT_TRIES = 3
+# What Triton logs, in its own words, when a port was taken ("Address already in use", "Socket '...' already in
+# use"): another process bound it between our check and Triton's bind.
+_PORT_TAKEN = "already in use"
 _PR_SET_PDEATHSIG = 1
+
+
+def _answers_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def _die_with_parent() -> None:
@@ -60,11 +71,11 @@ class LocalServer:
             last_port = metrics
             self._launch(http, grpc, metrics)
             try:
-                self._wait_ready(http)
+                self._wait_ready(http, grpc)
             except ServerStartError:
                 last_log = self.log_tail()
                 self.stop()
-                if "address already in use" in last_log.lower():
+                if _PORT_TAKEN in last_log.lower():
                     continue  # another process took a port between our check and the bind
                 raise
             assert self._process is not None
@@ -117,9 +128,15 @@ class LocalServer:
                 preexec_fn=_die_with_parent,
             )
 
-    def _wait_ready(self, http_port: int) -> None:
+    def _wait_ready(self, http_port: int, grpc_port: int) -> None:
+        """Until this server answers ready on its ports. Its own log must say it holds them: where another server
+        took one between our check and the bind, that one answers the health check too."""
         deadline = time.monotonic() + self.start_timeout
         url = f"http://127.0.0.1:{http_port}/v2/health/ready"
+        started = (
+            f"Started HTTPService at 127.0.0.1:{http_port}",
+            f"Started GRPCInferenceService at 127.0.0.1:{grpc_port}",
+        )
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
@@ -127,12 +144,11 @@ class LocalServer:
                     f"tritonserver exited with code {self._process.returncode} while starting; "
                     f"its log ({self._log_path}) ends with:\n{self.log_tail()}"
                 )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            log = self._log_text()
+            if _PORT_TAKEN in log.lower():
+                raise ServerStartError(f"tritonserver found a port taken; its log ends with:\n{self.log_tail()}")
+            if all(line in log for line in started) and _answers_ready(url):
+                return
             time.sleep(0.1)
         raise ServerStartError(
             f"tritonserver was not ready after {self.start_timeout:.0f} s (the start timeout); "
@@ -157,6 +173,11 @@ class LocalServer:
             return
         for region in Path("/dev/shm").glob(f"{self._shm_prefix}*"):
             region.unlink(missing_ok=True)
+
+    def _log_text(self) -> str:
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")
 
     def log_tail(self, lines: int = 40) -> str:
         if self._log_path is None or not self._log_path.exists():

@@ -325,6 +325,27 @@ def test_address_in_use_is_retried_on_other_ports(tmp_path):
     assert len(list((tmp_path / "logs").iterdir())) == len(set(first_http))
 
 
+def test_a_port_taken_while_the_server_keeps_running_is_retried_not_waited_on(tmp_path):
+    """Triton may say a port is taken and run on (its HTTP service down): the health check would then reach whoever
+    holds the port, and seen once in CI, another worker's server answered ready for it."""
+    runs = tmp_path / "runs"
+    binary = fake_binary(
+        tmp_path,
+        f"""
+        echo "$@" >> {runs}
+        echo "E main.cc:257] failed to start HTTP service: Unavailable - Socket '127.0.0.1:1' already in use"
+        exec sleep 300
+    """,
+    )
+    server = LocalServer(
+        custom_installation(binary), tmp_path / "repo", tmp_path / "logs", worker_index=WORKER, start_timeout=30
+    )
+    # Each try ends when the log says a port is taken; waiting on the health check would end in "not ready".
+    with pytest.raises(ServerStartError, match="could not bind free ports in 3 tries"):
+        server.start()
+    assert len(runs.read_text().splitlines()) == 3
+
+
 def test_binary_that_never_gets_ready_times_out_and_is_stopped(tmp_path):
     pids = tmp_path / "pids"
     binary = fake_binary(
