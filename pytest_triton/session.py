@@ -70,7 +70,8 @@ class TritonSession:
             self.endpoint = self.server.start()
             self._client = TritonClient(self.endpoint, self.endpoint.preferred(self.settings.protocol))
             metadata = self._client.server_metadata()
-            backends = probe_backends(self._client) if self.endpoint.manages_models else ()
+            placed = ModelRepository(self._client, self.server.repository)
+            backends = probe_backends(placed) if self.endpoint.manages_models else ()
         except BaseException:
             self.close()
             raise

@@ -3,6 +3,9 @@
 For each candidate we ask the server to load a probe model whose file is deliberately empty. A server
 without the backend refuses with "unable to find backend library"; a server with it fails on the file
 instead, which proves the backend is there.
+
+The probe's files go into the repository directory where there is one: files inside a load request are written to
+a /tmp/folderXXXXXX of Triton's own, which a failed load never removes (4 folders a server start, left behind).
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 from pytest_triton.errors import ModelLoadError
 from pytest_triton.export.formats import EXPORT_FORMATS
 from pytest_triton.models.spec import TensorSpec
-from pytest_triton.repository.config import build_config, to_json
-from pytest_triton.server.client import TritonClient
+from pytest_triton.repository.config import build_config
+from pytest_triton.repository.store import ModelRepository
 
 # backend name -> (platform, model file) of its probe: python, then each native backend a format is served by.
 CANDIDATES = {"python": ("", "model.py"), **{f.backend: (f.platform, f.file_name) for f in EXPORT_FORMATS.values()}}
@@ -19,7 +22,7 @@ _ABSENT_MARKER = "unable to find backend library"
 PROBE_PREFIX = "pytest_triton_probe_"
 
 
-def probe_backends(client: TritonClient) -> tuple[str, ...]:
+def probe_backends(repository: ModelRepository) -> tuple[str, ...]:
     """Names of the backends this server can load models with."""
     found = []
     for backend, (platform, file_name) in CANDIDATES.items():
@@ -34,11 +37,11 @@ def probe_backends(client: TritonClient) -> tuple[str, ...]:
         )
         # A python model with no TritonPythonModel class fails after the backend loaded it.
         try:
-            client.load_model(name, to_json(config), {f"file:1/{file_name}": b""})
+            repository.place(name, config, {f"1/{file_name}": b""})
         except ModelLoadError as error:
             if _ABSENT_MARKER in str(error):
                 continue
         else:
-            client.unload_model(name)
+            repository.client.unload_model(name)
         found.append(backend)
     return tuple(found)

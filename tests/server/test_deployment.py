@@ -215,7 +215,10 @@ def test_model_warmup_runs_at_load_and_a_reload_is_a_cold_start_again(world):
 
 
 def test_probe_backends_finds_only_python_on_the_bundled_server(world):
-    assert probe_backends(world["client"]) == ("python",)
+    assert probe_backends(world["repository"]) == ("python",)
+    # The probes' files went into the repository directory, not inside the load request: Triton writes those to a
+    # folder in /tmp that outlives a failed load.
+    assert (world["server"].repository / "pytest_triton_probe_onnxruntime" / "1" / "model.onnx").exists()
     # Probing leaves nothing loaded behind.
     assert not [
         m
