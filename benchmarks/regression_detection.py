@@ -1,24 +1,26 @@
-"""How often do the baselines cry wolf, and how often do they catch a real 10% slowdown?
+"""How often does the perf gate cry wolf, and how often does it catch a real slowdown?
 
-One run measures a base model and a slower copy of it, alternately, at concurrency 1: A B A B ... Every two
-consecutive measurements of the same model are an A/A trial (the first is the baseline, the second the new run;
-nothing changed, so any regression is a false alarm); every A followed by its B is a slowdown trial (a regression
-should be reported). Verdicts use the library's defaults (measurement_entries' tolerances, 3 sigma of combined
-noise) on every metric. "confirmed" also reports the rates when a regression must be reproduced by the next
-measurement of the same model against the same baseline (baselines.confirm), as the perf suite re-measures before
-failing. Measurements follow the suite's defaults (1 s windows until 3 agree within 10%, at most 10).
+Each `run` starts a server and measures a base model and a slower copy of it, alternately, at concurrency 1: A B A B
+... Each measurement is the perf suite's (1 s windows until 3 agree within 10%, at most 10) followed by
+`--reference-slices` slices of the model alternating with the reference served beside it (perf.reference), as
+`--triton-perf-reference` measures. `analyze` judges every measurement against a baseline measured in another run,
+as CI judges a run against the committed baseline: base against base is an A/A trial (any regression is a false
+alarm), slow against base a slowdown trial (a regression should be reported). Verdicts use the library's rules
+(tolerance, then 3 sigma of the two measurements' noise): the ratio to the reference at its tolerance, and the
+other metrics at the tolerances of a committed baseline file (`--tolerances`). "single" is the first verdict (the
+ratio screened at 2 sigma); "confirmed" is the perf suite's, which measures again before failing: the other metrics
+must regress in the next measurement of the same model in the same run too, and the ratio must regress on both
+measurements' slices pooled (perf.reference.judge_referenced).
 
 Subjects:
-- `sleep`: the calibration model sleeping 10 ms a batch against one sleeping 11 ms (a known answer).
 - `bert-tiny`: the zoo's bert-tiny served as ONNX under the perf suite's default policy, against the same artifact
-  whose runner runs a share (`--slowdown`, default 0.15) of its batches twice (the python runner's
-  `repeat_fraction`): a real model doing more work. The paired ratio of the two, printed by `analyze`, is the
-  slowdown it causes end to end, measured side by side.
+  whose runner runs a share (`--slowdown`) of its batches twice (the python runner's `repeat_fraction`): a real
+  model doing more work. `analyze` prints the slowdown it causes end to end, measured side by side.
+- `sleep`: the calibration model sleeping 10 ms a batch against one sleeping 10 * (1 + slowdown) ms.
 
-    .venv/bin/python benchmarks/regression_detection.py run --subject bert-tiny --pairs 10 --out /tmp/detection.jsonl
-    .venv/bin/python benchmarks/regression_detection.py analyze /tmp/detection.jsonl
-
-`run` appends to the file, so several short runs add up to more trials.
+    for i in $(seq 8); do .venv/bin/python benchmarks/regression_detection.py run --pairs 6 --out /tmp/d.jsonl; done
+    .venv/bin/python benchmarks/regression_detection.py analyze /tmp/d.jsonl \
+        --tolerances baselines/cpu-intel-xeon-f6m167-amx-2c/perf.json
 """
 
 from __future__ import annotations
@@ -35,27 +37,29 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from pytest_triton.baselines import Comparison, Verdict, compare_entries, confirm
-from pytest_triton.baselines.entry import BaselineFile, BaselineKey
-from pytest_triton.baselines.verdict import NOISE_SIGMAS
-from pytest_triton.perf.baseline_entries import measurement_entries
+from pytest_triton.baselines import Verdict, compare_entries, confirm
+from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
+from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES, measurement_entries
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
+from pytest_triton.perf.reference import REFERENCE_MODEL, ReferencedThroughput, judge_referenced, measure_referenced
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
 
 ROLES = ("base", "slow")
+CONFIG = "bert-tiny-onnx-fp32-b1-db100us-p4-p8-i1/c1"  # whose tolerances --tolerances reads
+Runs = dict[str, dict[str, list[dict]]]  # run id -> role -> its measurements, in order
 
 
 @contextlib.contextmanager
 def sleep_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpoint, dict[str, Workload]]]:
     base, slow = sleep_model(10, name="sleep10"), sleep_model(10 * (1 + slowdown), name="sleep_slow")
-    with calibration_server(work, [base, slow]) as endpoint:
-        yield endpoint, {"base": base.workload(), "slow": slow.workload()}
+    with calibration_server(work, [base, slow, REFERENCE_MODEL]) as endpoint:
+        yield endpoint, {"base": base.workload(), "slow": slow.workload(), "reference": REFERENCE_MODEL.workload()}
 
 
 @contextlib.contextmanager
@@ -84,7 +88,7 @@ def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpo
         ModelRepository(session.client, repository).place(config.name, config, files)
         base = perf_workload(deployment, load_cases(deployment, 1))
         slow = dataclasses.replace(base, model=config.name)
-        yield session.endpoint, {"base": base, "slow": slow}
+        yield session.endpoint, {"base": base, "slow": slow, "reference": session.perf_reference()}
     finally:
         session.close()
 
@@ -92,7 +96,7 @@ def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpo
 SUBJECTS = {"sleep": sleep_subject, "bert-tiny": bert_tiny_subject}
 
 
-def run(subject: str, pairs: int, slowdown: float, out: Path) -> None:
+def run(subject: str, pairs: int, slowdown: float, slices: int, out: Path) -> None:
     settings = MeasurementSettings()
     run_id = uuid.uuid4().hex[:8]
     started = time.perf_counter()
@@ -102,77 +106,144 @@ def run(subject: str, pairs: int, slowdown: float, out: Path) -> None:
             for role in ROLES:
                 began = time.perf_counter()
                 [m] = measure(endpoint, workloads[role], [Concurrency(1)], settings)
+                plain_s = time.perf_counter() - began
+                referenced = measure_referenced(
+                    endpoint, workloads[role], workloads["reference"], Concurrency(1), settings, slices
+                )
                 seconds = time.perf_counter() - began
                 record = {"run": run_id, "subject": subject, "slowdown": slowdown, "index": index, "role": role}
-                sink.write(json.dumps({**record, "seconds": seconds, "measurement": m.to_dict()}) + "\n")
+                record |= {"seconds": seconds, "plain_seconds": plain_s, "slices": slices}
+                sink.write(json.dumps({**record, "measurement": m.to_dict(), "referenced": referenced.to_dict()}))
+                sink.write("\n")
                 sink.flush()
                 print(
-                    f"{index:3} {role}: {m.throughput:6.1f} inf/s, server CPU {m.server_cpu_us or 0:6.0f} us/inf, "
-                    f"steal {m.steal_share or 0:.1%}, {len(m.windows)} windows, {seconds:.1f} s"
+                    f"{index:3} {role}: {m.throughput:6.1f} inf/s, {referenced.ratio:.3f} x the reference "
+                    f"(noise {referenced.noise or 0:.1%}), {seconds:.1f} s"
                 )
     print(f"run {run_id}: {2 * pairs} measurements in {time.perf_counter() - started:.0f} s")
 
 
-def _compare(baseline: dict, new: dict, sigmas: float) -> list[Comparison]:
-    entries = measurement_entries(Measurement.from_dict(baseline["measurement"]))
-    file = BaselineFile(BaselineKey("bench", "detection"), {}, {"cfg": entries})
-    return compare_entries("cfg", measurement_entries(Measurement.from_dict(new["measurement"])), file, sigmas=sigmas)
+@dataclasses.dataclass(frozen=True)
+class Judging:
+    """How `analyze` judges: the plain metrics' tolerances (empty: the library's defaults), and how many of each
+    measurement's slice pairs count (the first ones; None: all): what fewer slices would have caught."""
+
+    tolerances: dict[str, float]
+    slices: int | None = None
+
+    def referenced(self, record: dict) -> ReferencedThroughput:
+        taken = record["referenced"]
+        return ReferencedThroughput(tuple(taken["model"][: self.slices]), tuple(taken["reference"][: self.slices]))
+
+    def plain(self, record: dict) -> dict[str, BaselineEntry]:
+        entries = measurement_entries(Measurement.from_dict(record["measurement"]), tolerances=self.tolerances)
+        kept = self.tolerances or DEFAULT_TOLERANCES
+        return {name: entry for name, entry in entries.items() if name in kept}
+
+    def regressed(self, baseline: dict, new: dict, again: dict | None) -> tuple[set[str], set[str]]:
+        """Metrics that regress in `new` against `baseline`: as first judged (the ratio screened), and as the perf
+        suite decides with `again`, the next measurement (the plain metrics confirmed by it, the ratio judged on
+        both measurements' slices pooled)."""
+        stored = self.plain(baseline) | self.referenced(baseline).entries()
+        file = BaselineFile(BaselineKey("bench", "detection"), {}, {"cfg": stored})
+        plain = compare_entries("cfg", self.plain(new), file)
+        ratio, _ = judge_referenced("cfg", self.referenced(new), file)
+        single = {c.metric for c in plain + ratio if c.verdict is Verdict.REGRESSION}
+        if again is None:
+            return single, set()
+        plain = confirm(plain, compare_entries("cfg", self.plain(again), file))
+        ratio, _ = judge_referenced("cfg", self.referenced(new), file, again=lambda: self.referenced(again))
+        return single, {c.metric for c in plain + ratio if c.verdict is Verdict.REGRESSION}
 
 
-def _regressed(comparisons: list[Comparison]) -> list[str]:
-    return [c.metric for c in comparisons if c.verdict is Verdict.REGRESSION]
+def _tolerances(path: Path | None) -> dict[str, float]:
+    """The plain metrics' tolerances as a committed baseline file sets them; without one, the library's defaults."""
+    if path is None:
+        return {}
+    stored = BaselineFile.from_json(json.loads(path.read_text())).entries[CONFIG]
+    return {name: entry.tolerance for name, entry in stored.items()}
 
 
-def analyze(path: Path, sigmas: float) -> None:
+def analyze(path: Path, tolerances_file: Path | None, slices: int | None) -> None:
+    judging = Judging(_tolerances(tolerances_file), slices)
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    by_run: dict[tuple[str, float], dict[str, dict[str, list[dict]]]] = {}
+    subjects: dict[str, dict[str, dict[str, list[dict]]]] = {}  # subject -> run -> role -> measurements in order
     for r in records:
-        by_run.setdefault((r["subject"], r["slowdown"]), {}).setdefault(r["run"], {}).setdefault(r["role"], []).append(
-            r
-        )
-    for (subject, slowdown), runs in sorted(by_run.items()):
-        # (baseline, new, confirming re-measurement or None) per trial
-        aa: list[tuple[dict, dict, dict | None]] = []
-        slow: list[tuple[dict, dict, dict | None]] = []
-        ratios: dict[str, list[float]] = {"throughput": [], "server_cpu_us": []}
-        for roles in runs.values():
-            for series in roles.values():  # A/A: consecutive measurements of one model
-                for i in range(len(series) - 1):
-                    aa.append((series[i], series[i + 1], series[i + 2] if i + 2 < len(series) else None))
-            bases, slows = roles.get("base", []), roles.get("slow", [])
-            for i in range(min(len(bases), len(slows))):
-                slow.append((bases[i], slows[i], slows[i + 1] if i + 1 < len(slows) else None))
-                for metric, values in ratios.items():
-                    pair = [Measurement.from_dict(r["measurement"]).value(metric) for r in (bases[i], slows[i])]
-                    if pair[0] and pair[1]:
-                        values.append(pair[1] / pair[0])
+        subjects.setdefault(r["subject"], {}).setdefault(r["run"], {}).setdefault(r["role"], []).append(r)
+    for subject, runs in sorted(subjects.items()):
         seconds = [r["seconds"] for roles in runs.values() for series in roles.values() for r in series]
+        plain = [r["plain_seconds"] for roles in runs.values() for series in roles.values() for r in series]
         print(
-            f"{subject}, slowdown {slowdown:g}, {sigmas:g} sigma: {len(seconds)} measurements in {len(runs)} runs, "
-            f"{statistics.mean(seconds):.1f} s each (min {min(seconds):.1f}, max {max(seconds):.1f})"
+            f"{subject}: {len(seconds)} measurements in {len(runs)} runs, {statistics.mean(seconds):.1f} s each "
+            f"(the perf suite's part {statistics.mean(plain):.1f} s; max {max(seconds):.1f} s)"
         )
-        for metric, values in ratios.items():
-            if len(values) > 1:
-                print(
-                    f"  slow/base {metric} side by side: median {statistics.median(values):.3f} "
-                    f"(min {min(values):.3f}, max {max(values):.3f}, {len(values)} pairs)"
-                )
-        _print("A/A (false alarms)", aa, sigmas)
-        _print("slowdown (caught)", slow, sigmas)
+        _spread(runs, judging)
+        _print("A/A (false alarms)", _trials(runs, runs, "base"), judging)
+        for slowdown in sorted({r["slowdown"] for roles in runs.values() for r in roles.get("slow", [])}):
+            slowed = {run: roles for run, roles in runs.items() if roles["slow"][0]["slowdown"] == slowdown}
+            print(f" slowdown {slowdown:g} ({len(slowed)} runs):")
+            _side_by_side(slowed, judging)
+            _print("slowdown (caught)", _trials(slowed, runs, "slow"), judging)
 
 
-def _print(title: str, trials: list[tuple[dict, dict, dict | None]], sigmas: float) -> None:
-    plain = [_regressed(_compare(base, new, sigmas)) for base, new, _ in trials]
-    confirmed = [
-        _regressed(confirm(_compare(base, new, sigmas), _compare(base, again, sigmas)))
-        for base, new, again in trials
-        if again is not None
-    ]
-    for label, results in (("single", plain), ("confirmed", confirmed)):
+def _side_by_side(runs: Runs, judging: Judging) -> None:
+    """The slowdown end to end: each slow measurement over the base measurement before it, in the same run."""
+    ratios: dict[str, list[float]] = {"throughput": [], "throughput_vs_reference": []}
+    for roles in runs.values():
+        for base, slow in zip(roles.get("base", []), roles.get("slow", [])):
+            ratios["throughput"].append(slow["measurement"]["throughput"] / base["measurement"]["throughput"])
+            ratios["throughput_vs_reference"].append(judging.referenced(slow).ratio / judging.referenced(base).ratio)
+    for metric, values in ratios.items():
+        if len(values) > 1:
+            print(
+                f"  slow/base {metric} side by side: median {statistics.median(values):.3f} "
+                f"(min {min(values):.3f}, max {max(values):.3f}, {len(values)} pairs)"
+            )
+
+
+def _spread(runs: Runs, judging: Judging) -> None:
+    """How much a base measurement moves within a run and between runs: the noise a stored baseline meets."""
+    for metric, value in (
+        ("throughput", lambda r: r["measurement"]["throughput"]),
+        ("throughput_vs_reference", lambda r: judging.referenced(r).ratio),
+    ):
+        per_run = [[value(r) for r in roles.get("base", [])] for roles in runs.values()]
+        per_run = [values for values in per_run if values]
+        within = [statistics.stdev(v) / statistics.fmean(v) for v in per_run if len(v) > 1] or [float("nan")]
+        means = [statistics.fmean(v) for v in per_run]
+        between = statistics.stdev(means) / statistics.fmean(means) if len(means) > 1 else float("nan")
+        every = [x for v in per_run for x in v]
+        overall = statistics.stdev(every) / statistics.fmean(every) if len(every) > 1 else float("nan")
+        print(
+            f"  base {metric}: cv within a run {statistics.fmean(within):.1%} (mean of {len(within)} runs), "
+            f"of the run means {between:.1%}, of all {len(every)} measurements {overall:.1%}"
+        )
+
+
+def _trials(new_runs: Runs, baseline_runs: Runs, role: str) -> list[tuple[dict, dict, dict | None]]:
+    """(baseline, new, the next measurement of the same model in the new one's run): each `role` measurement of
+    `new_runs` against every base measurement of the other runs."""
+    trials = []
+    for run, roles in new_runs.items():
+        series = roles.get(role, [])
+        for i, new in enumerate(series):
+            again = series[i + 1] if i + 1 < len(series) else None
+            for other, other_roles in baseline_runs.items():
+                if other != run:
+                    trials += [(baseline, new, again) for baseline in other_roles.get("base", [])]
+    return trials
+
+
+def _print(title: str, trials: list[tuple[dict, dict, dict | None]], judging: Judging) -> None:
+    verdicts = [(judging.regressed(base, new, again), again is not None) for base, new, again in trials]
+    for label, results in (
+        ("single", [single for (single, _), _ in verdicts]),
+        ("confirmed", [confirmed for (_, confirmed), has_again in verdicts if has_again]),
+    ):
         flagged = sum(1 for metrics in results if metrics)
         share = flagged / len(results) if results else 0.0
         per_metric = dict(Counter(metric for metrics in results for metric in metrics))
-        counts = f"{flagged:3}/{len(results):<3} trials report a regression ({share:4.0%})"
+        counts = f"{flagged:4}/{len(results):<4} trials report a regression ({share:5.1%})"
         print(f"  {title:22} {label:9}: {counts}; {per_metric}")
 
 
@@ -181,17 +252,19 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
     run_parser.add_argument("--subject", choices=sorted(SUBJECTS), default="bert-tiny")
-    run_parser.add_argument("--pairs", type=int, default=10)
-    run_parser.add_argument("--slowdown", type=float, default=0.15, help="share of extra work (see above)")
+    run_parser.add_argument("--pairs", type=int, default=6)
+    run_parser.add_argument("--slowdown", type=float, default=0.42, help="share of extra work (see above)")
+    run_parser.add_argument("--reference-slices", type=int, default=12)
     run_parser.add_argument("--out", type=Path, required=True)
     analyze_parser = commands.add_parser("analyze")
     analyze_parser.add_argument("path", type=Path)
-    analyze_parser.add_argument("--sigmas", type=float, default=NOISE_SIGMAS)
+    analyze_parser.add_argument("--tolerances", type=Path, help="a committed perf baseline file (bert-tiny's c1)")
+    analyze_parser.add_argument("--slices", type=int, help="judge the first N slice pairs of each measurement only")
     args = parser.parse_args()
     if args.command == "run":
-        run(args.subject, args.pairs, args.slowdown, args.out)
+        run(args.subject, args.pairs, args.slowdown, args.reference_slices, args.out)
     else:
-        analyze(args.path, args.sigmas)
+        analyze(args.path, args.tolerances, args.slices)
 
 
 if __name__ == "__main__":

@@ -484,6 +484,12 @@ OPTIONS = (
         positive(int),
     ),
     Option(
+        "triton-perf-reference",
+        "also measure each load point in N short slices alternating with a fixed reference served beside it, and "
+        "gate the ratio of the two throughputs (catches a 10% slowdown on a shared machine; about 1.3 s a slice pair)",
+        positive(int),
+    ),
+    Option(
         "triton-perf-engine",
         "asyncio (built in) | perf_analyzer (needs it on PATH)",
         one_of(("asyncio", "perf_analyzer")),

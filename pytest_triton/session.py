@@ -18,6 +18,8 @@ from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
 from pytest_triton.launch_modes import make_server
 from pytest_triton.models.served import served_tensor, spec_from_server
 from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.perf.reference import REFERENCE_MODEL
+from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
 from pytest_triton.repository.deployment import Deployment, deploy
 from pytest_triton.repository.policy import ServingPolicy
@@ -61,6 +63,7 @@ class TritonSession:
     exports_cached: int = 0
     exports_new: int = 0
     unloaded: int = 0  # deployments unloaded again (the config search's candidates)
+    _perf_reference: Workload | None = field(default=None, repr=False)
 
     def start(self) -> ServerFacts:
         began = time.monotonic()
@@ -136,6 +139,22 @@ class TritonSession:
             return None
         repository = ModelRepository(self.client, self.server.repository)
         return lambda: repository.reload(deployment.model_name)
+
+    def perf_reference(self) -> Workload:
+        """The requests of the reference a perf measurement is set against (perf.reference), its model loaded once.
+        Unsupported where this run cannot load it: a server it does not manage, or one without the python
+        backend."""
+        if self._perf_reference is None:
+            if self.endpoint is None or not self.endpoint.manages_models:
+                raise Unsupported("the perf reference can only be loaded on a server this run manages")
+            if self.facts is not None and "python" not in self.facts.backends:
+                raise Unsupported("the perf reference is a python-backend model, and this server has no python backend")
+            try:
+                REFERENCE_MODEL.place(ModelRepository(self.client, self.server.repository if self.server else None))
+            except ModelLoadError as error:
+                raise self._with_log_tail(error) from None
+            self._perf_reference = REFERENCE_MODEL.workload()
+        return self._perf_reference
 
     def unload(self, deployment: Deployment) -> None:
         """Unload a deployment this run made and forget it (a later `deployment` call loads it again): the config

@@ -10,6 +10,7 @@ import pytest
 from pytest_triton.baselines.context import PERF
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import perf_requests, run_perf
+from pytest_triton.errors import Unsupported
 from pytest_triton.outcomes import triton_outcome
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.load import Concurrency
@@ -52,6 +53,12 @@ def test_throughput_and_latency_against_baseline(
     point = triton_perf_point
     variant = point.variant
     context = triton_baselines.context(PERF)
+    reference = None
+    if triton_perf_plan.reference_slices:
+        try:
+            reference = triton_session.perf_reference()
+        except Unsupported as reason:
+            warnings.warn(f"{point.id}: not measured against the reference: {reason}", stacklevel=1)
     with triton_outcome():
         deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
         outcome = run_perf(
@@ -70,6 +77,7 @@ def test_throughput_and_latency_against_baseline(
             triton_progress,
             triton_measuring,
             triton_session.reloader(deployment),
+            reference,
         )
     logged = SuiteOutcome(
         PERF,
@@ -91,6 +99,8 @@ def test_throughput_and_latency_against_baseline(
         if m.model_rss_bytes is not None:  # served by python-backend stubs on this machine
             record_property(f"{m.load.label}.model_memory_mib", round(m.model_rss_bytes / 2**20, 1))
         record_property(f"{m.load.label}.answers_checked", m.answers_checked)
+        if m.load.label in outcome.referenced:
+            record_property(f"{m.load.label}.throughput_vs_reference", round(outcome.referenced[m.load.label].ratio, 4))
         assert m.requests > 0 and m.errors == 0, f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
     if outcome.cold is not None:
         record_property("cold.first_response_ms", round(outcome.cold.first_response_us / 1000, 3))

@@ -12,7 +12,7 @@ import numpy as np
 
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
-from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries, confirm
+from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.payload import infer_spec_named, served_inputs, spec_outputs
 from pytest_triton.errors import CheckFailed, Unsupported
@@ -22,10 +22,11 @@ from pytest_triton.perf.asyncio_engine import AsyncioEngine
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.cold_start import ColdStart, first_requests
 from pytest_triton.perf.input_data import read_input_data
-from pytest_triton.perf.judge import judge
+from pytest_triton.perf.judge import judge, judge_entries
 from pytest_triton.perf.limits import check_limits
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.perf.reference import ReferencedThroughput, judge_referenced, measure_referenced
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
@@ -45,6 +46,8 @@ class PerfOutcome:
     broken_limits: list[str] = field(default_factory=list)  # --triton-slo limits a measurement broke
     unchecked_limits: list[str] = field(default_factory=list)
     wrong_answers: list[str] = field(default_factory=list)  # load points that answered wrong under load
+    # Load point label -> its throughput measured against the reference served beside it (--triton-perf-reference).
+    referenced: dict[str, ReferencedThroughput] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[str]:
@@ -191,13 +194,16 @@ def _cold_entries(
     )
     if baselines.update:
         return {point_id: cold.entries()}
+
+    def again() -> Mapping[str, BaselineEntry]:
+        assert remeasure is not None
+        cold_again = remeasure()
+        progress(f"{point_id}: reloaded, first response {cold_again.first_response_us / 1000:.2f} ms")
+        return cold_again.entries()
+
     # Which config of a deployment serves it first depends on test order and on xdist (each worker deploys its own),
     # so a cold start without a baseline is reported, never failed as missing.
-    judged = compare_entries(point_id, cold.entries(), baselines.baseline())
-    if remeasure is not None and any(c.verdict is Verdict.REGRESSION for c in judged):
-        again = remeasure()
-        progress(f"{point_id}: reloaded, first response {again.first_response_us / 1000:.2f} ms")
-        judged = confirm(judged, compare_entries(point_id, again.entries(), baselines.baseline()))
+    judged = judge_entries(point_id, cold.entries(), baselines.baseline(), again=again if remeasure else None)
     outcome.comparisons += baselines.explained(judged)
     return {}
 
@@ -213,12 +219,15 @@ def run_perf(
     progress: Callable[[str], None] = lambda line: None,
     measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
     reload: Callable[[], float] | None = None,
+    reference: Workload | None = None,
 ) -> PerfOutcome:
     """Measure every load point of the plan sending `cases` in rotation, check a sample of the answers against
     `answers`, check each point against the plan's limits, judge it against its baseline (re-measuring a suspected
     regression once), and record stable points as baselines when asked. Each measurement runs inside
     `measuring()`: under xdist, a turn with the machine alone (turns.Turns). `reload` unloads and loads the model
-    again and returns the load's seconds: with it, a cold start that seems to regress is measured a second time."""
+    again and returns the load's seconds: with it, a cold start that seems to regress is measured a second time.
+    With `reference` (a model served beside it, perf.reference) and the plan's reference slices, each load point is
+    also measured against it, and the ratio judged and recorded like the other metrics."""
     workload = perf_workload(deployment, cases)
     # In a fleet, a server may answer over the other protocol only.
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
@@ -262,14 +271,36 @@ def run_perf(
         broken, unchecked = check_limits(plan.limits, config, measurement)
         outcome.broken_limits += broken
         outcome.unchecked_limits += unchecked
+        against_reference = reference is not None and plan.reference_slices > 0
+
+        def take_referenced() -> ReferencedThroughput:
+            assert reference is not None
+            with measuring():
+                taken = measure_referenced(endpoint, workload, reference, load, settings, plan.reference_slices)
+            progress(f"{point_id}: {taken.ratio:.3f} x the reference's throughput (noise {taken.noise or 0:.1%})")
+            return taken
+
+        if against_reference:
+            outcome.referenced[load.label] = take_referenced()
         reason = _unfit_for_baseline(measurement)
         if baselines.update:
             if reason:
                 outcome.not_recorded[point_id] = reason
             else:
                 entries[point_id] = measurement_entries(measurement)
+                if against_reference:
+                    entries[point_id].update(outcome.referenced[load.label].entries())
             continue
         judged = judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
+        if against_reference:
+            referenced, outcome.referenced[load.label] = judge_referenced(
+                point_id,
+                outcome.referenced[load.label],
+                baselines.baseline(),
+                strict=baselines.strict,
+                again=take_referenced,
+            )
+            judged += referenced
         outcome.comparisons += baselines.explained(judged)
     outcome.recorded = baselines.record(entries)
     return outcome

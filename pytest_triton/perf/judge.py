@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
-from pytest_triton.baselines.entry import BaselineFile
+from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
 from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries, confirm
 from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES, measurement_entries
 from pytest_triton.perf.results import Measurement
@@ -23,8 +23,22 @@ def judge(
 ) -> list[Comparison]:
     """One Comparison per metric of `config`. Where one is a regression and `remeasure` is given, it is
     called once and only regressions the second measurement repeats are kept (baselines.confirm)."""
-    first = compare_entries(config, measurement_entries(measurement, metrics, tolerances), baseline, strict=strict)
-    if remeasure is None or not any(c.verdict is Verdict.REGRESSION for c in first):
+    again = (lambda: measurement_entries(remeasure(), metrics, tolerances)) if remeasure is not None else None
+    entries = measurement_entries(measurement, metrics, tolerances)
+    return judge_entries(config, entries, baseline, strict=strict, again=again)
+
+
+def judge_entries(
+    config: str,
+    entries: Mapping[str, BaselineEntry],
+    baseline: BaselineFile | None,
+    *,
+    strict: bool = False,
+    again: Callable[[], Mapping[str, BaselineEntry]] | None = None,
+) -> list[Comparison]:
+    """`entries` against `baseline`; where one is a regression and `again` is given, it measures once more and only
+    regressions that repeat are kept."""
+    first = compare_entries(config, entries, baseline, strict=strict)
+    if again is None or not any(c.verdict is Verdict.REGRESSION for c in first):
         return first
-    again = compare_entries(config, measurement_entries(remeasure(), metrics, tolerances), baseline, strict=strict)
-    return confirm(first, again)
+    return confirm(first, compare_entries(config, again(), baseline, strict=strict))

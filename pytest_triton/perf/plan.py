@@ -44,6 +44,8 @@ class PerfPlan:
     limits: tuple[Limit, ...] = ()
     warmup: tuple[bool, ...] = (False,)  # model_warmup in the config: without, with, or both side by side
     cuda_graphs: tuple[bool, ...] = (False,)  # CUDA graphs captured at load, for TensorRT plans: likewise
+    # Slices of each load point measured against the reference served beside it (perf.reference); 0: none.
+    reference_slices: int = 0
     # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
     input_data: Mapping[str, Path] = field(default_factory=dict)
 
@@ -114,4 +116,5 @@ class PerfPlan:
             engine=values["triton_perf_engine"],
             limits=values["triton_slo"] or (),
             input_data=values["triton_perf_input_data"] or {},
+            reference_slices=values["triton_perf_reference"] or 0,
         )

@@ -115,3 +115,29 @@ def test_missing_baseline_is_reported_and_fails_when_strict(suites):
     # Apart: the failure comes before the summary, and the short summary shows it only where the terminal is wide.
     result.stdout.fnmatch_lines(["*strict mode: a baseline is required*"])
     result.stdout.fnmatch_lines(["triton perf baselines: *missing*"])
+
+
+def test_the_throughput_against_the_reference_is_recorded_and_gated_when_asked(suites, pytester):
+    referenced = ("--triton-perf-reference=2", *NO_CALIBRATION)
+    result = suites(*QUICK, *referenced, "--update-baselines")
+    result.assert_outcomes(passed=1, deselected=1)
+    path = _baseline_file(pytester)
+    stored = json.loads(path.read_text())
+    entry = stored["entries"][CONFIG]["throughput_vs_reference"]
+    assert (entry["unit"], entry["direction"], entry["tolerance"]) == ("x", "higher", 0.06)
+    assert entry["value"] > 0 and entry["noise"] >= 0
+    # Other tests share these two cores: every other figure is accepted, and the ratio stored a hundred times
+    # higher than anything this model reaches, so that only the ratio can fail.
+    for entries in stored["entries"].values():
+        for other in entries.values():
+            other["tolerance"] = 10.0
+    entry.update(value=entry["value"] * 100, noise=0.0, tolerance=0.06)
+    path.write_text(json.dumps(stored, indent=2, sort_keys=True))
+    result = suites(*QUICK, *referenced)
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        ["*throughput_vs_reference: regression*; confirmed by a second measurement*"], consecutive=False
+    )
+    # Without the option, the stored ratio is not judged: nothing measured it.
+    result = suites(*QUICK, *NO_CALIBRATION)
+    result.assert_outcomes(passed=1, deselected=1)

@@ -57,6 +57,10 @@ def test_count_based_windows_and_a_percentile_for_stability():
     assert (plan().settings.max_steal_share, plan(triton_perf_max_steal="25").settings.max_steal_share) == (0.1, 0.25)
 
 
+def test_slices_against_the_reference_only_when_asked():
+    assert (plan().reference_slices, plan(triton_perf_reference="12").reference_slices) == (0, 12)
+
+
 def test_limits_from_the_slo_option():
     limits = plan(triton_slo=["bert-tiny:p99<=20ms", "throughput>=10/s"]).limits
     assert [(limit.scope, limit.metric) for limit in limits] == [("bert-tiny", "latency_p99"), (None, "throughput")]
@@ -125,6 +129,7 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_slo": "p98<=1ms"}, "--triton-slo.*unknown limit 'p98'"),
         ({"triton_perf_percentile": "98"}, "--triton-perf-percentile.*50, 90, 95, 99"),
         ({"triton_perf_min_requests": "0"}, "--triton-perf-min-requests"),
+        ({"triton_perf_reference": "0"}, "--triton-perf-reference"),
         ({"triton_perf_input_data": "no-such-file.json"}, "--triton-perf-input-data='no-such-file.json': expected"),
     ],
 )

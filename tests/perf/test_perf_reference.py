@@ -1,0 +1,75 @@
+"""The measurement against a reference served beside the model (--triton-perf-reference)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pytest_triton.errors import Unsupported
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.reference import METRIC, TOLERANCE, ReferencedThroughput, measure_referenced
+from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+from pytest_triton.session import TritonSession
+from pytest_triton.settings import Settings
+
+
+def test_the_ratio_is_of_the_mean_throughputs_and_its_noise_comes_from_the_pairs():
+    taken = ReferencedThroughput(model=(100.0, 120.0), reference=(50.0, 50.0))
+    assert taken.ratio == pytest.approx(2.2)
+    # Pairs 2.0 and 2.4: their cv, over the square root of their count.
+    assert taken.noise == pytest.approx((math.sqrt(0.08) / 2.2) / math.sqrt(2))
+    (entry,) = taken.entries().items()
+    assert entry[0] == METRIC
+    assert (entry[1].unit, entry[1].direction, entry[1].tolerance) == ("x", "higher", TOLERANCE)
+    assert ReferencedThroughput((1.0,), (2.0,)).noise is None
+    assert taken.to_dict() == {"model": [100.0, 120.0], "reference": [50.0, 50.0], "ratio": pytest.approx(2.2)}
+
+
+@pytest.mark.parametrize(("model", "reference"), [((), ()), ((1.0,), (1.0, 2.0)), ((1.0,), (0.0,))])
+def test_slices_come_in_served_pairs(model, reference):
+    with pytest.raises(ValueError, match="as many slices"):
+        ReferencedThroughput(model, reference)
+
+
+@pytest.mark.server
+@pytest.mark.measures
+def test_each_slice_measures_its_own_model(calibration_server):
+    """The 20 ms sleep model against a working reference, then the identity model against the same: the slices of
+    the model are the model's (its known answer), and the ratio follows the model."""
+    settings = MeasurementSettings()
+    endpoint, reference = calibration_server.endpoint, calibration_server.work.workload()
+    slow = measure_referenced(endpoint, calibration_server.sleep.workload(), reference, Concurrency(1), settings, 3)
+    fast = measure_referenced(endpoint, calibration_server.identity.workload(), reference, Concurrency(1), settings, 3)
+    assert len(slow.model) == len(slow.reference) == 3
+    # 50 inf/s at most, a sleep only ever overruns (test_measurement_matches_calibration_model's bounds).
+    expected = calibration_server.sleep.expected_throughput()
+    assert all(0.5 * expected <= value <= 1.05 * expected for value in slow.model), slow
+    assert all(value > 0 for value in slow.reference)
+    # A model that does nothing answers many times faster than one that sleeps 20 ms.
+    assert fast.ratio > 3 * slow.ratio, (fast, slow)
+
+
+@pytest.mark.server
+def test_a_slice_that_fails_names_the_model(calibration_server):
+    broken = Workload("no_such_model", ({"INPUT0": calibration_server.work.workload().requests[0]["INPUT0"]},), ())
+    with pytest.raises(MeasurementFailed, match="no_such_model"):
+        measure_referenced(
+            calibration_server.endpoint,
+            broken,
+            calibration_server.work.workload(),
+            Concurrency(1),
+            MeasurementSettings(),
+            1,
+        )
+
+
+def test_the_reference_needs_a_server_the_run_manages(tmp_path: Path):
+    session = TritonSession(Settings(), work_dir=tmp_path, cache_dir=tmp_path)
+    session.endpoint = ServerEndpoint("remote", "127.0.0.1:1", None, manages_models=False)
+    with pytest.raises(Unsupported, match="server this run manages"):
+        session.perf_reference()
