@@ -7,8 +7,8 @@ Each `run` starts a server and measures a base model and a slower copy of it, al
 as CI judges a run against the committed baseline: base against base is an A/A trial (any regression is a false
 alarm), slow against base a slowdown trial (a regression should be reported). Verdicts use the library's rules
 (tolerance, then 3 sigma of the two measurements' noise): the ratio to the reference at its tolerance, and the
-other metrics at the tolerances of a committed baseline file (`--tolerances`). "single" is the first verdict (the
-ratio screened at 2 sigma); "confirmed" is the perf suite's, which measures again before failing: the other metrics
+other metrics at the tolerances of a committed baseline file (`--tolerances`). "single" is the first verdict;
+"confirmed" is the perf suite's, which measures again before failing: the other metrics
 must regress in the next measurement of the same model in the same run too, and the ratio must regress on both
 measurements' slices pooled (perf.reference.judge_referenced).
 
@@ -148,12 +148,12 @@ class Judging:
         file = BaselineFile(BaselineKey("bench", "detection"), {}, {"cfg": stored})
         plain = compare_entries("cfg", self.plain(new), file)
         ratio, _ = judge_referenced("cfg", self.referenced(new), file)
-        single = {c.metric for c in plain + ratio if c.verdict is Verdict.REGRESSION}
+        single = {c.metric for c in [*plain, ratio] if c.verdict is Verdict.REGRESSION}
         if again is None:
             return single, set()
         plain = confirm(plain, compare_entries("cfg", self.plain(again), file))
         ratio, _ = judge_referenced("cfg", self.referenced(new), file, again=lambda: self.referenced(again))
-        return single, {c.metric for c in plain + ratio if c.verdict is Verdict.REGRESSION}
+        return single, {c.metric for c in [*plain, ratio] if c.verdict is Verdict.REGRESSION}
 
 
 def _tolerances(path: Path | None) -> dict[str, float]:

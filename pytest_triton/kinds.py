@@ -26,6 +26,9 @@ CPU_FORMATS: tuple[Format, ...] = ("onnx",)
 DEFAULT_PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16")
 # How a config search walks its space (search.strategy.STRATEGIES has one entry per name).
 SEARCH_MODES = ("quick", "brute")
+# The model the perf check sets a measurement against (perf.reference), loaded where a run may load models: a
+# discovery of what a server serves leaves it out.
+PERF_REFERENCE_MODEL = "pytest_triton_reference"
 # The image docker mode runs where none is given.
 DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
 # The format of a model someone else deployed (remote mode): whatever it was exported as, it is served as it is.

@@ -201,6 +201,13 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _slice_pairs(text: str) -> int:
+    count = positive(int)(text)
+    if count < 2:
+        raise ValueError("expected at least 2: the ratio's noise comes from the spread of its pairs")
+    return int(count)
+
+
 def _hardware_name(text: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", text.strip()):
         raise ValueError("use lower-case letters, digits, '.', '_' and '-', e.g. gpu-h100-80gb")
@@ -485,9 +492,10 @@ OPTIONS = (
     ),
     Option(
         "triton-perf-reference",
-        "also measure each load point in N short slices alternating with a fixed reference served beside it, and "
-        "gate the ratio of the two throughputs (catches a 10% slowdown on a shared machine; about 1.3 s a slice pair)",
-        positive(int),
+        "also measure each closed-loop load point in N (at least 2) slices of 0.5 s alternating with a fixed reference "
+        "served beside it, and gate the ratio of the two throughputs, which a shared machine's load moves far less "
+        "(about 1.3 s a slice pair)",
+        _slice_pairs,
     ),
     Option(
         "triton-perf-engine",

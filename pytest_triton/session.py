@@ -63,7 +63,7 @@ class TritonSession:
     exports_cached: int = 0
     exports_new: int = 0
     unloaded: int = 0  # deployments unloaded again (the config search's candidates)
-    _perf_reference: Workload | None = field(default=None, repr=False)
+    _perf_reference: Workload | Exception | None = field(default=None, repr=False)
 
     def start(self) -> ServerFacts:
         began = time.monotonic()
@@ -143,18 +143,23 @@ class TritonSession:
     def perf_reference(self) -> Workload:
         """The requests of the reference a perf measurement is set against (perf.reference), its model loaded once.
         Unsupported where this run cannot load it: a server it does not manage, or one without the python
-        backend."""
+        backend. A load that failed fails every later call the same way, without trying again."""
         if self._perf_reference is None:
-            if self.endpoint is None or not self.endpoint.manages_models:
-                raise Unsupported("the perf reference can only be loaded on a server this run manages")
-            if self.facts is not None and "python" not in self.facts.backends:
-                raise Unsupported("the perf reference is a python-backend model, and this server has no python backend")
-            try:
-                REFERENCE_MODEL.place(ModelRepository(self.client, self.server.repository if self.server else None))
-            except ModelLoadError as error:
-                raise self._with_log_tail(error) from None
-            self._perf_reference = REFERENCE_MODEL.workload()
+            self._perf_reference = self._load_perf_reference()
+        if isinstance(self._perf_reference, Exception):
+            raise self._perf_reference
         return self._perf_reference
+
+    def _load_perf_reference(self) -> Workload | Exception:
+        if self.endpoint is None or not self.endpoint.manages_models:
+            return Unsupported("the perf reference can only be loaded on a server this run manages")
+        if self.facts is not None and "python" not in self.facts.backends:
+            return Unsupported("the perf reference is a python-backend model, and this server has no python backend")
+        try:
+            REFERENCE_MODEL.place(ModelRepository(self.client, self.server.repository if self.server else None))
+        except ModelLoadError as error:
+            return self._with_log_tail(error)
+        return REFERENCE_MODEL.workload()
 
     def unload(self, deployment: Deployment) -> None:
         """Unload a deployment this run made and forget it (a later `deployment` call loads it again): the config

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pytest_triton.errors import ServerStartError, TritonPluginError
-from pytest_triton.kinds import SERVED
+from pytest_triton.kinds import PERF_REFERENCE_MODEL, SERVED
 from pytest_triton.launch_modes import make_server
 from pytest_triton.models.served import unread_spec
 from pytest_triton.models.spec import ModelSpec
@@ -99,4 +99,5 @@ def _ready_models(settings: Settings, number: int) -> set[str] | ServerStartErro
                 f"the server at {remote} did not list its models ({refused.message()}); name the models to check",
                 options=("triton_models",),
             ) from None
-    return {str(m["name"]) for m in index if m.get("state") == "READY"}
+    # A run that may load models there left its perf reference loaded: that is no model of theirs.
+    return {str(m["name"]) for m in index if m.get("state") == "READY" and m["name"] != PERF_REFERENCE_MODEL}

@@ -53,13 +53,13 @@ def test_throughput_and_latency_against_baseline(
     point = triton_perf_point
     variant = point.variant
     context = triton_baselines.context(PERF)
-    reference = None
-    if triton_perf_plan.reference_slices:
-        try:
-            reference = triton_session.perf_reference()
-        except Unsupported as reason:
-            warnings.warn(f"{point.id}: not measured against the reference: {reason}", stacklevel=1)
     with triton_outcome():
+        reference = None
+        if triton_perf_plan.reference_slices:
+            try:
+                reference = triton_session.perf_reference()
+            except Unsupported as reason:
+                warnings.warn(f"{point.id}: not measured against the reference: {reason}", stacklevel=1)
         deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
         outcome = run_perf(
             triton_session.endpoint,

@@ -24,9 +24,10 @@ from pytest_triton.perf.cold_start import ColdStart, first_requests
 from pytest_triton.perf.input_data import read_input_data
 from pytest_triton.perf.judge import judge, judge_entries
 from pytest_triton.perf.limits import check_limits
+from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
-from pytest_triton.perf.reference import ReferencedThroughput, judge_referenced, measure_referenced
+from pytest_triton.perf.reference import METRIC, ReferencedThroughput, judge_referenced, measure_referenced
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
@@ -208,6 +209,11 @@ def _cold_entries(
     return {}
 
 
+def _stored(baselines: BaselineContext, config: str, metric: str) -> bool:
+    stored = baselines.baseline()
+    return stored is not None and stored.get(config, metric) is not None
+
+
 def run_perf(
     endpoint: ServerEndpoint,
     deployment: Deployment,
@@ -226,8 +232,8 @@ def run_perf(
     regression once), and record stable points as baselines when asked. Each measurement runs inside
     `measuring()`: under xdist, a turn with the machine alone (turns.Turns). `reload` unloads and loads the model
     again and returns the load's seconds: with it, a cold start that seems to regress is measured a second time.
-    With `reference` (a model served beside it, perf.reference) and the plan's reference slices, each load point is
-    also measured against it, and the ratio judged and recorded like the other metrics."""
+    With `reference` (a model served beside it, perf.reference) and the plan's reference slices, each closed-loop
+    load point is also measured against it, and the ratio recorded, or judged (perf.reference.judge_referenced)."""
     workload = perf_workload(deployment, cases)
     # In a fleet, a server may answer over the other protocol only.
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
@@ -271,18 +277,20 @@ def run_perf(
         broken, unchecked = check_limits(plan.limits, config, measurement)
         outcome.broken_limits += broken
         outcome.unchecked_limits += unchecked
-        against_reference = reference is not None and plan.reference_slices > 0
+        # Closed loop only: at a request rate both would complete what is offered, whatever their speed.
+        against_reference = reference is not None and plan.reference_slices > 0 and isinstance(load, Concurrency)
 
         def take_referenced() -> ReferencedThroughput:
             assert reference is not None
             with measuring():
                 taken = measure_referenced(endpoint, workload, reference, load, settings, plan.reference_slices)
-            progress(f"{point_id}: {taken.ratio:.3f} x the reference's throughput (noise {taken.noise or 0:.1%})")
+            noise = f"{taken.noise:.1%}" if taken.noise is not None else "unknown"
+            progress(f"{point_id}: {taken.ratio:.3f} x the reference's throughput (noise {noise})")
             return taken
 
-        if against_reference:
-            outcome.referenced[load.label] = take_referenced()
         reason = _unfit_for_baseline(measurement)
+        if against_reference and not (baselines.update and reason):
+            outcome.referenced[load.label] = take_referenced()
         if baselines.update:
             if reason:
                 outcome.not_recorded[point_id] = reason
@@ -290,6 +298,11 @@ def run_perf(
                 entries[point_id] = measurement_entries(measurement)
                 if against_reference:
                     entries[point_id].update(outcome.referenced[load.label].entries())
+                elif _stored(baselines, point_id, METRIC):
+                    # Recording the rest would leave it from another state of the model.
+                    outcome.not_recorded[f"{point_id} {METRIC}"] = (
+                        "recorded before and not measured now: record it again with --triton-perf-reference"
+                    )
             continue
         judged = judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
         if against_reference:
@@ -300,7 +313,7 @@ def run_perf(
                 strict=baselines.strict,
                 again=take_referenced,
             )
-            judged += referenced
+            judged.append(referenced)
         outcome.comparisons += baselines.explained(judged)
     outcome.recorded = baselines.record(entries)
     return outcome

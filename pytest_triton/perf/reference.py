@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
-from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries, confirm
+from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries
+from pytest_triton.kinds import PERF_REFERENCE_MODEL
 from pytest_triton.perf.calibration import CalibrationModel, work_model
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import LoadPoint
@@ -27,7 +28,7 @@ from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
 
 # Six 256x256 products a batch: about 2.5 ms a request on the CI machine, the cost of a small served model.
-REFERENCE_MODEL: CalibrationModel = work_model(6, name="pytest_triton_reference")
+REFERENCE_MODEL: CalibrationModel = work_model(6, name=PERF_REFERENCE_MODEL)
 METRIC = "throughput_vs_reference"
 # The ratio's cv is about 2.6% there: see judge_referenced for how a regression is decided, and the README for the
 # rates measured (benchmarks/regression_detection.py).
@@ -93,17 +94,23 @@ def measure_referenced(
         settings, window_s=SLICE_S, warmup_s=_SLICE_WARMUP_S, stable_windows=1, max_windows=1, min_requests=0
     )
     model = dataclasses.replace(workload, check=None)  # the answers under load are the main measurement's to check
-    taken: dict[str, list[float]] = {model.model: [], reference.model: []}
+    taken: tuple[list[float], list[float]] = ([], [])
     for index in range(slices):
-        for subject in (model, reference) if index % 2 == 0 else (reference, model):
+        for side in (0, 1) if index % 2 == 0 else (1, 0):
+            subject = (model, reference)[side]
             (m,) = measure(endpoint, subject, [load], one_window)
-            if m.errors or not m.requests:
+            if m.errors:
                 raise MeasurementFailed(
                     f"'{subject.model}' at {load.label} failed {m.errors} of {m.requests + m.errors} requests in a "
                     f"slice of the measurement against the reference; the first: {m.first_error}"
                 )
-            taken[subject.model].append(m.throughput)
-    return ReferencedThroughput(tuple(taken[model.model]), tuple(taken[reference.model]))
+            if not m.requests:
+                raise MeasurementFailed(
+                    f"no request to '{subject.model}' at {load.label} finished within a {SLICE_S} s slice: a model "
+                    "this slow cannot be measured against the reference (leave out --triton-perf-reference)"
+                )
+            taken[side].append(m.throughput)
+    return ReferencedThroughput(tuple(taken[0]), tuple(taken[1]))
 
 
 def judge_referenced(
@@ -113,13 +120,20 @@ def judge_referenced(
     *,
     strict: bool = False,
     again: Callable[[], ReferencedThroughput] | None = None,
-) -> tuple[list[Comparison], ReferencedThroughput]:
-    """The ratio against its baseline, in two stages: the first measurement is screened at SCREEN_SIGMAS of noise;
-    where it regresses, `again` measures as many slices more, and the regression stands only where both measurements
-    pooled regress at the usual 3 sigma. Returns the comparisons and the throughput they judged last (pooled where
-    measured again)."""
-    screened = compare_entries(config, first.entries(), baseline, strict=strict, sigmas=SCREEN_SIGMAS)
-    if again is None or not any(c.verdict is Verdict.REGRESSION for c in screened):
-        return screened, first
+) -> tuple[Comparison, ReferencedThroughput]:
+    """The ratio against its baseline as the other metrics are judged (tolerance, then 3 sigma of noise), with one
+    difference where `again` is given: a first measurement that regresses beyond SCREEN_SIGMAS is measured again, and
+    the verdict is that of both measurements' slices pooled. Returns the comparison and the throughput it judged
+    (pooled where measured again)."""
+    (judged,) = compare_entries(config, first.entries(), baseline, strict=strict)
+    if again is None:
+        return judged, first
+    (screened,) = compare_entries(config, first.entries(), baseline, strict=strict, sigmas=SCREEN_SIGMAS)
+    if screened.verdict is not Verdict.REGRESSION:
+        return judged, first
     both = first.pooled(again())
-    return confirm(screened, compare_entries(config, both.entries(), baseline, strict=strict)), both
+    (pooled,) = compare_entries(config, both.entries(), baseline, strict=strict)
+    note = (
+        f"; measured again, {len(both.model)} slice pairs pooled (the first {len(first.model)}: {screened.change:+.1%})"
+    )
+    return dataclasses.replace(pooled, message=pooled.message + note), both

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
+from pytest_triton.baselines.verdict import Verdict
 from pytest_triton.errors import Unsupported
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import Concurrency
-from pytest_triton.perf.reference import METRIC, TOLERANCE, ReferencedThroughput, measure_referenced
+from pytest_triton.perf.reference import (
+    METRIC,
+    TOLERANCE,
+    ReferencedThroughput,
+    judge_referenced,
+    measure_referenced,
+)
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
@@ -28,6 +36,41 @@ def test_the_ratio_is_of_the_mean_throughputs_and_its_noise_comes_from_the_pairs
     assert (entry[1].unit, entry[1].direction, entry[1].tolerance) == ("x", "higher", TOLERANCE)
     assert ReferencedThroughput((1.0,), (2.0,)).noise is None
     assert taken.to_dict() == {"model": [100.0, 120.0], "reference": [50.0, 50.0], "ratio": pytest.approx(2.2)}
+
+
+def _baseline(ratio: float, noise: float) -> BaselineFile:
+    entry = BaselineEntry(ratio, "x", "higher", TOLERANCE, noise)
+    return BaselineFile(BaselineKey("cpu-test", "perf"), {}, {"cfg/c1": {METRIC: entry}})
+
+
+def _taken(*ratios: float) -> ReferencedThroughput:
+    return ReferencedThroughput(tuple(ratios), tuple(1.0 for _ in ratios))
+
+
+def _never() -> ReferencedThroughput:
+    raise AssertionError("measured again without a suspected regression")
+
+
+def test_an_unchanged_ratio_is_not_measured_again():
+    judged, taken = judge_referenced("cfg/c1", _taken(2.0, 2.02), _baseline(2.0, 0.01), again=_never)
+    assert judged.verdict is Verdict.OK and taken.model == (2.0, 2.02)
+
+
+def test_a_suspected_regression_is_judged_on_both_measurements_pooled():
+    # 7.5% below, beyond the tolerance: beyond 2 sigma of the two measurements' noise, within 3.
+    first = _taken(1.80, 1.90)
+    assert first.noise is not None and 0.025 < first.noise < 0.03
+    alone, _ = judge_referenced("cfg/c1", first, _baseline(2.0, 0.01))
+    assert alone.verdict is Verdict.WITHIN_NOISE  # judged as every other metric: 3 sigma
+    # Measured again as slow: the pooled slices are steadier, and the regression stands.
+    judged, pooled = judge_referenced("cfg/c1", first, _baseline(2.0, 0.01), again=lambda: _taken(1.84, 1.86))
+    assert pooled.model == (1.80, 1.90, 1.84, 1.86)
+    assert judged.verdict is Verdict.REGRESSION and judged.failed
+    assert judged.change == pytest.approx(1.85 / 2.0 - 1)
+    assert "measured again, 4 slice pairs pooled (the first 2: -7.5%)" in judged.message
+    # Measured again at the baseline's speed: the pooled ratio is within tolerance.
+    judged, _ = judge_referenced("cfg/c1", first, _baseline(2.0, 0.01), again=lambda: _taken(2.1, 2.1))
+    assert judged.verdict is Verdict.OK and not judged.failed
 
 
 @pytest.mark.parametrize(("model", "reference"), [((), ()), ((1.0,), (1.0, 2.0)), ((1.0,), (0.0,))])

@@ -130,6 +130,7 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
         ({"triton_perf_percentile": "98"}, "--triton-perf-percentile.*50, 90, 95, 99"),
         ({"triton_perf_min_requests": "0"}, "--triton-perf-min-requests"),
         ({"triton_perf_reference": "0"}, "--triton-perf-reference"),
+        ({"triton_perf_reference": "1"}, "--triton-perf-reference.*at least 2"),
         ({"triton_perf_input_data": "no-such-file.json"}, "--triton-perf-input-data='no-such-file.json': expected"),
     ],
 )
