@@ -19,8 +19,9 @@ def synthetic_array(name: str, dtype: str, shape: tuple[int, ...], rng: np.rando
 
     kind = np.dtype(dtype).kind
     if is_float_dtype(dtype):
+        drawn = rng.standard_normal(shape)
         # numpy draws no bfloat16: it is cast from float32.
-        return rng.standard_normal(shape).astype(np.float32 if kind == "V" else dtype).astype(dtype)
+        return (drawn.astype(np.float32) if kind == "V" else drawn).astype(dtype)
     if kind in "iu":
         return rng.integers(0, 100, size=shape).astype(dtype)
     if kind == "b":
