@@ -2,15 +2,16 @@
 
 Each `run` starts a server and measures a base model and a slower copy of it, alternately, at concurrency 1: A B A B
 ... Each measurement is the perf suite's (1 s windows until 3 agree within 10%, at most 10) followed by
-`--reference-slices` slices of the model alternating with the reference served beside it (perf.reference), as
-`--triton-perf-reference` measures. `analyze` judges every measurement against a baseline measured in another run,
-as CI judges a run against the committed baseline: base against base is an A/A trial (any regression is a false
-alarm), slow against base a slowdown trial (a regression should be reported). Verdicts use the library's rules
-(tolerance, then 3 sigma of the two measurements' noise): the ratio to the reference at its tolerance, and the
-other metrics at the tolerances of a committed baseline file (`--tolerances`). "single" is the first verdict;
-"confirmed" is the perf suite's, which measures again before failing: the other metrics
-must regress in the next measurement of the same model in the same run too, and the ratio must regress on both
-measurements' slices pooled (perf.reference.judge_referenced).
+`--reference-slices` slice pairs of the model alternating with the reference served beside it, as
+`--triton-perf-reference` measures. The slices are kept raw (each request's latency) and figured as perf.reference
+does at the time of the analysis. `analyze` judges every measurement against a baseline measured in another run, as
+CI judges a run against the committed baseline: base against base is an A/A trial (any regression is a false alarm),
+slow against base a slowdown trial (a regression should be reported). Verdicts use the library's rules (tolerance,
+then 3 sigma of the two measurements' noise): the ratio to the reference at its tolerance, and the other metrics at
+the tolerances of a committed baseline file (`--tolerances`). "single" is the first verdict; "confirmed" is the perf
+suite's, which measures again before failing: the other metrics must regress in the next measurement of the same
+model in the same run too, and the ratio must regress on both measurements' slices pooled
+(perf.reference.judge_referenced).
 
 Subjects:
 - `bert-tiny`: the zoo's bert-tiny served as ONNX under the perf suite's default policy, against the same artifact
@@ -18,7 +19,9 @@ Subjects:
   model doing more work. `analyze` prints the slowdown it causes end to end, measured side by side.
 - `sleep`: the calibration model sleeping 10 ms a batch against one sleeping 10 * (1 + slowdown) ms.
 
-    for i in $(seq 8); do .venv/bin/python benchmarks/regression_detection.py run --pairs 6 --out /tmp/d.jsonl; done
+    for i in $(seq 8); do
+        .venv/bin/python benchmarks/regression_detection.py run --pairs 6 --out /tmp/d.jsonl
+    done
     .venv/bin/python benchmarks/regression_detection.py analyze /tmp/d.jsonl \
         --tolerances baselines/cpu-intel-xeon-f6m167-amx-2c/perf.json
 """
@@ -39,12 +42,19 @@ from typing import Iterator
 
 from pytest_triton.baselines import Verdict, compare_entries, confirm
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
+from pytest_triton.perf.alternation import Slice, alternate
 from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES, measurement_entries
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
-from pytest_triton.perf.reference import REFERENCE_MODEL, ReferencedThroughput, judge_referenced, measure_referenced
+from pytest_triton.perf.reference import (
+    REFERENCE_MODEL,
+    SLICE_S,
+    ReferencedThroughput,
+    judge_referenced,
+    slice_throughput,
+)
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
@@ -107,20 +117,34 @@ def run(subject: str, pairs: int, slowdown: float, slices: int, out: Path) -> No
                 began = time.perf_counter()
                 [m] = measure(endpoint, workloads[role], [Concurrency(1)], settings)
                 plain_s = time.perf_counter() - began
-                referenced = measure_referenced(
-                    endpoint, workloads[role], workloads["reference"], Concurrency(1), settings, slices
-                )
+                # The slices raw, so that analyze judges them as the library does now.
+                taken = alternate(endpoint, (workloads[role], workloads["reference"]), 1, slices, SLICE_S, settings)
                 seconds = time.perf_counter() - began
                 record = {"run": run_id, "subject": subject, "slowdown": slowdown, "index": index, "role": role}
-                record |= {"seconds": seconds, "plain_seconds": plain_s, "slices": slices}
-                sink.write(json.dumps({**record, "measurement": m.to_dict(), "referenced": referenced.to_dict()}))
-                sink.write("\n")
+                record |= {"seconds": seconds, "plain_seconds": plain_s, "measurement": m.to_dict()}
+                record["slices"] = {
+                    name: [[piece.seconds, list(piece.latencies_us)] for piece in side]
+                    for name, side in (("model", taken.first), ("reference", taken.second))
+                }
+                sink.write(json.dumps(record) + "\n")
                 sink.flush()
                 print(
-                    f"{index:3} {role}: {m.throughput:6.1f} inf/s, {referenced.ratio:.3f} x the reference "
-                    f"(noise {referenced.noise or 0:.1%}), {seconds:.1f} s"
+                    f"{index:3} {role}: {m.throughput:6.1f} inf/s, {_referenced(record).ratio:.3f} x the reference, "
+                    f"{seconds:.1f} s"
                 )
     print(f"run {run_id}: {2 * pairs} measurements in {time.perf_counter() - started:.0f} s")
+
+
+def _referenced(record: dict, pairs: int | None = None) -> ReferencedThroughput:
+    """A measurement's slices (concurrency 1, one inference a request) as perf.reference figures them."""
+    sides = [
+        tuple(
+            slice_throughput(Slice(tuple(latencies), seconds), 1)
+            for seconds, latencies in record["slices"][name][:pairs]
+        )
+        for name in ("model", "reference")
+    ]
+    return ReferencedThroughput(*sides)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,8 +156,7 @@ class Judging:
     slices: int | None = None
 
     def referenced(self, record: dict) -> ReferencedThroughput:
-        taken = record["referenced"]
-        return ReferencedThroughput(tuple(taken["model"][: self.slices]), tuple(taken["reference"][: self.slices]))
+        return _referenced(record, self.slices)
 
     def plain(self, record: dict) -> dict[str, BaselineEntry]:
         entries = measurement_entries(Measurement.from_dict(record["measurement"]), tolerances=self.tolerances)
@@ -253,8 +276,8 @@ def main() -> None:
     run_parser = commands.add_parser("run")
     run_parser.add_argument("--subject", choices=sorted(SUBJECTS), default="bert-tiny")
     run_parser.add_argument("--pairs", type=int, default=6)
-    run_parser.add_argument("--slowdown", type=float, default=0.42, help="share of extra work (see above)")
-    run_parser.add_argument("--reference-slices", type=int, default=12)
+    run_parser.add_argument("--slowdown", type=float, default=0.44, help="share of extra work (see above)")
+    run_parser.add_argument("--reference-slices", type=int, default=32)
     run_parser.add_argument("--out", type=Path, required=True)
     analyze_parser = commands.add_parser("analyze")
     analyze_parser.add_argument("path", type=Path)

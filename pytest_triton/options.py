@@ -492,9 +492,9 @@ OPTIONS = (
     ),
     Option(
         "triton-perf-reference",
-        "also measure each closed-loop load point in N (at least 2) slices of 0.5 s alternating with a fixed reference "
-        "served beside it, and gate the ratio of the two throughputs, which a shared machine's load moves far less "
-        "(about 1.3 s a slice pair)",
+        "also measure each closed-loop load point in N (at least 2) pairs of 0.25 s slices alternating with a fixed "
+        "reference served beside it, and gate the ratio of the two throughputs, which a shared machine's load moves "
+        "far less (about 0.5 s a pair; 30 on a shared CI machine)",
         _slice_pairs,
     ),
     Option(

@@ -281,7 +281,7 @@ def run_perf(
         against_reference = reference is not None and plan.reference_slices > 0 and isinstance(load, Concurrency)
 
         def take_referenced() -> ReferencedThroughput:
-            assert reference is not None
+            assert reference is not None and isinstance(load, Concurrency)
             with measuring():
                 taken = measure_referenced(endpoint, workload, reference, load, settings, plan.reference_slices)
             noise = f"{taken.noise:.1%}" if taken.noise is not None else "unknown"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_triton.perf.reference import TOLERANCE
+
 # One short configuration: the calibration check plus one measured point.
 QUICK = (
     "--triton-models=resnext-small",
@@ -124,14 +126,14 @@ def test_the_throughput_against_the_reference_is_recorded_and_gated_when_asked(s
     path = _baseline_file(pytester)
     stored = json.loads(path.read_text())
     entry = stored["entries"][CONFIG]["throughput_vs_reference"]
-    assert (entry["unit"], entry["direction"], entry["tolerance"]) == ("x", "higher", 0.06)
+    assert (entry["unit"], entry["direction"], entry["tolerance"]) == ("x", "higher", TOLERANCE)
     assert entry["value"] > 0 and entry["noise"] >= 0
     # Other tests share these two cores: every other figure is accepted, and the ratio stored a hundred times
     # higher than anything this model reaches, so that only the ratio can fail.
     for entries in stored["entries"].values():
         for other in entries.values():
             other["tolerance"] = 10.0
-    entry.update(value=entry["value"] * 100, noise=0.0, tolerance=0.06)
+    entry.update(value=entry["value"] * 100, noise=0.0, tolerance=TOLERANCE)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True))
     result = suites(*QUICK, *referenced)
     result.assert_outcomes(failed=1, deselected=1)

@@ -10,14 +10,17 @@ import pytest
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
 from pytest_triton.baselines.verdict import Verdict
 from pytest_triton.errors import Unsupported
+from pytest_triton.perf.alternation import Slice
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.reference import (
     METRIC,
     TOLERANCE,
+    TRIM,
     ReferencedThroughput,
     judge_referenced,
     measure_referenced,
+    slice_throughput,
 )
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
@@ -36,6 +39,18 @@ def test_the_ratio_is_of_the_mean_throughputs_and_its_noise_comes_from_the_pairs
     assert (entry[1].unit, entry[1].direction, entry[1].tolerance) == ("x", "higher", TOLERANCE)
     assert ReferencedThroughput((1.0,), (2.0,)).noise is None
     assert taken.to_dict() == {"model": [100.0, 120.0], "reference": [50.0, 50.0], "ratio": pytest.approx(2.2)}
+
+
+def test_a_slice_is_figured_from_its_typical_latency():
+    # The first request waited for the switch; of the other 20, the fastest and slowest TRIM go (2 each).
+    assert TRIM == 0.10
+    latencies = (50_000, 1_000, 1_000, *([2_000] * 16), 40_000, 90_000)
+    piece = Slice(latencies, seconds=0.2, inferences_per_request=2)
+    assert slice_throughput(piece, 1) == pytest.approx(2 * 1e6 / 2_000)
+    # At concurrency 2, twice the requests in flight at the same latency (Little's law); two wait for the switch.
+    assert slice_throughput(Slice((70_000, *latencies), 0.2, 2), 2) == pytest.approx(2 * 2 * 1e6 / 2_000)
+    # A slice of nothing but the first requests (a model slower than a slice) keeps them.
+    assert slice_throughput(Slice((4_000,), 0.004), 1) == pytest.approx(250.0)
 
 
 def _baseline(ratio: float, noise: float) -> BaselineFile:

@@ -1,0 +1,127 @@
+"""Closed-loop load switched between two models in short slices, over connections kept open throughout: two
+throughputs measured side by side, with nothing between the slices but the drain of the last one's requests.
+
+Measuring each slice as a measurement of its own (a new client, statistics calls, a warm-up) cost 0.13 s beyond each
+0.5 s slice; here a switch costs the wait for the requests in flight, a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from pytest_triton.perf.aio_clients import AioInferer
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+
+_CLOSE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One slice of one model: the latency (µs, as the client saw it) of each request, in the order started, and
+    the slice's length from the first request's start to the last one's end."""
+
+    latencies_us: tuple[int, ...]
+    seconds: float
+    inferences_per_request: int = 1
+
+    @property
+    def throughput(self) -> float:
+        """Inferences per second over the slice."""
+        return len(self.latencies_us) * self.inferences_per_request / self.seconds
+
+
+@dataclass(frozen=True)
+class Slices:
+    """Each model's slices, in the order taken: slice i of one lay next to slice i of the other."""
+
+    first: tuple[Slice, ...]
+    second: tuple[Slice, ...]
+
+
+def alternate(
+    endpoint: ServerEndpoint,
+    workloads: tuple[Workload, Workload],
+    concurrency: int,
+    pairs: int,
+    slice_s: float,
+    settings: MeasurementSettings,
+) -> Slices:
+    """`pairs` slices of each workload at `concurrency` requests in flight, in pairs whose order alternates (the
+    first workload first, then second), so that a steady drift moves both alike. A slice is the work of the
+    requests started within `slice_s`, over the time until the last of them finished: a model slower than a slice
+    stretches it. Any failed request fails the whole, as does a slice that does not end within the request
+    timeout."""
+    if pairs < 1 or concurrency < 1 or slice_s <= 0:
+        raise ValueError(f"need pairs >= 1, concurrency >= 1 and slice_s > 0, not {pairs}, {concurrency}, {slice_s}")
+    return asyncio.run(_alternate(endpoint, workloads, concurrency, pairs, slice_s, settings))
+
+
+async def _alternate(
+    endpoint: ServerEndpoint,
+    workloads: tuple[Workload, Workload],
+    concurrency: int,
+    pairs: int,
+    slice_s: float,
+    settings: MeasurementSettings,
+) -> Slices:
+    sides = [
+        _Side(AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency), w) for w in workloads
+    ]
+    # Each request ends within its timeout (the clients enforce it); the slack covers a saturated event loop.
+    limit = slice_s + settings.request_timeout_s + _CLOSE_TIMEOUT_S
+    try:
+        taken: tuple[list[Slice], list[Slice]] = ([], [])
+        for index in range(pairs):
+            for side in (0, 1) if index % 2 == 0 else (1, 0):
+                try:
+                    taken[side].append(await asyncio.wait_for(sides[side].slice(concurrency, slice_s), timeout=limit))
+                except asyncio.TimeoutError:
+                    raise MeasurementFailed(
+                        f"a {slice_s} s slice of '{workloads[side].model}' did not end within {limit:.0f} s"
+                    ) from None
+        return Slices(tuple(taken[0]), tuple(taken[1]))
+    finally:
+        for each in sides:
+            try:
+                await asyncio.wait_for(each.inferer.close(), timeout=_CLOSE_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                pass  # closing is best effort; it must not hide what happened above
+
+
+@dataclass
+class _Side:
+    inferer: AioInferer
+    workload: Workload
+    sent: int = 0  # requests started: the next one's place in the workload's rotation, across slices
+
+    async def slice(self, concurrency: int, slice_s: float) -> Slice:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stop_at = started + slice_s
+        first = self.sent
+        latencies: dict[int, int] = {}  # by the request's place in the rotation
+        failures: list[Exception] = []
+
+        async def closed_loop() -> None:
+            while loop.time() < stop_at and not failures:
+                index, self.sent = self.sent, self.sent + 1
+                try:
+                    timing = await self.inferer.request(index)
+                except Exception as error:  # noqa: BLE001 - any failure fails the slice, named below
+                    failures.append(error)
+                    return
+                latencies[index] = timing.latency_ns // 1000
+
+        await asyncio.gather(*(closed_loop() for _ in range(concurrency)))
+        if failures:
+            error = failures[0]
+            raise MeasurementFailed(
+                f"a request to '{self.workload.model}' failed in a slice measured side by side: "
+                f"{type(error).__name__}: {error}"
+            )
+        ordered = tuple(latencies[index] for index in range(first, self.sent))
+        return Slice(ordered, loop.time() - started, self.workload.batch_size)

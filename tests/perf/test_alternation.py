@@ -1,0 +1,55 @@
+"""Closed-loop load switched between two models on connections kept open (perf.alternation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_triton.perf.alternation import Slice, alternate
+from pytest_triton.perf.engine import MeasurementFailed
+from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.workload import Workload
+from pytest_triton.server.endpoint import ServerEndpoint
+
+
+@pytest.mark.server
+def test_slices_alternate_between_the_two_models_and_time_each_request(calibration_server):
+    sleep, identity = calibration_server.sleep.workload(), calibration_server.identity.workload()
+    taken = alternate(calibration_server.endpoint, (sleep, identity), 2, 3, 0.1, MeasurementSettings())
+    assert len(taken.first) == len(taken.second) == 3
+    for piece in taken.first:
+        # Two requests in flight for 0.1 s, 20 ms each: about ten, each at least the sleep.
+        assert 4 <= len(piece.latencies_us) <= 12, piece
+        assert min(piece.latencies_us) >= 20_000
+        # Work started within the slice ends after it: the slice lasts until the last request is answered.
+        assert piece.seconds >= 0.1
+    # The identity model answers many times faster than the one that sleeps 20 ms.
+    assert min(p.throughput for p in taken.second) > 3 * max(p.throughput for p in taken.first)
+
+
+@pytest.mark.server
+def test_a_model_slower_than_the_slice_stretches_it(calibration_server):
+    sleep, identity = calibration_server.sleep.workload(), calibration_server.identity.workload()
+    taken = alternate(calibration_server.endpoint, (sleep, identity), 1, 2, 0.005, MeasurementSettings())
+    for piece in taken.first:
+        assert len(piece.latencies_us) == 1 and piece.seconds >= 0.02, piece
+
+
+@pytest.mark.server
+def test_a_failed_request_names_the_model(calibration_server):
+    identity = calibration_server.identity.workload()
+    broken = Workload("no_such_model", identity.requests, identity.outputs)
+    with pytest.raises(MeasurementFailed, match="'no_such_model' failed in a slice measured side by side"):
+        alternate(calibration_server.endpoint, (identity, broken), 1, 2, 0.05, MeasurementSettings())
+
+
+@pytest.mark.parametrize(("pairs", "concurrency", "slice_s"), [(0, 1, 0.1), (1, 0, 0.1), (1, 1, 0.0)])
+def test_arguments_out_of_range_are_refused_before_connecting(pairs, concurrency, slice_s):
+    nowhere = ServerEndpoint("remote", "127.0.0.1:1", None)
+    workload = Workload("m", ({"x": np.zeros(1)},), ("y",))
+    with pytest.raises(ValueError, match="need pairs >= 1"):
+        alternate(nowhere, (workload, workload), concurrency, pairs, slice_s, MeasurementSettings())
+
+
+def test_a_slice_throughput_counts_the_inferences_of_every_request():
+    assert Slice((9, 4, 4), seconds=2.0, inferences_per_request=4).throughput == pytest.approx(6.0)
