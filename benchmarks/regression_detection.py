@@ -42,7 +42,7 @@ from typing import Iterator
 
 from pytest_triton.baselines import Verdict, compare_entries, confirm
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
-from pytest_triton.perf.alternation import Slice, alternate
+from pytest_triton.perf.alternation import Slice, Slices, alternate
 from pytest_triton.perf.baseline_entries import DEFAULT_TOLERANCES, measurement_entries
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.calibration.serve import calibration_server
@@ -53,7 +53,7 @@ from pytest_triton.perf.reference import (
     SLICE_S,
     ReferencedThroughput,
     judge_referenced,
-    slice_throughput,
+    referenced_from,
 )
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings
@@ -136,15 +136,15 @@ def run(subject: str, pairs: int, slowdown: float, slices: int, out: Path) -> No
 
 
 def _referenced(record: dict, pairs: int | None = None) -> ReferencedThroughput:
-    """A measurement's slices (concurrency 1, one inference a request) as perf.reference figures them."""
-    sides = [
-        tuple(
-            slice_throughput(Slice(tuple(latencies), seconds), 1)
-            for seconds, latencies in record["slices"][name][:pairs]
-        )
+    """A measurement's slices (concurrency 1, one inference a request: `run`'s) as perf.reference figures them."""
+    raw = record.get("slices")
+    if not isinstance(raw, dict):
+        raise SystemExit("a record without raw slices: measured by an older version of this benchmark; run it again")
+    model, reference = (
+        tuple(Slice(tuple(latencies), seconds) for seconds, latencies in raw[name][:pairs])
         for name in ("model", "reference")
-    ]
-    return ReferencedThroughput(*sides)
+    )
+    return referenced_from(Slices(model, reference), 1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -494,7 +494,7 @@ OPTIONS = (
         "triton-perf-reference",
         "also measure each closed-loop load point in N (at least 2) pairs of 0.25 s slices alternating with a fixed "
         "reference served beside it, and gate the ratio of the two throughputs, which a shared machine's load moves "
-        "far less (about 0.5 s a pair; 30 on a shared CI machine)",
+        "far less (about 0.5 s a pair for a model faster than a slice; 30 on a shared CI machine)",
         _slice_pairs,
     ),
     Option(

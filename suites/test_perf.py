@@ -106,7 +106,7 @@ def test_throughput_and_latency_against_baseline(
         record_property("cold.first_response_ms", round(outcome.cold.first_response_us / 1000, 3))
         if outcome.cold.load_s is not None:
             record_property("cold.load_time_s", round(outcome.cold.load_s, 3))
-    for line in outcome.unchecked_limits:
+    for line in outcome.unchecked:
         warnings.warn(line, stacklevel=1)
     assert not outcome.failures, "\n".join(outcome.failures)
     if outcome.not_recorded:

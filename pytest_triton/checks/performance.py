@@ -27,7 +27,13 @@ from pytest_triton.perf.limits import check_limits
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
-from pytest_triton.perf.reference import METRIC, ReferencedThroughput, judge_referenced, measure_referenced
+from pytest_triton.perf.reference import (
+    METRIC,
+    ClientSaturated,
+    ReferencedThroughput,
+    judge_referenced,
+    measure_referenced,
+)
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
@@ -45,7 +51,9 @@ class PerfOutcome:
     recorded: list[str] = field(default_factory=list)
     cold: ColdStart | None = None  # where this run served the model its first requests
     broken_limits: list[str] = field(default_factory=list)  # --triton-slo limits a measurement broke
-    unchecked_limits: list[str] = field(default_factory=list)
+    # Checks this run could not make, and why (a limit on a figure this server does not give, a ratio to the reference
+    # the client would have set): warned, not failed.
+    unchecked: list[str] = field(default_factory=list)
     wrong_answers: list[str] = field(default_factory=list)  # load points that answered wrong under load
     # Load point label -> its throughput measured against the reference served beside it (--triton-perf-reference).
     referenced: dict[str, ReferencedThroughput] = field(default_factory=dict)
@@ -276,7 +284,7 @@ def run_perf(
             )
         broken, unchecked = check_limits(plan.limits, config, measurement)
         outcome.broken_limits += broken
-        outcome.unchecked_limits += unchecked
+        outcome.unchecked += unchecked
         # Closed loop only: at a request rate both would complete what is offered, whatever their speed.
         against_reference = reference is not None and plan.reference_slices > 0 and isinstance(load, Concurrency)
 
@@ -290,7 +298,11 @@ def run_perf(
 
         reason = _unfit_for_baseline(measurement)
         if against_reference and not (baselines.update and reason):
-            outcome.referenced[load.label] = take_referenced()
+            try:
+                outcome.referenced[load.label] = take_referenced()
+            except ClientSaturated as saturated:
+                outcome.unchecked.append(f"{point_id}: not measured against the reference: {saturated}")
+                against_reference = False
         if baselines.update:
             if reason:
                 outcome.not_recorded[point_id] = reason

@@ -1,16 +1,19 @@
 """Closed-loop load switched between two models in short slices, over connections kept open throughout: two
 throughputs measured side by side, with nothing between the slices but the drain of the last one's requests.
 
-Measuring each slice as a measurement of its own (a new client, statistics calls, a warm-up) cost 0.13 s beyond each
-0.5 s slice; here a switch costs the wait for the requests in flight, a few milliseconds.
+Measuring each slice as a measurement of its own (a new client, statistics calls, a warm-up), as the reference gate
+first did, cost 0.13 s beyond each 0.5 s slice; here a switch costs the wait for the requests in flight, a few
+milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 
 from pytest_triton.perf.aio_clients import AioInferer
+from pytest_triton.perf.cpu import CpuMark
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
@@ -27,11 +30,7 @@ class Slice:
     latencies_us: tuple[int, ...]
     seconds: float
     inferences_per_request: int = 1
-
-    @property
-    def throughput(self) -> float:
-        """Inferences per second over the slice."""
-        return len(self.latencies_us) * self.inferences_per_request / self.seconds
+    client_cores: float = 0.0  # cores this process used over the slice: near one, the client set the pace
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,13 @@ def alternate(
 ) -> Slices:
     """`pairs` slices of each workload at `concurrency` requests in flight, in pairs whose order alternates (the
     first workload first, then second), so that a steady drift moves both alike. A slice is the work of the
-    requests started within `slice_s`, over the time until the last of them finished: a model slower than a slice
-    stretches it. Any failed request fails the whole, as does a slice that does not end within the request
-    timeout."""
+    requests started within `slice_s` (at least one for each in flight), over the time until the last of them
+    finished: a model slower than a slice stretches it. Answers are not checked. Any failed request fails the whole,
+    as does a slice that does not end within the request timeout."""
     if pairs < 1 or concurrency < 1 or slice_s <= 0:
         raise ValueError(f"need pairs >= 1, concurrency >= 1 and slice_s > 0, not {pairs}, {concurrency}, {slice_s}")
-    return asyncio.run(_alternate(endpoint, workloads, concurrency, pairs, slice_s, settings))
+    unchecked = (dataclasses.replace(workloads[0], check=None), dataclasses.replace(workloads[1], check=None))
+    return asyncio.run(_alternate(endpoint, unchecked, concurrency, pairs, slice_s, settings))
 
 
 async def _alternate(
@@ -68,12 +68,12 @@ async def _alternate(
     slice_s: float,
     settings: MeasurementSettings,
 ) -> Slices:
-    sides = [
-        _Side(AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency), w) for w in workloads
-    ]
+    sides: list[_Side] = []
     # Each request ends within its timeout (the clients enforce it); the slack covers a saturated event loop.
     limit = slice_s + settings.request_timeout_s + _CLOSE_TIMEOUT_S
     try:
+        for w in workloads:
+            sides.append(_Side(AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency), w))
         taken: tuple[list[Slice], list[Slice]] = ([], [])
         for index in range(pairs):
             for side in (0, 1) if index % 2 == 0 else (1, 0):
@@ -88,8 +88,8 @@ async def _alternate(
         for each in sides:
             try:
                 await asyncio.wait_for(each.inferer.close(), timeout=_CLOSE_TIMEOUT_S)
-            except asyncio.TimeoutError:
-                pass  # closing is best effort; it must not hide what happened above
+            except Exception:  # noqa: BLE001 - closing is best effort; it must not hide what happened above
+                pass
 
 
 @dataclass
@@ -100,6 +100,7 @@ class _Side:
 
     async def slice(self, concurrency: int, slice_s: float) -> Slice:
         loop = asyncio.get_running_loop()
+        mark = CpuMark.now()
         started = loop.time()
         stop_at = started + slice_s
         first = self.sent
@@ -107,7 +108,8 @@ class _Side:
         failures: list[Exception] = []
 
         async def closed_loop() -> None:
-            while loop.time() < stop_at and not failures:
+            # Each sends at least one request, however late the loop first runs it: a slice is never empty.
+            while not failures:
                 index, self.sent = self.sent, self.sent + 1
                 try:
                     timing = await self.inferer.request(index)
@@ -115,13 +117,16 @@ class _Side:
                     failures.append(error)
                     return
                 latencies[index] = timing.latency_ns // 1000
+                if loop.time() >= stop_at:
+                    return
 
         await asyncio.gather(*(closed_loop() for _ in range(concurrency)))
         if failures:
             error = failures[0]
+            # A timeout's text is empty: its type says what happened.
             raise MeasurementFailed(
                 f"a request to '{self.workload.model}' failed in a slice measured side by side: "
-                f"{type(error).__name__}: {error}"
-            )
+                + f"{type(error).__name__}: {error}".strip()
+            ) from error
         ordered = tuple(latencies[index] for index in range(first, self.sent))
-        return Slice(ordered, loop.time() - started, self.workload.batch_size)
+        return Slice(ordered, loop.time() - started, self.workload.batch_size, CpuMark.now().cores_since(mark))

@@ -44,7 +44,7 @@ class PerfPlan:
     limits: tuple[Limit, ...] = ()
     warmup: tuple[bool, ...] = (False,)  # model_warmup in the config: without, with, or both side by side
     cuda_graphs: tuple[bool, ...] = (False,)  # CUDA graphs captured at load, for TensorRT plans: likewise
-    # Slices of each load point measured against the reference served beside it (perf.reference); 0: none.
+    # Slice pairs of each load point measured against the reference served beside it (perf.reference); 0: none.
     reference_slices: int = 0
     # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
     input_data: Mapping[str, Path] = field(default_factory=dict)

@@ -20,8 +20,9 @@ from typing import Callable
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
 from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries
 from pytest_triton.kinds import PERF_REFERENCE_MODEL
-from pytest_triton.perf.alternation import Slice, alternate
+from pytest_triton.perf.alternation import Slice, Slices, alternate
 from pytest_triton.perf.calibration import CalibrationModel, work_model
+from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
@@ -72,8 +73,9 @@ class ReferencedThroughput:
     def entries(self, tolerance: float = TOLERANCE) -> dict[str, BaselineEntry]:
         return {METRIC: BaselineEntry(self.ratio, "x", "higher", tolerance, self.noise)}
 
-    def to_dict(self) -> dict[str, object]:
-        return {"model": list(self.model), "reference": list(self.reference), "ratio": self.ratio}
+
+class ClientSaturated(MeasurementFailed):
+    """The model's slices were as fast as this process could send: their ratio to the reference's is the client's."""
 
 
 def measure_referenced(
@@ -85,14 +87,25 @@ def measure_referenced(
     slices: int,
 ) -> ReferencedThroughput:
     """`slices` slices of each at `load`, in pairs whose order alternates (model first, then reference first), so
-    that a steady drift moves both alike; each slice's figure is slice_throughput. Every request must be served."""
+    that a steady drift moves both alike; each slice's figure is slice_throughput. Every request must be served, and
+    the client must not be saturated (ClientSaturated)."""
     if slices < 1:
         raise ValueError(f"slices must be at least 1, not {slices}")
-    model = dataclasses.replace(workload, check=None)  # the answers under load are the main measurement's to check
-    taken = alternate(endpoint, (model, reference), load.requests, slices, SLICE_S, settings)
+    taken = alternate(endpoint, (workload, reference), load.requests, slices, SLICE_S, settings)
+    busy = statistics.fmean(s.client_cores for s in taken.first)
+    if busy >= settings.saturation_cores:
+        raise ClientSaturated(
+            f"the client used {busy:.2f} cores in the slices of '{workload.model}' at {load.label}: it set the pace, "
+            "so the ratio would measure the client (measure at a lower concurrency)"
+        )
+    return referenced_from(taken, load.requests)
+
+
+def referenced_from(taken: Slices, concurrency: int) -> ReferencedThroughput:
+    """The model's slices (first) against the reference's (second), each figured by slice_throughput."""
     return ReferencedThroughput(
-        tuple(slice_throughput(s, load.requests) for s in taken.first),
-        tuple(slice_throughput(s, load.requests) for s in taken.second),
+        tuple(slice_throughput(s, concurrency) for s in taken.first),
+        tuple(slice_throughput(s, concurrency) for s in taken.second),
     )
 
 

@@ -17,6 +17,7 @@ from pytest_triton.perf.reference import (
     METRIC,
     TOLERANCE,
     TRIM,
+    ClientSaturated,
     ReferencedThroughput,
     judge_referenced,
     measure_referenced,
@@ -38,19 +39,19 @@ def test_the_ratio_is_of_the_mean_throughputs_and_its_noise_comes_from_the_pairs
     assert entry[0] == METRIC
     assert (entry[1].unit, entry[1].direction, entry[1].tolerance) == ("x", "higher", TOLERANCE)
     assert ReferencedThroughput((1.0,), (2.0,)).noise is None
-    assert taken.to_dict() == {"model": [100.0, 120.0], "reference": [50.0, 50.0], "ratio": pytest.approx(2.2)}
 
 
 def test_a_slice_is_figured_from_its_typical_latency():
     # The first request waited for the switch; of the other 20, the fastest and slowest TRIM go (2 each).
-    assert TRIM == 0.10
     latencies = (50_000, 1_000, 1_000, *([2_000] * 16), 40_000, 90_000)
+    assert int(20 * TRIM) == 2
     piece = Slice(latencies, seconds=0.2, inferences_per_request=2)
     assert slice_throughput(piece, 1) == pytest.approx(2 * 1e6 / 2_000)
     # At concurrency 2, twice the requests in flight at the same latency (Little's law); two wait for the switch.
     assert slice_throughput(Slice((70_000, *latencies), 0.2, 2), 2) == pytest.approx(2 * 2 * 1e6 / 2_000)
-    # A slice of nothing but the first requests (a model slower than a slice) keeps them.
+    # A slice of nothing but the first requests (a model slower than a slice) keeps them; so few are not trimmed.
     assert slice_throughput(Slice((4_000,), 0.004), 1) == pytest.approx(250.0)
+    assert slice_throughput(Slice((9_000, 1_000, 3_000), 0.013), 1) == pytest.approx(1e6 / 2_000)
 
 
 def _baseline(ratio: float, noise: float) -> BaselineFile:
@@ -123,6 +124,21 @@ def test_a_slice_that_fails_names_the_model(calibration_server):
             Concurrency(1),
             MeasurementSettings(),
             1,
+        )
+
+
+@pytest.mark.server
+def test_slices_the_client_set_the_pace_of_are_refused(calibration_server):
+    # Any client counts as saturated at 0 cores: the ratio is refused, naming the model and what to do.
+    saturated = MeasurementSettings(saturation_cores=0.0)
+    with pytest.raises(ClientSaturated, match="slices of 'identity' at c1: it set the pace.*lower concurrency"):
+        measure_referenced(
+            calibration_server.endpoint,
+            calibration_server.identity.workload(),
+            calibration_server.work.workload(),
+            Concurrency(1),
+            saturated,
+            2,
         )
 
 
