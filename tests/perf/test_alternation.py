@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 
 import numpy as np
 import pytest
 
+from pytest_triton.perf.aio_clients import RequestTiming
 from pytest_triton.perf.alternation import alternate
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.settings import MeasurementSettings
@@ -56,3 +58,36 @@ def test_arguments_out_of_range_are_refused_before_connecting(pairs, concurrency
     workload = Workload("m", ({"x": np.zeros(1)},), ("y",))
     with pytest.raises(ValueError, match="need pairs >= 1"):
         alternate(nowhere, (workload, workload), concurrency, pairs, slice_s, MeasurementSettings())
+
+
+class _FakeInferer:
+    """Stands in for the gRPC client, so that the bookkeeping is seen without a server or timing: each request
+    takes 1 ms, reports its own index as its latency, and the order of all requests sent is kept."""
+
+    sent: list[tuple[str, int]] = []
+
+    def __init__(self, endpoint, workload, protocol, timeout_s, connections) -> None:
+        self._model = workload.model
+
+    async def request(self, index: int) -> RequestTiming:
+        _FakeInferer.sent.append((self._model, index))
+        await asyncio.sleep(0.001)
+        return RequestTiming(latency_ns=index * 1000, send_ns=0, recv_ns=0)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_slices_take_turns_and_carry_each_models_rotation_on(monkeypatch):
+    monkeypatch.setattr("pytest_triton.perf.alternation.AioInferer", _FakeInferer)
+    _FakeInferer.sent = []
+    a, b = (Workload(name, ({"x": np.zeros(1)},), ("y",)) for name in "ab")
+    taken = alternate(ServerEndpoint("local", "127.0.0.1:1", None), (a, b), 3, 3, 0.01, MeasurementSettings())
+    # Pairs alternate their order: a b, b a, a b. Adjacent slices of one model run together: a, bb, aa, b.
+    runs = [model for i, (model, _) in enumerate(_FakeInferer.sent) if i == 0 or _FakeInferer.sent[i - 1][0] != model]
+    assert runs == ["a", "b", "a", "b"]
+    for side in (taken.first, taken.second):
+        # Latencies in the order the requests started, each slice going on from where the model's last one stopped.
+        indices = [i for piece in side for i in piece.latencies_us]
+        assert indices == list(range(len(indices)))
+        assert all(len(piece.latencies_us) >= 3 for piece in side)  # one at least for each of the 3 in flight
