@@ -3,6 +3,7 @@ own work timed apart from the wait."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from dataclasses import dataclass, replace
@@ -14,6 +15,8 @@ from tritonclient.utils import np_to_triton_dtype
 
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
+
+_CLOSE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -84,4 +87,9 @@ class AioInferer:
         return replace(timing, checked=True, wrong=self._workload.check(index, outputs))
 
     async def close(self) -> None:
-        await self._client.close()
+        """Best effort and bounded: a connection that will not close must neither hold the caller up nor hide what
+        happened before."""
+        try:
+            await asyncio.wait_for(self._client.close(), timeout=_CLOSE_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - see above
+            pass

@@ -19,7 +19,7 @@ from pytest_triton.perf.settings import MeasurementSettings
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
 
-_CLOSE_TIMEOUT_S = 10.0
+_SLACK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -56,40 +56,26 @@ def alternate(
     as does a slice that does not end within the request timeout."""
     if pairs < 1 or concurrency < 1 or slice_s <= 0:
         raise ValueError(f"need pairs >= 1, concurrency >= 1 and slice_s > 0, not {pairs}, {concurrency}, {slice_s}")
-    unchecked = (dataclasses.replace(workloads[0], check=None), dataclasses.replace(workloads[1], check=None))
-    return asyncio.run(_alternate(endpoint, unchecked, concurrency, pairs, slice_s, settings))
-
-
-async def _alternate(
-    endpoint: ServerEndpoint,
-    workloads: tuple[Workload, Workload],
-    concurrency: int,
-    pairs: int,
-    slice_s: float,
-    settings: MeasurementSettings,
-) -> Slices:
-    sides: list[_Side] = []
+    unchecked = [dataclasses.replace(w, check=None) for w in workloads]
     # Each request ends within its timeout (the clients enforce it); the slack covers a saturated event loop.
-    limit = slice_s + settings.request_timeout_s + _CLOSE_TIMEOUT_S
-    try:
-        for w in workloads:
-            sides.append(_Side(AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency), w))
-        taken: tuple[list[Slice], list[Slice]] = ([], [])
-        for index in range(pairs):
-            for side in (0, 1) if index % 2 == 0 else (1, 0):
-                try:
-                    taken[side].append(await asyncio.wait_for(sides[side].slice(concurrency, slice_s), timeout=limit))
-                except asyncio.TimeoutError:
-                    raise MeasurementFailed(
-                        f"a {slice_s} s slice of '{workloads[side].model}' did not end within {limit:.0f} s"
-                    ) from None
-        return Slices(tuple(taken[0]), tuple(taken[1]))
-    finally:
-        for each in sides:
-            try:
-                await asyncio.wait_for(each.inferer.close(), timeout=_CLOSE_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - closing is best effort; it must not hide what happened above
-                pass
+    limit = slice_s + settings.request_timeout_s + _SLACK_S
+
+    async def run() -> Slices:
+        sides: list[_Side] = []
+        try:
+            for w in unchecked:
+                inferer = AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency)
+                sides.append(_Side(inferer, w))
+            taken: tuple[list[Slice], list[Slice]] = ([], [])
+            for index in range(pairs):
+                for side in (0, 1) if index % 2 == 0 else (1, 0):
+                    taken[side].append(await sides[side].slice(concurrency, slice_s, limit))
+            return Slices(tuple(taken[0]), tuple(taken[1]))
+        finally:
+            for each in sides:
+                await each.inferer.close()
+
+    return asyncio.run(run())
 
 
 @dataclass
@@ -98,7 +84,15 @@ class _Side:
     workload: Workload
     sent: int = 0  # requests started: the next one's place in the workload's rotation, across slices
 
-    async def slice(self, concurrency: int, slice_s: float) -> Slice:
+    async def slice(self, concurrency: int, slice_s: float, limit_s: float) -> Slice:
+        try:
+            return await asyncio.wait_for(self._slice(concurrency, slice_s), timeout=limit_s)
+        except asyncio.TimeoutError:
+            raise MeasurementFailed(
+                f"a {slice_s} s slice of '{self.workload.model}' did not end within {limit_s:.0f} s"
+            ) from None
+
+    async def _slice(self, concurrency: int, slice_s: float) -> Slice:
         loop = asyncio.get_running_loop()
         mark = CpuMark.now()
         started = loop.time()

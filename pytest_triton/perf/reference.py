@@ -89,8 +89,6 @@ def measure_referenced(
     """`slices` slices of each at `load`, in pairs whose order alternates (model first, then reference first), so
     that a steady drift moves both alike; each slice's figure is slice_throughput. Every request must be served, and
     the client must not be saturated (ClientSaturated)."""
-    if slices < 1:
-        raise ValueError(f"slices must be at least 1, not {slices}")
     taken = alternate(endpoint, (workload, reference), load.requests, slices, SLICE_S, settings)
     busy = statistics.fmean(s.client_cores for s in taken.first)
     if busy >= settings.saturation_cores:
