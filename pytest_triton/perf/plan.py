@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,6 +16,13 @@ from pytest_triton.repository.policy import BatchingPolicy, ServingPolicy
 
 # The seeds' dynamic batcher: prefer full batches, wait at most 100 us for them.
 DYNAMIC_BATCHING = BatchingPolicy(enabled=True, preferred_batch_sizes=(4, 8), max_queue_delay_us=100)
+
+
+def dynamic_batching(max_batch_size: int) -> BatchingPolicy:
+    """The seeds' batcher for a model of this max_batch_size: Triton refuses to load a config that prefers a batch
+    larger than its max_batch_size, so those sizes are left out (and out of the point's id)."""
+    preferred = tuple(size for size in DYNAMIC_BATCHING.preferred_batch_sizes if size <= max_batch_size)
+    return replace(DYNAMIC_BATCHING, preferred_batch_sizes=preferred)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,10 @@ class PerfPlan:
             elif variant.format in self.formats and variant.precision in self.precisions:
                 policies = [
                     ServingPolicy(
-                        DYNAMIC_BATCHING if on else BatchingPolicy(enabled=False), count, warm, cuda_graphs=graphs
+                        dynamic_batching(variant.spec.max_batch_size) if on else BatchingPolicy(enabled=False),
+                        count,
+                        warm,
+                        cuda_graphs=graphs,
                     )
                     for on in (self.batching if batches else (False,))
                     for count in self.instances

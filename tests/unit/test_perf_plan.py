@@ -12,6 +12,7 @@ from pytest_triton.models.zoo import ZOO, zoo_spec
 from pytest_triton.options import read_options
 from pytest_triton.perf.load import Concurrency, RequestRate
 from pytest_triton.perf.plan import PerfPlan
+from pytest_triton.repository.policy import ServingPolicy
 
 
 def plan(**values: str) -> PerfPlan:
@@ -112,6 +113,17 @@ def test_batch_sizes_above_max_batch_are_not_measured(variants):
     assert all(
         p.batch_size <= p.variant.spec.max_batch_size for p in plan(triton_perf_batch_sizes="1,64").points(variants)
     )
+
+
+def test_the_batcher_prefers_no_batch_larger_than_the_model_takes(variants):
+    """Triton refuses to load a config whose preferred batch size exceeds max_batch_size ("dynamic batching preferred
+    size must be <= max batch size"): a model of max_batch_size 4 gets a batcher that prefers 4 only, one of 2 none."""
+    small = Variant(dataclasses.replace(variants[0].spec, max_batch_size=4), "onnx", "fp32")
+    tiny = Variant(dataclasses.replace(variants[0].spec, max_batch_size=2), "onnx", "fp32")
+    (four,), (two,) = plan().points([small]), plan().points([tiny])
+    assert four.serving.batching.preferred_batch_sizes == (4,) and four.id.endswith("-b1-db100us-p4-i1")
+    # Nothing to prefer: the default batcher of every deployment, whose name has no suffix.
+    assert two.serving == ServingPolicy() and two.id == "bert-tiny-onnx-fp32-b1"
 
 
 @pytest.mark.parametrize(
