@@ -44,3 +44,7 @@ class BadValue(ValueError):
     def __init__(self, reason: str, where: str | None = None) -> None:
         super().__init__(reason)
         self.where = where
+
+
+class SpecError(TritonPluginError):
+    """A model's spec contradicts itself, its samples or its model; the message names the field to fix."""

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Callable
 
 from pytest_triton.checks.payload import reference_outputs
 from pytest_triton.checks.performance import Reference
-from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
-from pytest_triton.export.cache import Artifact, ExportCache, check_supported, weights_digest
+from pytest_triton.errors import ModelLoadError, SpecError, TritonPluginError, Unsupported
+from pytest_triton.export.cache import Artifact, ExportCache, check_supported
+from pytest_triton.export.fingerprint import Fingerprint
 from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
 from pytest_triton.launch_modes import make_server
 from pytest_triton.models.served import served_tensor, spec_from_server
 from pytest_triton.models.spec import ModelSpec, TensorSpec
+from pytest_triton.models.spec_check import checked_module
 from pytest_triton.perf.reference import REFERENCE_MODEL
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
@@ -32,6 +34,16 @@ if TYPE_CHECKING:  # torch is imported where a reference model is built: served 
     import torch
 
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
+# What a healthy server logs on a machine without a GPU or DCGM, and for a python model it asks to auto-complete.
+_BENIGN = (
+    "Failed to initialize NVML",
+    "DCGM unable to start",
+    "CudaDriverHelper has not been initialized",
+    "Unable to allocate pinned system memory",
+    "CUDA memory pool disabled",
+    "Collecting CPU metrics",
+    "Python stub for auto-complete",
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,10 @@ class TritonSession:
     endpoint: ServerEndpoint | None = None
     facts: ServerFacts | None = None
     _client: TritonClient | None = field(default=None, repr=False)
-    _references: dict[str, tuple[torch.nn.Module, str]] = field(default_factory=dict, repr=False)
+    # Per model: its checked module and fingerprint, or why its spec is wrong (raised again, as the same error).
+    _references: dict[str, tuple[torch.nn.Module, Fingerprint] | SpecError] = field(default_factory=dict, repr=False)
+    # Per (model, format, precision): the export, or why there is none (raised again, as the same error).
+    _artifacts: dict[tuple[str, str, str], Artifact | Exception] = field(default_factory=dict, repr=False)
     _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(
         default_factory=dict, repr=False
     )
@@ -95,8 +110,9 @@ class TritonSession:
         return self._client
 
     def reference(self, spec: ModelSpec) -> torch.nn.Module:
-        """The eager fp32 module on the session's device, built once per session."""
-        return self._reference_and_digest(spec)[0]
+        """The eager fp32 module, built and checked against its spec once per session (SpecError where the spec
+        is wrong: the same error every time)."""
+        return self._built(spec)[0]
 
     def answers_reference(self, spec: ModelSpec) -> Reference | None:
         """The eager module's answers to spec-named inputs, where the spec has one and no golden files stand in
@@ -108,13 +124,19 @@ class TritonSession:
 
     def weights_digest(self, spec: ModelSpec) -> str:
         """sha256 of the reference module's weights: what tells two models with the same name apart."""
-        return self._reference_and_digest(spec)[1]
+        return self._built(spec)[1].weights
 
-    def _reference_and_digest(self, spec: ModelSpec) -> tuple[torch.nn.Module, str]:
+    def _built(self, spec: ModelSpec) -> tuple[torch.nn.Module, Fingerprint]:
         if spec.name not in self._references:
-            module = spec.reference_module()
-            self._references[spec.name] = (module, weights_digest(module))
-        return self._references[spec.name]
+            try:
+                module = checked_module(spec)
+                self._references[spec.name] = (module, Fingerprint.of(module))
+            except SpecError as error:
+                self._references[spec.name] = error
+        built = self._references[spec.name]
+        if isinstance(built, SpecError):
+            raise built
+        return built
 
     def deployment(
         self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy = ServingPolicy()
@@ -169,10 +191,25 @@ class TritonSession:
         self._deployments = {key: d for key, d in self._deployments.items() if d is not deployment}
 
     def artifact(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
-        """The exported file of one variant (cached), as the server gets it; also for timing it in-process."""
+        """The exported file of one variant (from the export cache where it holds it), as the server gets it; also
+        for timing it in-process. Asked once per session: a failure is raised again as the same error, so that it
+        is reported once and not exported again for every serving policy."""
+        key = (spec.name, fmt, precision)
+        if key not in self._artifacts:
+            try:
+                self._artifacts[key] = self._export(spec, fmt, precision)
+            except (Unsupported, TritonPluginError) as error:
+                self._artifacts[key] = error
+        outcome = self._artifacts[key]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _export(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
         check_supported(spec, fmt, precision, self.settings.device)
-        module, digest = self._reference_and_digest(spec)
-        artifact = ExportCache(self.cache_dir).get(spec, module, digest, fmt, precision, self.settings.device)
+        module, fingerprint = self._built(spec)
+        device = self.settings.device
+        artifact = ExportCache(self.cache_dir).get(spec, module, fingerprint.digest, fmt, precision, device)
         if artifact.cache_hit:
             self.exports_cached += 1
         else:
@@ -207,12 +244,13 @@ class TritonSession:
         return ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error))
 
     def log_tail(self, lines: int) -> str:
-        """The last `lines` lines of the server's log, less those of the backend probes: their expected load
-        failures ("unable to find backend library") read like the cause of whatever failed later."""
+        """The last `lines` lines of the server's log, less those of the backend probes, whose expected load
+        failures ("unable to find backend library") read like the cause of whatever failed later, less what every
+        server says on a machine without a GPU, and less blank lines."""
         if self.server is None:
             return ""
         tail = self.server.log_tail(lines + _PROBE_LOG_LINES).splitlines(keepends=True)
-        return "".join([line for line in tail if PROBE_PREFIX not in line][-lines:])
+        return "".join([line for line in tail if _worth_reading(line)][-lines:])
 
     def _served(self, spec: ModelSpec, precision: str) -> Deployment:
         """A model someone else deployed under the spec's name: loaded by name where this run controls the server
@@ -269,9 +307,11 @@ class TritonSession:
         skipped = sum(isinstance(d, Unsupported) for d in self._deployments.values())
         failed = len(self._deployments) - loaded - skipped
         unloaded = f" ({self.unloaded} unloaded again)" if self.unloaded else ""
+        kept = ": reused for the same weights, code and spec; delete it to export again" if self.exports_cached else ""
+        refresh = f" ({self.cache_dir}{kept})"
         return (
             f"{deployed} deployed{unloaded}, {skipped} unsupported here, {failed} failed; "
-            f"exports: {self.exports_new} new, {self.exports_cached} from cache ({self.cache_dir})"
+            f"exports: {self.exports_new} new, {self.exports_cached} from cache{refresh}"
         )
 
     def close(self) -> None:
@@ -280,6 +320,12 @@ class TritonSession:
             self._client = None
         if self.server is not None:
             self.server.stop()
+
+
+def _worth_reading(line: str) -> bool:
+    """Not blank, not a backend probe's, not the start-up table's (its rows and rules), not benign."""
+    text = line.strip()
+    return bool(text) and text[0] not in "|+" and PROBE_PREFIX not in text and not any(b in text for b in _BENIGN)
 
 
 def _check_gpus(gpus: tuple[int, ...]) -> None:

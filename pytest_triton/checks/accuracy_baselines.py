@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.baselines.verdict import Comparison, compare_entries
-from pytest_triton.export.cache import WEIGHTS_DIGITS
+from pytest_triton.export.fingerprint import WEIGHTS_DIGITS
 
 # Deterministic figures of one model's weights: no noise, and a 0.5% relative tolerance for a changed runtime.
 TOLERANCE = 0.005

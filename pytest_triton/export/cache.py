@@ -1,4 +1,5 @@
-"""Exports cached by content hash: model weights, format, precision, device kind and exporter settings.
+"""Exports cached by content hash: the model's weights and code, the spec's signature and trace shapes, format,
+precision, device kind, exporter settings and the format's runtime versions.
 
 A second run finds the artifact and does not export again. Writes go to a temporary directory that is
 renamed into place under a file lock, so xdist workers never export the same thing twice at once.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 from filelock import FileLock
@@ -17,6 +18,7 @@ from filelock import FileLock
 from pytest_triton.atomic_write import staged_directory
 from pytest_triton.errors import ExportError, Unsupported
 from pytest_triton.export.exporters import ExportRequest
+from pytest_triton.export.fingerprint import signature_text
 from pytest_triton.export.formats import export_format, load_runner
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 
@@ -39,21 +41,6 @@ class Artifact:
     cache_hit: bool
 
 
-WEIGHTS_DIGITS = 16  # of weights_digest() that baselines keep: plenty to tell models apart, short to read
-
-
-def weights_digest(module: torch.nn.Module) -> str:
-    """sha256 over every parameter and buffer, names included: what makes two models the same."""
-    import torch
-
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def artifact_io(spec: ModelSpec, fmt: str, precision: str) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """Inputs and outputs as an artifact of this format and precision carries them."""
     io_precision = precision if export_format(fmt).fp16_io else "fp32"
@@ -69,51 +56,52 @@ class ExportCache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def key(self, digest: str, fmt: str, precision: str, device: str) -> str:
+    def key(self, digest: str, signature: str, fmt: str, precision: str, device: str) -> str:
+        """`digest`: the model's weights and code (fingerprint.Fingerprint); `signature`: the spec's signature and
+        trace shapes (fingerprint.signature_text)."""
         device_kind = "cuda" if device.startswith("cuda") else "cpu"
         record = export_format(fmt)
         versions = "|".join(f"{name}-{_version(name)}" for name in record.runtimes)
-        recipe = f"{digest}|{fmt}|{precision}|{device_kind}|{record.settings}|{versions}"
+        recipe = f"{digest}|{signature}|{fmt}|{precision}|{device_kind}|{record.settings}|{versions}"
         return hashlib.sha256(recipe.encode()).hexdigest()[:20]
 
     def get(
         self, spec: ModelSpec, module: torch.nn.Module, digest: str, fmt: str, precision: str, device: str
     ) -> Artifact:
-        """The artifact for this variant, exported and checked on first use; Unsupported where it cannot run."""
+        """The artifact for this variant, exported and checked on first use; Unsupported where it cannot run.
+        `digest`: the module's weights and code (fingerprint.Fingerprint.digest)."""
         check_supported(spec, fmt, precision, device)
-        directory = self.root / f"{spec.name}-{fmt}-{precision}-{self.key(digest, fmt, precision, device)}"
+        example = largest_sample(spec)
+        key = self.key(digest, signature_text(spec, example), fmt, precision, device)
+        directory = self.root / f"{spec.name}-{fmt}-{precision}-{key}"
         inputs, outputs = artifact_io(spec, fmt, precision)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(directory) + ".lock", timeout=1800):
             hit = directory.is_dir()
             if not hit:
-                self._export(spec, module, fmt, precision, device, directory, inputs)
+                self._export(ExportRequest(spec, module, precision, device, example), fmt, directory, inputs)
         if (directory / _UNSUPPORTED).exists():
             raise Unsupported((directory / _UNSUPPORTED).read_text())
         file_name = export_format(fmt).file_name
         return Artifact(directory / file_name, fmt, precision, device, inputs, outputs, cache_hit=hit)
 
-    def _export(
-        self,
-        spec: ModelSpec,
-        module: torch.nn.Module,
-        fmt: str,
-        precision: str,
-        device: str,
-        directory: Path,
-        inputs: tuple[TensorSpec, ...],
-    ) -> None:
-        record = export_format(fmt)
-        example = largest_sample(spec)
+    def _export(self, request: ExportRequest, fmt: str, directory: Path, inputs: tuple[TensorSpec, ...]) -> None:
+        record, spec, precision = export_format(fmt), request.spec, request.precision
         with staged_directory(directory) as staging:
             target = staging / record.file_name
             try:
-                record.exporter.export(ExportRequest(spec, module, precision, device, example), target)
+                record.exporter.export(request, target)
             except Exception as error:  # torch, onnx and TensorRT each raise their own types
-                raise ExportError(f"exporting {spec.name} as {fmt} {precision} failed: {_first_line(error)}") from error
+                raise ExportError(
+                    f"{spec.name} cannot be exported as {fmt} {precision}: {_first_line(error)}; serve it in another "
+                    f"format, or declare the format unsupported in its spec (unsupported_formats={{'{fmt}': 'why'}}) "
+                    "to skip it with that reason",
+                    options=("triton_formats",),
+                ) from error
             # One row where the model batches; a model without batching takes its sample as it is.
+            example = request.example
             one = {name: array[:1] for name, array in example.items()} if spec.max_batch_size > 0 else example
-            reason = _runtime_refusal(fmt, target, device, precision, inputs, one)
+            reason = _runtime_refusal(fmt, target, request.device, precision, inputs, one)
             if reason and precision == "fp32":
                 raise ExportError(f"the fresh {fmt} export of {spec.name} does not run: {reason}")
             if reason:
@@ -145,7 +133,7 @@ def largest_sample(spec: ModelSpec) -> dict[str, np.ndarray]:
 
 
 def _runtime_refusal(
-    fmt: str, path: Path, device: str, precision: str, inputs: tuple[TensorSpec, ...], example: dict[str, np.ndarray]
+    fmt: str, path: Path, device: str, precision: str, inputs: tuple[TensorSpec, ...], example: Mapping[str, np.ndarray]
 ) -> str:
     """Run the fresh artifact once where it will be served. Reduced precision is optional for a runtime:
     its refusal becomes the skip reason; an fp32 artifact that does not run is a real failure."""

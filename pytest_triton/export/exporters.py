@@ -5,12 +5,15 @@ torch is imported where an export runs: the format registry imports this module 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Protocol
+from typing import TYPE_CHECKING, Iterator, Mapping, Protocol
 
 from pytest_triton.errors import Unsupported
 from pytest_triton.models.spec import ModelSpec
@@ -101,7 +104,7 @@ class OnnxExporter:
             }
             for t in (*spec.inputs, *spec.outputs)
         }
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), _native_output_discarded():
             warnings.simplefilter("ignore")
             # The TorchScript-based exporter handles dynamic axes of transformers' BERT reliably.
             torch.onnx.export(
@@ -114,6 +117,24 @@ class OnnxExporter:
                 opset_version=ONNX_OPSET,
                 dynamo=False,
             )
+
+
+@contextlib.contextmanager
+def _native_output_discarded() -> Iterator[None]:
+    """The process's stdout and stderr discarded: torch's ONNX exporter prints the whole TorchScript graph from C++
+    before it raises on an operator it cannot export (dozens of lines in a test report), and the error says what."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    try:
+        with open(os.devnull, "wb") as devnull:
+            for fd in saved:
+                os.dup2(devnull.fileno(), fd)
+        yield
+    finally:
+        for fd, copy_of in saved.items():
+            os.dup2(copy_of, fd)
+            os.close(copy_of)
 
 
 class TensorRTExporter:

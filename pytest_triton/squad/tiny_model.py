@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out = train_on_request(
         argv, "the tiny QA model", lambda: tiny_qa_model_dir(MODEL_CACHE), lambda o: train(Recipe(), o)
     )
-    from pytest_triton.export.cache import WEIGHTS_DIGITS, weights_digest
+    from pytest_triton.export.fingerprint import WEIGHTS_DIGITS, weights_digest
     from pytest_triton.models.bert import bert_spec
 
     # The digest accuracy baselines record (their "weights"), so a retrained model can be told from the shipped one.

@@ -13,7 +13,7 @@ import torch
 
 from pytest_triton.baselines import BaselineKey, BaselineStore
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.export.cache import weights_digest
+from pytest_triton.export.fingerprint import weights_digest
 from pytest_triton.images import synthetic, tiny_model
 from pytest_triton.images.preprocess import MEAN, STD
 from pytest_triton.images.tiny_model import WEIGHTS, Recipe, held_out_top1, preprocessed, tiny_classifier_dir

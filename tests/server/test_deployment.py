@@ -18,7 +18,8 @@ from tritonclient.utils import InferenceServerException
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.tolerance import DEFAULT_TOLERANCES
 from pytest_triton.errors import ModelLoadError
-from pytest_triton.export.cache import ExportCache, weights_digest
+from pytest_triton.export.cache import ExportCache
+from pytest_triton.export.fingerprint import weights_digest
 from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.repository.backends import probe_backends
 from pytest_triton.repository.deployment import deploy

@@ -15,7 +15,7 @@ from transformers import AutoTokenizer, BertForQuestionAnswering
 
 from pytest_triton.baselines import BaselineKey, BaselineStore
 from pytest_triton.errors import TritonPluginError
-from pytest_triton.export.cache import weights_digest
+from pytest_triton.export.fingerprint import weights_digest
 from pytest_triton.models import zoo
 from pytest_triton.models.zoo import shipped_tiny_qa_model, zoo_spec
 from pytest_triton.squad import tiny_model

@@ -7,12 +7,15 @@ that does not run) without mocks.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from pytest_triton.errors import ExportError, Unsupported
-from pytest_triton.export.cache import ExportCache, artifact_io, largest_sample, weights_digest
+from pytest_triton.export.cache import ExportCache, artifact_io, largest_sample
+from pytest_triton.export.fingerprint import weights_digest
 from pytest_triton.export.formats import export_format, load_runner
 from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
 from pytest_triton.models.zoo import zoo_spec
@@ -106,27 +109,44 @@ def test_other_precision_gets_its_own_directory(fp32_artifacts, resnext, shared_
 
 def test_key_depends_on_every_part_of_the_recipe(shared_cache):
     key = shared_cache.key
-    base = key("d" * 64, "onnx", "fp32", "cpu")
+    base = key("d" * 64, "sig", "onnx", "fp32", "cpu")
     assert len(base) == 20
-    assert key("d" * 64, "onnx", "fp32", "cpu") == base
-    assert key("e" * 64, "onnx", "fp32", "cpu") != base
-    assert key("d" * 64, "ts-trace", "fp32", "cpu") != base
-    assert key("d" * 64, "onnx", "fp16", "cpu") != base
-    assert key("d" * 64, "onnx", "fp32", "cuda:0") != base
+    assert key("d" * 64, "sig", "onnx", "fp32", "cpu") == base
+    assert key("e" * 64, "sig", "onnx", "fp32", "cpu") != base
+    assert key("d" * 64, "other", "onnx", "fp32", "cpu") != base
+    assert key("d" * 64, "sig", "ts-trace", "fp32", "cpu") != base
+    assert key("d" * 64, "sig", "onnx", "fp16", "cpu") != base
+    assert key("d" * 64, "sig", "onnx", "fp32", "cuda:0") != base
     # The device kind counts, not the index: one export serves every GPU.
-    assert key("d" * 64, "onnx", "fp32", "cuda:0") == key("d" * 64, "onnx", "fp32", "cuda:3")
+    assert key("d" * 64, "sig", "onnx", "fp32", "cuda:0") == key("d" * 64, "sig", "onnx", "fp32", "cuda:3")
 
 
 def test_key_records_the_versions_of_the_formats_runtimes(shared_cache, monkeypatch):
     """An onnxruntime upgrade exports again, and asks again what the old one refused (a bf16 artifact, say)."""
     import importlib.metadata
 
-    onnx, torchscript = (shared_cache.key("d" * 64, fmt, "fp32", "cpu") for fmt in ("onnx", "ts-trace"))
+    onnx, torchscript = (shared_cache.key("d" * 64, "sig", fmt, "fp32", "cpu") for fmt in ("onnx", "ts-trace"))
     real = importlib.metadata.version
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0" if name == "onnxruntime" else real(name))
-    assert shared_cache.key("d" * 64, "onnx", "fp32", "cpu") != onnx
+    assert shared_cache.key("d" * 64, "sig", "onnx", "fp32", "cpu") != onnx
     # TorchScript artifacts do not depend on onnxruntime: they stay cached.
-    assert shared_cache.key("d" * 64, "ts-trace", "fp32", "cpu") == torchscript
+    assert shared_cache.key("d" * 64, "sig", "ts-trace", "fp32", "cpu") == torchscript
+
+
+def test_a_fixed_spec_exports_again(tmp_path):
+    """A spec corrected after a failure (a dim marked -1, a new max_batch_size, other trace shapes) must not be
+    served the export made from the old one."""
+    spec = tiny_spec("fixed-later", _Doubler)
+    module = spec.build()
+    first = ExportCache(tmp_path).get(spec, module, "5" * 64, "onnx", "fp32", "cpu")
+    for changed in (
+        dataclasses.replace(spec, max_batch_size=16),
+        dataclasses.replace(spec, outputs=(TensorSpec("y", "float32", (-1,)),)),
+        dataclasses.replace(spec, make_samples=lambda: [SampleCase(4, "b4", {"x": np.zeros((4, 4), np.float32)})]),
+    ):
+        again = ExportCache(tmp_path).get(changed, module, "5" * 64, "onnx", "fp32", "cpu")
+        assert again.cache_hit is False and again.path.parent != first.path.parent
+    assert ExportCache(tmp_path).get(spec, module, "5" * 64, "onnx", "fp32", "cpu").cache_hit is True
 
 
 # -- refusals -----------------------------------------------------------------------------------
@@ -270,6 +290,11 @@ class _NotScriptable(torch.nn.Module):
         return sum(v for v in [x])  # generator expressions are outside TorchScript
 
 
+class _Doubler(torch.nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
 class _FixedBatch(torch.nn.Module):
     """Traced at batch 8 with a literal 8: the trace cannot run batch 1."""
 
@@ -294,9 +319,30 @@ def test_failed_export_raises_export_error_and_leaves_nothing(tmp_path):
     cache = ExportCache(tmp_path)
     with pytest.raises(ExportError) as info:
         cache.get(spec, spec.build(), "1" * 64, "ts-script", "fp32", "cpu")
-    assert "exporting not-scriptable as ts-script fp32 failed" in str(info.value)
+    message = str(info.value)
+    assert message.startswith("not-scriptable cannot be exported as ts-script fp32: ")
+    # The remedy: another format, or the format declared unsupported in the spec.
+    assert "serve it in another format" in message and "unsupported_formats={'ts-script': 'why'}" in message
+    assert info.value.options == ("triton_formats",)
     assert info.value.__cause__ is not None
     assert [n for n in entries(tmp_path) if not n.endswith(".lock")] == []  # staging removed, nothing cached
+
+
+class _KthValue(torch.nn.Module):
+    def forward(self, x):
+        return torch.kthvalue(x, 2, dim=1).values[:, None].expand(-1, 4)
+
+
+def test_an_op_onnx_cannot_export_says_so_in_one_line_and_prints_nothing(tmp_path, capfd):
+    """torch's exporter prints the whole TorchScript graph from C++ before it raises: dozens of lines in a test
+    report, where the one line of the error says what."""
+    spec = tiny_spec("kth", _KthValue)
+    with pytest.raises(ExportError) as info:
+        ExportCache(tmp_path).get(spec, spec.build(), "6" * 64, "onnx", "fp32", "cpu")
+    assert "Exporting the operator 'aten::kthvalue' to ONNX opset version 17 is not supported" in str(info.value)
+    assert "\n" not in str(info.value)
+    out, err = capfd.readouterr()
+    assert "Torch IR graph" not in out + err
 
 
 def test_fp32_artifact_that_does_not_run_is_an_export_error(tmp_path):
