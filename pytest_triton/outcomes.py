@@ -1,16 +1,33 @@
-"""The one place where the library's errors become pytest outcomes, for the plugin's fixtures and the suites alike:
-a variant that cannot run here (Unsupported) skips with its reason; any other error the library raises for the user
-(a model the server refuses, a malformed data or baseline file, a check left with nothing to compare) fails the
-test with its message and no traceback from inside the library."""
+"""The one place where the library's errors and verdicts become pytest outcomes, for the plugin's fixtures and the
+suites alike: a variant that cannot run here (Unsupported) skips with its reason; any other error the library raises
+for the user (a model the server refuses, a wrong spec, a failed export, a malformed data or baseline file) fails the
+test with its message alone, without the test's source or fixture values, and so does a check's verdict.
+
+One cause fails one test: an error raised again for the next test (a model whose export failed, asked for by every
+test of that model) skips there, pointing at the test that failed on it."""
 
 from __future__ import annotations
 
 import contextlib
+import weakref
+from typing import Callable
 
 import pytest
 
-from pytest_triton.errors import Advised, TritonPluginError, Unsupported
+from pytest_triton.errors import Advised, CheckFailed, TritonPluginError, Unsupported
 from pytest_triton.options import OPTIONS
+
+# The failures this module raised, each with the library's error it came from (None for a check's verdict)...
+_RAISED: weakref.WeakKeyDictionary[BaseException, TritonPluginError | None] = weakref.WeakKeyDictionary()
+# ...and the errors that failed a test, with that test's node id (the plugin's report hook notes them).
+_FAILED_IN: weakref.WeakKeyDictionary[BaseException, str] = weakref.WeakKeyDictionary()
+
+
+def _failure(message: str, error: TritonPluginError | None = None) -> BaseException:
+    """pytest's failure with `message` alone: no test source, no fixture values (it says all there is to say)."""
+    failure = pytest.fail.Exception(message, pytrace=False)
+    _RAISED[failure] = error
+    return failure
 
 
 class triton_outcome(contextlib.AbstractContextManager):
@@ -22,10 +39,43 @@ class triton_outcome(contextlib.AbstractContextManager):
         if isinstance(error, Unsupported):
             raise pytest.skip.Exception(advised(error)) from None
         if isinstance(error, TritonPluginError):
-            raise pytest.fail.Exception(advised(error), pytrace=False) from None
+            where = _FAILED_IN.get(error)
+            if where is not None:
+                raise pytest.skip.Exception(f"see the failure of {where}: {_head(str(error))}") from None
+            raise _failure(advised(error), error) from None
+
+
+def triton_verdict(ok: bool, report: Callable[[], str]) -> None:
+    """Fail the test with a check's report where the check is not ok: the report names what is wrong, so the test's
+    source and its fixture values would only push it down."""
+    __tracebackhide__ = True
+    if not ok:
+        raise _failure(report())
+
+
+def note_failure(failed: BaseException | None, nodeid: str) -> None:
+    """Remember the test a library error failed (the first, where several met it)."""
+    error = _RAISED.get(failed) if failed is not None else None
+    if error is not None:
+        _FAILED_IN.setdefault(error, nodeid)
+
+
+def server_log_helps(failed: BaseException | None) -> bool:
+    """Whether the server's log belongs beside a test's failure: not beside the library's verdicts and errors, which
+    say what is wrong (a spec, an export, a regression, a file), nor beside a refused load, whose message carries
+    the log's lines already; beside a request the server refused, or a failure the library did not explain."""
+    if failed is None or failed not in _RAISED:
+        return True
+    return isinstance(_RAISED[failed], CheckFailed)
 
 
 def advised(error: Advised) -> str:
     """The message with the command-line flags of the settings its remedy changes."""
     flags = [f"--{option.flag}" for option in OPTIONS if option.dest in error.options]
     return f"{error} ({', '.join(flags)})" if flags else str(error)
+
+
+def _head(text: str, most: int = 100) -> str:
+    """The start of a message, to its first ';' (where the remedy begins) and at most `most` characters."""
+    head = (text.strip().splitlines() or [""])[0].split(";")[0]
+    return head if len(head) <= most else head[: most - 3] + "..."

@@ -21,7 +21,7 @@ from pytest_triton import hookspecs
 from pytest_triton.errors import TritonPluginError
 from pytest_triton.kinds import SERVED
 from pytest_triton.options import OPTIONS, read_options
-from pytest_triton.outcomes import advised, triton_outcome
+from pytest_triton.outcomes import advised, note_failure, server_log_helps, triton_outcome
 from pytest_triton.results_log import ResultsLog
 
 if TYPE_CHECKING:
@@ -92,6 +92,9 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "triton: the test talks to a Triton server (started once per process)")
+    config.addinivalue_line(
+        "markers", "triton_zoo_model(name): a test about that zoo model, deselected where the run does not check it"
+    )
     if _is_xdist_worker(config):
         # Workers write where the controller reads, for the summary and report.
         config.stash[results_dir_key] = Path(config.workerinput["triton_results_dir"])  # type: ignore[attr-defined]
@@ -358,6 +361,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about one zoo model (its own accuracy target) are deselected where the run does not check that model:
+    a team checking its own models sees no skips about models it never asked for."""
+    about = {item: marker.args[0] for item in items for marker in item.iter_markers("triton_zoo_model")}
+    if not about:
+        return
+    try:
+        checked = {variant.spec.name for variant in _variants(config)}
+    except pytest.Collector.CollectError:
+        return  # the modules that ask for the variants say why there are none
+    unchecked = [item for item, model in about.items() if model not in checked]
+    if unchecked:
+        config.hook.pytest_deselected(items=unchecked)
+        items[:] = [item for item in items if item not in unchecked]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo
@@ -366,7 +385,9 @@ def pytest_runtest_makereport(
     triton = item.config.stash.get(session_key, None)
     uses_triton = "triton_session" in getattr(item, "fixturenames", ())
     if report.failed and triton is not None and triton.server is not None and uses_triton:
-        tail = triton.log_tail(30)
+        failed = call.excinfo.value if call.excinfo is not None else None
+        note_failure(failed, item.nodeid)
+        tail = triton.log_tail(30) if server_log_helps(failed) else ""
         if tail:
             report.sections.append(("tritonserver log (tail)", tail))
         if len(triton.settings.remotes) > 1:  # which server of the fleet answered so
@@ -399,9 +420,11 @@ def triton_settings(pytestconfig: pytest.Config) -> Settings:
     return _options(pytestconfig).settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def triton_deployment(triton_session: TritonSession, triton_variant: Variant):
-    """The variant exported and loaded on the server; skipped with the reason where it cannot run here."""
+    """The variant exported and loaded on the server (once per session: the session keeps it); skipped with the
+    reason where it cannot run here. Per test, so that a variant that cannot be deployed fails one test and the
+    others skip, pointing at it, where pytest would raise a session fixture's failure again in each."""
     with triton_outcome():
         return triton_session.deployment(triton_variant.spec, triton_variant.format, triton_variant.precision)
 

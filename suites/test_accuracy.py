@@ -8,7 +8,7 @@ import pytest
 from pytest_triton.baselines.context import ACCURACY
 from pytest_triton.checks.accuracy import require_qa_model, served_accuracy
 from pytest_triton.checks.classification import classifier_geometry, require_classifier, served_classification
-from pytest_triton.outcomes import triton_outcome
+from pytest_triton.outcomes import triton_outcome, triton_verdict
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.squad.prediction_files import write_predictions
 
@@ -20,6 +20,7 @@ TINY_TARGET = {"exact_match": 80.0, "f1": 85.0}
 TINY_CLASSIFIER_TOP1 = 90.0
 
 
+@pytest.mark.triton_zoo_model("bert-tiny")
 def test_default_qa_model_reaches_its_target(
     triton_session, triton_models, triton_accuracy, triton_settings, record_property
 ):
@@ -64,9 +65,10 @@ def test_squad_through_triton(
         if triton_report_dir is not None:
             write_predictions(served.predictions, triton_report_dir / "squad" / deployment.model_name / name)
     _log(triton_results, context, deployment.model_name, checked.entries, checked.comparisons)
-    assert checked.ok, checked.report()
+    triton_verdict(checked.ok, checked.report)
 
 
+@pytest.mark.triton_zoo_model("resnext-small")
 def test_default_classifier_reaches_its_target(
     triton_session, triton_models, triton_classification, triton_settings, record_property
 ):
@@ -109,7 +111,7 @@ def test_top1_through_triton(
     if checked.images.converted:
         record_property(f"{checked.images.name}.converted_to_rgb", checked.images.converted)
     _log(triton_results, context, deployment.model_name, checked.entries, checked.comparisons)
-    assert checked.ok, checked.report()
+    triton_verdict(checked.ok, checked.report)
 
 
 def _log(results, context, model_name, entries, comparisons) -> None:

@@ -10,8 +10,9 @@ from pytest_triton.checks.conformance import (
     config_matches_signature,
     metadata_matches_signature,
     protocols_agree,
+    responses_match_config,
 )
-from pytest_triton.outcomes import triton_outcome
+from pytest_triton.outcomes import triton_outcome, triton_verdict
 
 
 def test_server_live_and_ready(triton_session):
@@ -27,22 +28,28 @@ def test_model_ready(triton_session, triton_deployment):
 
 def test_metadata_matches_signature(triton_session, triton_deployment):
     result = metadata_matches_signature(triton_session.client, triton_deployment)
-    assert result.ok, result.report()
+    triton_verdict(result.ok, result.report)
 
 
 def test_config_matches_signature(triton_session, triton_deployment):
     result = config_matches_signature(triton_session.client, triton_deployment)
-    assert result.ok, result.report()
+    triton_verdict(result.ok, result.report)
+
+
+def test_responses_match_config(triton_session, triton_deployment):
+    with triton_outcome():
+        result = responses_match_config(triton_session.client, triton_deployment)
+    triton_verdict(result.ok, result.report)
 
 
 def test_grpc_and_http_agree(triton_session, triton_deployment):
     with triton_outcome():
         result = protocols_agree(triton_session.client, triton_deployment)
-    assert result.ok, result.report()
+    triton_verdict(result.ok, result.report)
 
 
 @pytest.mark.parametrize("bad_request", BAD_REQUESTS, ids=lambda bad: bad.name)
 def test_bad_request_is_refused_cleanly(triton_session, triton_deployment, bad_request):
     with triton_outcome():
         result = bad_request_refused(triton_session.client, triton_deployment, bad_request)
-    assert result.ok, result.report()
+    triton_verdict(result.ok, result.report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pytest_triton.checks.golden import load_golden, save_golden
 from pytest_triton.checks.payload import parity_diffs, reference_cases, spec_tolerances
 from pytest_triton.kinds import SERVED
-from pytest_triton.outcomes import triton_outcome
+from pytest_triton.outcomes import triton_outcome, triton_verdict
 
 
 def test_outputs_match_reference(triton_session, triton_deployment, triton_settings, record_property):
@@ -53,4 +53,4 @@ def test_outputs_match_reference(triton_session, triton_deployment, triton_setti
         record_property(f"{label}.served_ms", round(milliseconds, 3))
         if label in reference_ms:
             record_property(f"{label}.reference_ms", round(reference_ms[label], 3))
-    assert result.ok, result.report()
+    triton_verdict(result.ok, result.report)

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_triton.baselines.context import SEARCH
 from pytest_triton.errors import TritonPluginError, Unsupported
-from pytest_triton.outcomes import advised, triton_outcome
+from pytest_triton.outcomes import advised, triton_outcome, triton_verdict
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.search.output import write_search
 from pytest_triton.search.recommendations import recheck, record_recommendation, stored_recommendations
@@ -48,7 +48,7 @@ def test_best_serving_configuration(
     if recorded and recommended is not None and point is not None:  # the search's own report holds the rest
         config = f"{spec.name}-{recommended.result.candidate.id}"
         log_outcome(triton_results, SuiteOutcome(SEARCH, config, (point,), (), tuple(recorded), context.path))
-    assert recommended is not None and point is not None, outcome.no_recommendation()
+    triton_verdict(recommended is not None and point is not None, outcome.no_recommendation)
     record_property("recommended", recommended.result.candidate.id)
     record_property("recommended_throughput", round(point.throughput, 2))
     triton_progress(
@@ -115,6 +115,6 @@ def test_stored_recommendations(
         failures += checked.failures
     for line in skipped:
         warnings.warn(f"not measured: {line}", stacklevel=1)
-    assert not failures, "\n".join(failures)
+    triton_verdict(not failures, lambda: "\n".join(failures))
     if len(skipped) == len(stored):
         pytest.skip("no stored recommendation can run here: " + "; ".join(skipped))

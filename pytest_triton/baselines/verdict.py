@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, Mapping, Sequence
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
+from pytest_triton.units import value_text
 
 # How many combined standard deviations of noise a change must exceed to count.
 NOISE_SIGMAS = 3.0
@@ -112,7 +113,8 @@ def compare(
     bound = _noise_explains(change, baseline, measured, sigmas)
     worse = change < 0 if baseline.direction == "higher" else change > 0
     size = abs(change)
-    shown = f"{_number(measured.value)} {measured.unit} vs baseline {_number(baseline.value)} ({change:+.1%})"
+    now, before = value_text(measured.value, measured.unit), value_text(baseline.value, baseline.unit)
+    shown = f"{now} vs baseline {before} ({change:+.1%})"
     if size <= baseline.tolerance:
         verdict, message = Verdict.OK, f"{name}: {shown}, within tolerance {baseline.tolerance:.0%}"
     elif size <= bound:
@@ -144,10 +146,6 @@ def _relative_change(measured: float, baseline: float) -> float:
     if baseline == 0:
         return 0.0 if measured == 0 else math.copysign(math.inf, measured)
     return (measured - baseline) / abs(baseline)
-
-
-def _number(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def compare_entries(

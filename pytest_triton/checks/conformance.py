@@ -83,6 +83,42 @@ def config_matches_signature(client: TritonClient, deployment: Deployment) -> Co
     return ConformanceResult(deployment.model_name, "config against the exported signature", tuple(problems))
 
 
+def responses_match_config(client: TritonClient, deployment: Deployment) -> ConformanceResult:
+    """Every sample case's answer has the outputs the served config declares, of its datatypes and dims (-1: any;
+    the request's batch first where the model batches). The metadata checks cannot see this: the server builds its
+    metadata from the config, and a python model's answer is not held to it."""
+    config = client.model_config(deployment.model_name)
+    declared = {t.name: (_wire_datatype(t.data_type), list(t.reshape.shape if t.HasField("reshape") else t.dims))
+                for t in config.output}  # fmt: skip
+    names, problems = _output_names(deployment), {}
+    for case in deployment.spec.make_samples():
+        batch = [case.batch_size] if config.max_batch_size > 0 else []
+        try:
+            answer = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
+        except InferenceServerException as refused:
+            problems[f"case {case.label}"] = f"sample case {case.label} is refused: {refused.message()}"
+            continue
+        for name in names:
+            datatype, dims = declared.get(name, ("(not in the config)", []))
+            array = answer[name]
+            served = (np_to_triton_dtype(array.dtype), list(array.shape))
+            fits = len(array.shape) == len(batch + dims) and all(
+                d in (-1, n) for d, n in zip(batch + dims, array.shape)
+            )
+            if (served[0] != datatype or not fits) and name not in problems:
+                problems[name] = (
+                    f"output {name} of sample case {case.label}: served {served[0]} {served[1]}, the config says "
+                    f"{datatype} {batch + dims}" + (" (the request's batch first)" if batch else "")
+                )
+    return ConformanceResult(deployment.model_name, "responses against the served config", tuple(problems.values()))
+
+
+def _wire_datatype(data_type: int) -> str:
+    """A ModelConfig DataType as the wire protocol names it: TYPE_FP32 -> FP32, TYPE_STRING -> BYTES."""
+    name = mc.DataType.Name(data_type).removeprefix("TYPE_")
+    return "BYTES" if name == "STRING" else name
+
+
 def protocols_agree(client: TritonClient, deployment: Deployment) -> ConformanceResult:
     """The first sample case over gRPC and over HTTP gives identical outputs. Unsupported where only one protocol's
     address is known."""

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from pytest_triton.perf.results import METRICS, Measurement, value_text
+from pytest_triton.perf.results import METRICS, Measurement
+from pytest_triton.units import value_text
 
 # Name in a limit -> (metric of Measurement.value, unit family).
 _METRICS = {

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pytest_triton.perf.early_stopping import early_stopping_percentile
 from pytest_triton.perf.load import LoadPoint, load_from_dict
+
+if TYPE_CHECKING:  # numpy is imported where figures are computed: plans are built from options at configure time
+    import numpy as np
 
 PERCENTILES = (50, 90, 95, 99)
 _BOUND_MIN_REQUESTS = 459  # the fewest latencies any of which bounds a p99 at 99% confidence
@@ -40,18 +42,6 @@ SERVER_FIGURES = {
 }
 
 
-def value_text(value: float | None, unit: str) -> str:
-    """Latencies (stored in µs) above 1 ms are shown in ms, memory in MiB; four significant digits, so that a
-    20.04 ms latency does not read as 20 ms."""
-    if value is None:
-        return "-"
-    if unit == "bytes":
-        return f"{value / 2**20:.4g} MiB"
-    if unit == "us" and abs(value) >= 1000:
-        return f"{value / 1000:.4g} ms"
-    return f"{value:.4g} {unit}"
-
-
 @dataclass(frozen=True)
 class LatencyStats:
     """Client-side request latency, µs."""
@@ -68,6 +58,8 @@ class LatencyStats:
     @staticmethod
     def of(latencies_us: Sequence[float] | np.ndarray, bound: bool = False) -> "LatencyStats":
         """`bound`: also the p99 bound (a pass over every latency: for a measurement, not for each window)."""
+        import numpy as np
+
         values = np.asarray(latencies_us, dtype=float)
         if values.size == 0:
             return LatencyStats(0.0, 0.0, 0.0, 0.0, 0.0)
@@ -169,7 +161,7 @@ class Measurement:
         mean = sum(values) / len(values)
         if mean <= 0:
             return None
-        return float(np.std(values, ddof=1)) / mean
+        return statistics.stdev(values) / mean
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

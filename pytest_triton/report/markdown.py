@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.perf.results import Measurement, value_text
+from pytest_triton.perf.results import Measurement
 from pytest_triton.report.format import change_text, counts_text, display_order, verdict_text
+from pytest_triton.units import value_text
 
 
 def _cell(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from pytest_triton.atomic_write import write_text_atomic
 from pytest_triton.export.formats import export_format
 from pytest_triton.models.spec import ModelSpec
-from pytest_triton.perf.results import Measurement, value_text
+from pytest_triton.perf.results import Measurement
 from pytest_triton.report.markdown import markdown_table
 from pytest_triton.repository.deployment import model_files
 from pytest_triton.repository.store import write_model
@@ -22,6 +22,7 @@ from pytest_triton.search.results import Ranked
 from pytest_triton.search.run import SearchOutcome
 from pytest_triton.search.sweep import concurrency_of
 from pytest_triton.session import TritonSession
+from pytest_triton.units import value_text
 
 REPOSITORY = "repository"
 _LATENCIES = ("latency_avg", "latency_p50", "latency_p90", "latency_p95", "latency_p99")  # report.json's, in µs

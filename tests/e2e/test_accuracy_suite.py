@@ -22,7 +22,8 @@ def suite_files() -> tuple[str, ...]:
 
 def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytester):
     result = suites(*TINY, "--update-baselines", "--triton-report=report", "-v")
-    result.assert_outcomes(passed=2, skipped=2)  # the classifier's tests: no classifier selected
+    # The classifier's: its top-1 skips (no classifier selected), and the tiny classifier's target is deselected.
+    result.assert_outcomes(passed=2, skipped=1, deselected=1)
     (path,) = (pytester.path / "baselines" / "accuracy").glob("accuracy.json")
     entries = json.loads(path.read_text())["entries"]
     v11 = entries["bert-tiny-onnx-fp32/synthetic-v1.1"]
@@ -42,7 +43,7 @@ def test_tiny_model_through_triton_matches_in_process_and_records(suites, pytest
         metric["weights"] = "0123456789abcdef"
     path.write_text(json.dumps(stored))
     result = suites(*TINY)
-    result.assert_outcomes(passed=2, skipped=2)
+    result.assert_outcomes(passed=2, skipped=1, deselected=1)
     result.stdout.fnmatch_lines(
         [
             "triton accuracy baselines: 2 ok, 2 not applied",
@@ -73,7 +74,7 @@ def test_malformed_squad_file_is_a_clear_error(suites, pytester):
         )
     )
     result = suites(*TINY, f"--squad-file={bad}")
-    result.assert_outcomes(failed=2, skipped=2)
+    result.assert_outcomes(failed=2, skipped=1, deselected=1)
     result.stdout.fnmatch_lines(["*dev.json*answer_start*"])
     result.stdout.no_fnmatch_line("*Traceback*")
 
@@ -102,8 +103,9 @@ def test_classifier_on_a_users_folder_with_imagenets_class_list_format(suites, p
     (pytester.path / "synsets.txt").write_text("".join(f"{name} a {name} image\n" for name in synthetic.CLASSES))
     folder = ("--triton-image-folder=val", "--triton-image-classes=synsets.txt", "--junitxml=run.xml")
     result = suites(*SMALL, *folder, "--update-baselines", "-rs")
-    # SQuAD skips for a classifier (2 variants and the QA target); the classifier's target is for the synthetic set.
-    result.assert_outcomes(passed=2, skipped=4)
+    # SQuAD skips for a classifier (2 variants; the QA model's target is deselected); the classifier's target is for
+    # the synthetic set.
+    result.assert_outcomes(passed=2, skipped=3, deselected=1)
     result.stdout.fnmatch_lines(["*the target (90% top-1 on held-out synthetic images) is for the shipped*"])
     path = pytester.path / "baselines" / "accuracy" / "accuracy.json"
     entries = json.loads(path.read_text())["entries"]
@@ -118,7 +120,7 @@ def test_classifier_on_a_users_folder_with_imagenets_class_list_format(suites, p
     stored["entries"]["resnext-small-onnx-fp16/val"]["top1"]["value"] = top1 + 5
     path.write_text(json.dumps(stored))
     result = suites(*SMALL, *folder)
-    result.assert_outcomes(passed=1, failed=1, skipped=4)
+    result.assert_outcomes(passed=1, failed=1, skipped=3, deselected=1)
     result.stdout.fnmatch_lines(["*resnext-small-onnx-fp16/val*top1*regression*"])
 
 
@@ -129,7 +131,7 @@ def test_a_folder_with_classes_the_model_does_not_know_fails_naming_them(suites,
     result = suites(
         *SMALL, "--triton-precisions=fp32", "--triton-image-folder=val", "--triton-image-classes=classes.txt"
     )
-    result.assert_outcomes(failed=1, skipped=3)
+    result.assert_outcomes(failed=1, skipped=2, deselected=1)
     result.stdout.fnmatch_lines(["*1 class folders are not in the class list (16 names), e.g. ?'zebra'?*"])
     result.stdout.no_fnmatch_line("*Traceback*")
 
@@ -175,8 +177,9 @@ def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites
         f'parameters {{ key: "onnx" value: {{ string_value: "{small_export / "model.onnx"}" }} }}\n'
     )
     result = suites(f"--triton-model-repository={model.parent}", "--triton-models=resnext-small")
-    # The in-process target passes (it is the zoo's model); SQuAD skips; the served model fails (508 of 512 here).
-    result.assert_outcomes(passed=1, failed=1, skipped=2)
+    # The in-process target passes (it is the zoo's model); SQuAD skips (the QA model's target is deselected); the
+    # served model fails (508 of 512 here).
+    result.assert_outcomes(passed=1, failed=1, skipped=1, deselected=1)
     result.stdout.fnmatch_lines(
         ["*: * of 512 labels differ from in-process, e.g.*00000.png: red-checks, in process blue-checks*"]
     )

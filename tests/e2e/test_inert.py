@@ -35,6 +35,17 @@ def test_a_run_without_triton_tests_starts_and_leaves_nothing(pytester, monkeypa
     assert list(scratch.iterdir()) == []
 
 
+def test_triton_ini_keys_are_checked_without_importing_anything_heavy(pytester):
+    """A project that sets triton_* ini keys for its suite runs still pays nothing in its other runs: the values are
+    checked at start-up (a bad one stops the run), with no numpy, torch or client imported."""
+    pytester.makepyfile(test_trivial=TRIVIAL)
+    pytester.makeini("[pytest]\ntriton_formats = onnx\ntriton_precisions = fp32\ntriton_perf_concurrency = 1,2\n")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.makeini("[pytest]\ntriton_formats = savedmodel\n")
+    refused = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    refused.stderr.fnmatch_lines(["ERROR: --triton-formats: unknown 'savedmodel'*"])
+
+
 def test_help_lists_the_options(pytester):
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0

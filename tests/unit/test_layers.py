@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pytest_triton"
 
 # Bottom first. A name is a top-level module or subpackage of pytest_triton.
 LAYERS = (
-    ("kinds", "errors", "atomic_write", "turns", "ordered_requests"),
+    ("kinds", "errors", "atomic_write", "turns", "ordered_requests", "units"),
     ("models", "baselines"),
     ("export", "squad", "images"),
     ("server",),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_triton.errors import ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.errors import CheckFailed, ExportError, ModelLoadError, SpecError, TritonPluginError, Unsupported
 from pytest_triton.options import OPTIONS
-from pytest_triton.outcomes import advised, triton_outcome
+from pytest_triton.outcomes import advised, note_failure, server_log_helps, triton_outcome, triton_verdict
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_triton"
 
@@ -31,6 +31,48 @@ def test_a_library_error_fails_without_a_traceback():
         with triton_outcome():
             raise ModelLoadError("the server refused the model")
     assert info.value.msg == "the server refused the model" and info.value.pytrace is False
+
+
+def test_the_same_error_met_again_after_it_failed_a_test_skips_pointing_at_that_test():
+    """A model whose export failed is asked for by every test of that model: one failure, and skips that say where."""
+    error = ExportError("scorer cannot be exported as onnx fp32: kthvalue; serve it in another format")
+    with pytest.raises(pytest.fail.Exception) as first:
+        with triton_outcome():
+            raise error
+    with pytest.raises(pytest.fail.Exception):  # not reported yet (another test may not have run its report)
+        with triton_outcome():
+            raise error
+    note_failure(first.value, "test_conformance.py::test_model_ready[scorer-onnx-fp32]")
+    with pytest.raises(pytest.skip.Exception) as again:
+        with triton_outcome():
+            raise error
+    assert again.value.msg == (
+        "see the failure of test_conformance.py::test_model_ready[scorer-onnx-fp32]: scorer cannot be exported as "
+        "onnx fp32: kthvalue"
+    )
+    with pytest.raises(pytest.fail.Exception):  # another error object is another cause
+        with triton_outcome():
+            raise ExportError(str(error))
+
+
+def test_a_verdict_fails_with_its_report_alone():
+    triton_verdict(True, lambda: "never asked for")
+    with pytest.raises(pytest.fail.Exception) as info:
+        triton_verdict(False, lambda: "scorer: output scores differs")
+    assert info.value.msg == "scorer: output scores differs" and info.value.pytrace is False
+
+
+def test_the_server_log_goes_beside_a_refused_request_and_unexplained_failures_only():
+    failures = {}
+    for name, error in (("check", CheckFailed("refused")), ("export", ExportError("no")), ("spec", SpecError("x"))):
+        with pytest.raises(pytest.fail.Exception) as info:
+            with triton_outcome():
+                raise error
+        failures[name] = info.value
+    with pytest.raises(pytest.fail.Exception) as verdict:
+        triton_verdict(False, lambda: "perf regression")
+    assert server_log_helps(failures["check"]) and server_log_helps(AssertionError("the test's own"))
+    assert not any(server_log_helps(f) for f in (failures["export"], failures["spec"], verdict.value))
 
 
 def test_other_exceptions_pass_through():
