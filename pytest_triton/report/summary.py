@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.perf.results import value_text
+from pytest_triton.baselines.verdict import Comparison, Verdict
 from pytest_triton.report.format import change_text, counts_text, display_order, verdict_text
+from pytest_triton.units import value_text
 
 _HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
 
@@ -45,9 +45,15 @@ def summary_lines(
     def line(row: Sequence[str]) -> str:
         return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, aligns, widths)).rstrip()
 
+    missing = sum(c.verdict is Verdict.MISSING for c in comparisons)
+    record = (
+        f"{title}: {missing} {'figure has' if missing == 1 else 'figures have'} no baseline yet; "
+        "record them with --update-baselines, review the diff and commit it"
+    )
     return [
         f"{title}: {counts_text(comparisons)}",
         line(_HEADER),
         line(["-" * w for w in widths]),
         *(line(row) for row in rows),
+        *([record] if missing else []),
     ]

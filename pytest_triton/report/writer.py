@@ -10,7 +10,7 @@ from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.perf.results import Measurement
 from pytest_triton.report.document import document_text, report_document
 from pytest_triton.report.markdown import markdown_summary
-from pytest_triton.report.plots import plot_latency_breakdown, plot_latency_throughput
+from pytest_triton.report.plots import plot_against_baseline, plot_latency_breakdown, plot_latency_throughput
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,10 @@ def write_report(
     plots: list[Path] = []
     if any(measurements.values()):
         series = {config: list(sweep) for config, sweep in measurements.items() if sweep}
-        plots.append(plot_latency_throughput(series, directory / "latency_vs_throughput.png"))
+        plots.append(plot_latency_throughput(series, directory / "latency_vs_throughput.png", comparisons))
         plots.append(plot_latency_breakdown(series, directory / "latency_breakdown.png"))
+    if any(c.change is not None for c in comparisons):
+        plots.append(plot_against_baseline(comparisons, directory / "against_baseline.png"))
     document = report_document(measurements, comparisons, title=title, metadata=metadata, plots=[p.name for p in plots])
     json_path = directory / "report.json"
     json_path.write_text(document_text(document), encoding="utf-8")

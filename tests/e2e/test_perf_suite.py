@@ -71,7 +71,7 @@ def test_record_then_compare_then_catch_a_regression_then_keep_a_malformed_file(
         [
             "triton perf baselines: *",
             f"{CONFIG}*throughput*",
-            "triton report: *summary.md (2 plots)",
+            "triton report: *summary.md (3 plots)",
             "triton history: kept history/*-cpu-*.json",
         ]
     )
@@ -83,7 +83,8 @@ def test_record_then_compare_then_catch_a_regression_then_keep_a_malformed_file(
     compared.stdout.fnmatch_lines([f"{CONFIG}*server_cpu_us*ok", f"{CONFIG}*throughput*ok"])
     report = json.loads((pytester.path / "report" / "report.json").read_text())
     assert CONFIG in {c["config"] for c in report["comparisons"]}
-    assert (pytester.path / "report" / "latency_vs_throughput.png").stat().st_size > 10_000
+    for plot in ("latency_vs_throughput.png", "against_baseline.png"):  # with the baselines drawn beside the run
+        assert (pytester.path / "report" / plot).stat().st_size > 10_000
     # A baseline a hundred times better than anything this machine does is a regression the run must fail on.
     stored["entries"][CONFIG]["throughput"].update(
         value=stored["entries"][CONFIG]["throughput"]["value"] * 100, noise=0.0, tolerance=0.05

@@ -7,9 +7,11 @@ import json
 import pytest
 
 from pytest_triton.baselines import BaselineEntry, compare, confirm
+from pytest_triton.baselines.verdict import Verdict
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.results import LatencyBreakdown, LatencyStats, Measurement, WindowResult
 from pytest_triton.report.format import verdict_text
+from pytest_triton.report.plots import _baseline_points
 from pytest_triton.report.summary import summary_lines
 from pytest_triton.report.writer import write_report
 
@@ -65,6 +67,10 @@ def test_summary_lines_table_carries_baseline_measured_change_and_verdict():
     assert "10 ms" in lines[4] and "10.25 ms" in lines[4] and "+2.5%" in lines[4] and lines[4].endswith("ok")
     assert lines[5].split()[-1] == "missing" and " - " in lines[5]
     assert lines[2].startswith("-" * len("sleep-10ms/c1") + "  -")  # the first column fits the longest config
+    assert lines[6] == (
+        "performance baselines: 1 figure has no baseline yet; record them with --update-baselines, review the diff "
+        "and commit it"
+    )
 
 
 def test_within_noise_says_whether_the_scatter_covered_it_or_a_repeat_did_not_confirm_it():
@@ -93,7 +99,11 @@ def test_write_report_writes_json_markdown_and_plots_with_the_numbers(tmp_path):
     )
 
     assert files.json.exists() and files.markdown.exists()
-    assert sorted(p.name for p in files.plots) == ["latency_breakdown.png", "latency_vs_throughput.png"]
+    assert sorted(p.name for p in files.plots) == [
+        "against_baseline.png",
+        "latency_breakdown.png",
+        "latency_vs_throughput.png",
+    ]
     for plot in files.plots:
         data = plot.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
@@ -115,7 +125,7 @@ def test_write_report_writes_json_markdown_and_plots_with_the_numbers(tmp_path):
     assert "- **hardware**: cpu-amd-epyc-2c" in markdown
 
 
-def test_a_report_without_measurements_has_no_plots(tmp_path):
+def test_a_report_without_measurements_or_baselines_has_no_plots(tmp_path):
     files = write_report(tmp_path, {}, COMPARISONS[2:])
     assert files.plots == ()
     assert json.loads(files.json.read_text())["summary"] == "1 missing"
@@ -125,3 +135,13 @@ def test_rows_follow_natural_order_of_load_points():
     entry = BaselineEntry(1.0, "infer/s", "higher", 0.05)
     rows = summary_lines([compare(f"m/c{c}", "throughput", entry, entry) for c in (16, 2, 1)])[3:]
     assert [row.split()[0] for row in rows] == ["m/c1", "m/c2", "m/c16"]
+
+
+def test_the_latency_plot_places_each_baseline_where_both_its_throughput_and_p50_are_stored():
+    p50 = BaselineEntry(10_000, "us", "lower", 0.05)
+    comparisons = [
+        *COMPARISONS,
+        compare("sleep-10ms/c1", "latency_p50", BaselineEntry(11_000, "us", "lower", 0.05), p50),
+        compare("sleep-10ms/c2", "throughput", throughput(90.0), throughput(95.0)),  # no p50 stored: no point
+    ]
+    assert _baseline_points(comparisons) == {"sleep-10ms/c1": ((100.0, 10.0), Verdict.REGRESSION)}
