@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,10 @@ from pytest_triton.models.zoo import zoo_spec
 from pytest_triton.session import TritonSession
 from pytest_triton.settings import Settings
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "suites"
+# What the wheel is built from.
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "pytest_triton", "suites")
 
 
 def interruptible() -> None:
@@ -131,3 +137,76 @@ def pytest_triton_models(config):
         )
     ]
 """
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built as a wheel, from a copy of its sources (the build leaves nothing in the checkout)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(
+            ROOT / name,
+            source / name,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}),
+        )
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        timeout=600,
+    )
+    (built,) = out.glob("pytest_triton-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh environment with the wheel installed. Its dependencies (torch and the rest, gigabytes) come from this
+    environment through a path file, which adds the directory without running the path files in it, so the
+    editable install of the checkout stays out."""
+    env = tmp_path_factory.mktemp("env")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    python = env / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", site, str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    return python
+
+
+@pytest.fixture(scope="session")
+def installed_pytest():
+    """A runner of pytest in a fresh environment's `python`, in `project`, as its user runs it (no cache provider:
+    nothing is left in the project between runs but what each run writes)."""
+
+    def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(python), "-m", "pytest", "-p", "no:cacheprovider", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    return run
