@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from pytest_triton.errors import Advised, CheckFailed, TritonPluginError, Unsupported
+from pytest_triton.errors import Advised, CheckFailed, ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.options import OPTIONS
 
 # The failures this module raised, each with the library's error it came from (None for a check's verdict)...
@@ -61,12 +61,12 @@ def note_failure(failed: BaseException | None, nodeid: str) -> None:
 
 
 def server_log_helps(failed: BaseException | None) -> bool:
-    """Whether the server's log belongs beside a test's failure: not beside the library's verdicts and errors, which
-    say what is wrong (a spec, an export, a regression, a file), nor beside a refused load, whose message carries
-    the log's lines already; beside a request the server refused, or a failure the library did not explain."""
+    """Whether the server's log belongs beside a test's failure: beside a model the server refused to load or a
+    request it refused, and a failure the library did not explain; not beside the library's verdicts and its other
+    errors, which say what is wrong (a spec, an export, a regression, a file) without the server."""
     if failed is None or failed not in _RAISED:
         return True
-    return isinstance(_RAISED[failed], CheckFailed)
+    return isinstance(_RAISED[failed], (CheckFailed, ModelLoadError))
 
 
 def advised(error: Advised) -> str:

@@ -180,7 +180,7 @@ class TritonSession:
         try:
             REFERENCE_MODEL.place(ModelRepository(self.client, self.server.repository if self.server else None))
         except ModelLoadError as error:
-            return self._with_log_tail(error)
+            return error
         return REFERENCE_MODEL.workload()
 
     def unload(self, deployment: Deployment) -> None:
@@ -223,25 +223,18 @@ class TritonSession:
             return self._served(spec, precision)
         artifact = self.artifact(spec, fmt, precision)
         repository = ModelRepository(self.client, self.server.repository if self.server else None)
-        try:
-            return deploy(
-                repository,
-                spec,
-                artifact,
-                self.facts.backends if self.facts else (),
-                name=variant_id(spec.name, fmt, precision, serving.suffix),
-                batching=serving.batching,
-                instances=serving.instances(self.settings.gpus),
-                warmup=serving.warmup,
-                cuda_graphs=serving.cuda_graphs,
-                max_batch_size=serving.max_batch_size,
-            )
-        except ModelLoadError as error:
-            raise self._with_log_tail(error) from None
-
-    def _with_log_tail(self, error: ModelLoadError) -> ModelLoadError:
-        tail = self.log_tail(20)
-        return ModelLoadError(f"{error}\nserver log tail:\n{tail}" if tail else str(error))
+        return deploy(
+            repository,
+            spec,
+            artifact,
+            self.facts.backends if self.facts else (),
+            name=variant_id(spec.name, fmt, precision, serving.suffix),
+            batching=serving.batching,
+            instances=serving.instances(self.settings.gpus),
+            warmup=serving.warmup,
+            cuda_graphs=serving.cuda_graphs,
+            max_batch_size=serving.max_batch_size,
+        )
 
     def log_tail(self, lines: int) -> str:
         """The last `lines` lines of the server's log, less those of the backend probes, whose expected load
@@ -257,10 +250,7 @@ class TritonSession:
         (an existing repository served beside ours), with its dtypes as the server reports them, and its whole
         signature where the spec came from the server."""
         if self.endpoint is not None and self.endpoint.manages_models:
-            try:
-                self.client.load_model(spec.name)
-            except ModelLoadError as error:
-                raise self._with_log_tail(error) from None
+            self.client.load_model(spec.name)
         elif not self.client.is_model_ready(spec.name):
             raise ModelLoadError(
                 f"model '{spec.name}' is not ready on {self.settings.url}; deploy it there, or name the served "
@@ -323,9 +313,12 @@ class TritonSession:
 
 
 def _worth_reading(line: str) -> bool:
-    """Not blank, not a backend probe's, not the start-up table's (its rows and rules), not benign."""
+    """Not blank, not a backend probe's, not the start-up table's (its rows, its rules and the empty log lines that
+    head its parts), not benign."""
     text = line.strip()
-    return bool(text) and text[0] not in "|+" and PROBE_PREFIX not in text and not any(b in text for b in _BENIGN)
+    if not text or text[0] in "|+" or text.endswith("]") or PROBE_PREFIX in text:
+        return False
+    return not any(benign in text for benign in _BENIGN)
 
 
 def _check_gpus(gpus: tuple[int, ...]) -> None:

@@ -62,16 +62,18 @@ def test_a_verdict_fails_with_its_report_alone():
     assert info.value.msg == "scorer: output scores differs" and info.value.pytrace is False
 
 
-def test_the_server_log_goes_beside_a_refused_request_and_unexplained_failures_only():
+def test_the_server_log_goes_beside_a_refused_load_or_request_and_unexplained_failures_only():
     failures = {}
-    for name, error in (("check", CheckFailed("refused")), ("export", ExportError("no")), ("spec", SpecError("x"))):
+    errors = {"check": CheckFailed("refused"), "load": ModelLoadError("no"), "export": ExportError("no")}
+    for name, error in {**errors, "spec": SpecError("x")}.items():
         with pytest.raises(pytest.fail.Exception) as info:
             with triton_outcome():
                 raise error
         failures[name] = info.value
     with pytest.raises(pytest.fail.Exception) as verdict:
         triton_verdict(False, lambda: "perf regression")
-    assert server_log_helps(failures["check"]) and server_log_helps(AssertionError("the test's own"))
+    assert server_log_helps(failures["check"]) and server_log_helps(failures["load"])
+    assert server_log_helps(AssertionError("the test's own"))
     assert not any(server_log_helps(f) for f in (failures["export"], failures["spec"], verdict.value))
 
 
