@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from dataclasses import dataclass
 from typing import Callable
 
 import pytest
@@ -17,16 +18,26 @@ import pytest
 from pytest_triton.errors import Advised, CheckFailed, ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.options import OPTIONS
 
-# The failures this module raised, each with the library's error it came from (None for a check's verdict)...
-_RAISED: weakref.WeakKeyDictionary[BaseException, TritonPluginError | None] = weakref.WeakKeyDictionary()
+
+@dataclass(frozen=True)
+class _Explained:
+    """What a failure this module raised came from: the library's error (None for a check's verdict), and whether the
+    server's log may say more."""
+
+    error: TritonPluginError | None
+    server_log: bool
+
+
+# The failures this module raised...
+_RAISED: weakref.WeakKeyDictionary[BaseException, _Explained] = weakref.WeakKeyDictionary()
 # ...and the errors that failed a test, with that test's node id (the plugin's report hook notes them).
 _FAILED_IN: weakref.WeakKeyDictionary[BaseException, str] = weakref.WeakKeyDictionary()
 
 
-def _failure(message: str, error: TritonPluginError | None = None) -> BaseException:
+def _failure(message: str, error: TritonPluginError | None, server_log: bool) -> BaseException:
     """pytest's failure with `message` alone: no test source, no fixture values (it says all there is to say)."""
     failure = pytest.fail.Exception(message, pytrace=False)
-    _RAISED[failure] = error
+    _RAISED[failure] = _Explained(error, server_log)
     return failure
 
 
@@ -42,31 +53,37 @@ class triton_outcome(contextlib.AbstractContextManager):
             where = _FAILED_IN.get(error)
             if where is not None:
                 raise pytest.skip.Exception(f"see the failure of {where}: {_head(str(error))}") from None
-            raise _failure(advised(error), error) from None
+            # A model the server refused to load, or a request it refused: its log may say why.
+            raise _failure(advised(error), error, isinstance(error, (CheckFailed, ModelLoadError))) from None
 
 
-def triton_verdict(ok: bool, report: Callable[[], str]) -> None:
+def triton_verdict(ok: bool, report: Callable[[], str], *, server_log: bool = False) -> None:
     """Fail the test with a check's report where the check is not ok: the report names what is wrong, so the test's
-    source and its fixture values would only push it down."""
+    source and its fixture values would only push it down. `server_log`: the server's log may say more (a check of
+    how the server answers requests), so it goes beside the report."""
     __tracebackhide__ = True
     if not ok:
-        raise _failure(report())
+        raise _failure(report(), None, server_log)
 
 
 def note_failure(failed: BaseException | None, nodeid: str) -> None:
     """Remember the test a library error failed (the first, where several met it)."""
-    error = _RAISED.get(failed) if failed is not None else None
-    if error is not None:
-        _FAILED_IN.setdefault(error, nodeid)
+    explained = _explained(failed)
+    if explained is not None and explained.error is not None:
+        _FAILED_IN.setdefault(explained.error, nodeid)
 
 
 def server_log_helps(failed: BaseException | None) -> bool:
-    """Whether the server's log belongs beside a test's failure: beside a model the server refused to load or a
-    request it refused, and a failure the library did not explain; not beside the library's verdicts and its other
-    errors, which say what is wrong (a spec, an export, a regression, a file) without the server."""
-    if failed is None or failed not in _RAISED:
-        return True
-    return isinstance(_RAISED[failed], (CheckFailed, ModelLoadError))
+    """Whether the server's log belongs beside a test's failure: beside a model the server refused to load, a request
+    it refused or a check of how it answers, and a failure the library did not explain; not beside the library's
+    other verdicts and errors, which say what is wrong (a spec, an export, a regression, a file)."""
+    explained = _explained(failed)
+    return explained is None or explained.server_log
+
+
+def _explained(failed: BaseException | None) -> _Explained | None:
+    # `in` first: a built-in exception (an AssertionError of the test's own) takes no weak reference, which get() needs.
+    return _RAISED[failed] if failed is not None and failed in _RAISED else None
 
 
 def advised(error: Advised) -> str:

@@ -39,17 +39,17 @@ def test_config_matches_signature(triton_session, triton_deployment):
 def test_responses_match_config(triton_session, triton_deployment):
     with triton_outcome():
         result = responses_match_config(triton_session.client, triton_deployment)
-    triton_verdict(result.ok, result.report)
+    triton_verdict(result.ok, result.report, server_log=True)
 
 
 def test_grpc_and_http_agree(triton_session, triton_deployment):
     with triton_outcome():
         result = protocols_agree(triton_session.client, triton_deployment)
-    triton_verdict(result.ok, result.report)
+    triton_verdict(result.ok, result.report, server_log=True)
 
 
 @pytest.mark.parametrize("bad_request", BAD_REQUESTS, ids=lambda bad: bad.name)
 def test_bad_request_is_refused_cleanly(triton_session, triton_deployment, bad_request):
     with triton_outcome():
         result = bad_request_refused(triton_session.client, triton_deployment, bad_request)
-    triton_verdict(result.ok, result.report)
+    triton_verdict(result.ok, result.report, server_log=True)

@@ -10,7 +10,7 @@ from pytest_triton.outcomes import triton_outcome, triton_verdict
 def test_same_request_same_answer(triton_session, triton_deployment):
     with triton_outcome():
         result = repeated_request_identical(triton_session.client, triton_deployment)
-    triton_verdict(result.ok, result.report)
+    triton_verdict(result.ok, result.report, server_log=True)
 
 
 def test_batched_rows_match_rows_alone(triton_session, triton_deployment, triton_settings, record_property):
@@ -20,4 +20,4 @@ def test_batched_rows_match_rows_alone(triton_session, triton_deployment, triton
         )
     record_property("concurrent_inferences", inferences)
     record_property("concurrent_executions", executions)
-    triton_verdict(result.ok, result.report)
+    triton_verdict(result.ok, result.report, server_log=True)

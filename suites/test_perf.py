@@ -92,7 +92,7 @@ def test_throughput_and_latency_against_baseline(
     _record_figures(record_property, outcome)
     for m in outcome.measurements:
         failed = f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
-        triton_verdict(m.requests > 0 and m.errors == 0, lambda: failed)
+        triton_verdict(m.requests > 0 and m.errors == 0, lambda: failed, server_log=True)
     for line in outcome.unchecked:
         warnings.warn(line, stacklevel=1)
     triton_verdict(not outcome.failures, lambda: "\n".join(outcome.failures))
