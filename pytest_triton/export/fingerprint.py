@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import marshal
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
@@ -35,11 +35,12 @@ def weights_digest(module: torch.nn.Module) -> str:
 
 
 def code_digest(module: torch.nn.Module) -> str:
-    """sha256 over the code of every module in the tree: the whole source file of each class outside torch (so a
-    helper function or constant beside the class counts too), a scripted module's TorchScript code, and the
-    bytecode of classes with no file (defined in a notebook or by exec). torch's own classes are covered by the
-    torch version the cache key holds. Code the model calls in other files (a helper module of yours) is not."""
-    digest = hashlib.sha256()
+    """sha256 over the code of the module tree: its repr (every module's class and settings: a ReLU swapped for a
+    GELU in an nn.Sequential, another stride), the whole source file of each class outside torch (so a helper
+    function or constant beside the class counts too), the code of scripted and fx-traced modules, and the
+    bytecode of classes with no file (defined in a notebook or by exec). torch's own code is covered by the torch
+    version the cache key holds. Code the model calls in other files (a helper module of yours) is not."""
+    digest = hashlib.sha256(repr(module).encode())
     for part in sorted(set(_code_parts(module))):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
@@ -48,19 +49,17 @@ def code_digest(module: torch.nn.Module) -> str:
 def _code_parts(module: torch.nn.Module) -> Iterator[bytes]:
     import torch
 
+    classes: set[type] = set()
     for submodule in module.modules():
         if isinstance(submodule, torch.jit.ScriptModule):
-            yield _script_code(submodule)
-        for cls in type(submodule).__mro__:
-            if cls is not object and not cls.__module__.startswith("torch"):
-                yield from _class_code(cls)
-
-
-def _script_code(module: torch.jit.ScriptModule) -> bytes:
-    try:
-        return str(module.code).encode()
-    except RuntimeError:  # a module with no forward of its own has no code to show
-        return type(module).__qualname__.encode()
+            # Every method, helpers and a ModuleList's __len__ included: a container has no forward to show.
+            yield b"".join(f"{n}:{submodule._c._get_method(n).code}".encode() for n in submodule._c._method_names())
+        elif isinstance(submodule, torch.fx.GraphModule):
+            yield submodule.code.encode()
+        classes.update(type(submodule).__mro__)
+    for cls in classes:
+        if cls is not object and cls.__module__ != "torch" and not cls.__module__.startswith("torch."):
+            yield from _class_code(cls)
 
 
 def _class_code(cls: type) -> Iterator[bytes]:
@@ -72,7 +71,21 @@ def _class_code(cls: type) -> Iterator[bytes]:
     if codes and all(file.is_file() for file in files):
         yield from (file.read_bytes() for file in files)
     else:
-        yield cls.__qualname__.encode() + b"".join(marshal.dumps(code) for code in codes)
+        yield cls.__qualname__.encode() + b"".join(_bytecode(code) for code in codes)
+
+
+def _bytecode(code: types.CodeType) -> bytes:
+    """What a function does, without where it was defined: a notebook names its cells after the kernel's process,
+    so file names and line numbers would change at every restart."""
+    return code.co_code + repr(code.co_names).encode() + b"".join(_constant(c) for c in code.co_consts)
+
+
+def _constant(value: object) -> bytes:
+    if isinstance(value, types.CodeType):
+        return _bytecode(value)
+    if isinstance(value, frozenset):  # `x in {"a", "b"}`: its order follows the process's string hashing
+        return repr(sorted(value, key=repr)).encode()
+    return repr(value).encode()
 
 
 def signature_text(spec: ModelSpec, example: Mapping[str, np.ndarray]) -> str:

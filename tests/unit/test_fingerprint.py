@@ -4,6 +4,8 @@ the export cache's key; the same model built twice must not."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -116,3 +118,85 @@ def test_the_signature_holds_the_declaration_and_the_trace_shapes():
     assert signature_text(_spec(max_batch_size=4), example) != base
     assert signature_text(_spec(), {"x": np.zeros((3, 4), np.float32)}) != base
     assert signature_text(_spec(), {"x": np.zeros((2, 4), np.float64)}) != base
+
+
+def test_settings_of_torch_modules_count():
+    """A model made only of torch's modules: its code is torch's, but a swapped activation or another stride is
+    another model, with the same weights."""
+    torch.manual_seed(0)
+    relu = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    gelu = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.GELU())
+    assert code_digest(relu) != code_digest(gelu)
+    assert code_digest(torch.nn.Conv2d(3, 3, 3, stride=1)) != code_digest(torch.nn.Conv2d(3, 3, 3, stride=2))
+
+
+def test_a_scripted_container_and_its_helpers_are_hashed(tmp_path):
+    """A scripted ModuleList has no forward to show (its only method is __len__), and a helper the forward calls is
+    code of the model too. Compared as torch.jit.load gives them back: with no Python class behind them."""
+
+    def scripted(factor: int) -> torch.nn.Module:
+        path = tmp_path / f"stack_{factor}.py"
+        path.write_text(SCRIPTED.format(factor=factor))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        torch.jit.script(loaded.Stack()).save(str(tmp_path / f"{path.stem}.pt"))
+        return torch.jit.load(str(tmp_path / f"{path.stem}.pt"))
+
+    assert code_digest(scripted(2)) == code_digest(scripted(2))
+    assert code_digest(scripted(2)) != code_digest(scripted(3))
+
+
+SCRIPTED = """
+import torch
+
+
+class Stack(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(2, 2)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.helper(x)
+
+    @torch.jit.export
+    def helper(self, x):
+        return x * {factor}
+"""
+
+
+def test_an_fx_traced_module_is_hashed_by_its_generated_code():
+    torch.manual_seed(0)
+    base = torch.nn.Linear(2, 2)
+    doubled = torch.fx.symbolic_trace(torch.nn.Sequential(base))
+    doubled.graph.call_function(torch.mul, (next(iter(doubled.graph.nodes)), 2))
+    doubled.recompile()
+    assert code_digest(torch.fx.symbolic_trace(torch.nn.Sequential(base))) != code_digest(doubled)
+
+
+def test_a_notebooks_class_has_one_digest_in_every_process():
+    """Without a file, a class is hashed by its bytecode, which must not carry where it was compiled nor the order of
+    a set that string hashing decides: each kernel restart would export again and grow the cache."""
+    program = (
+        "import torch\nfrom pytest_triton.export.fingerprint import code_digest\n"
+        f"namespace = {{'torch': torch}}\nexec(compile({NOTEBOOK_CELL!r}, '/tmp/ipykernel_{{}}/cell.py'.format("
+        "__import__('os').getpid()), 'exec'), namespace)\nprint(code_digest(namespace['Gate']()))\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, check=True, timeout=120,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
+
+
+NOTEBOOK_CELL = """
+class Gate(torch.nn.Module):
+    def forward(self, x):
+        return x if x.dtype in {"float32", "float16", "bfloat16"} else x.float()
+"""
