@@ -5,6 +5,7 @@ Usable without pytest; the plugin holds one of these per process in `config.stas
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 from pytest_triton.checks.payload import reference_outputs
 from pytest_triton.checks.performance import Reference
-from pytest_triton.errors import ModelLoadError, SpecError, TritonPluginError, Unsupported
+from pytest_triton.errors import Advised, ModelLoadError, TritonPluginError, Unsupported
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported
 from pytest_triton.export.fingerprint import Fingerprint
 from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # torch is imported where a reference model is built: served 
     import torch
 
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
+# A log line's prefix with no message after it: "I1204 12:15:54.869152 3788 server.cc:604]".
+_EMPTY_LOG_LINE = re.compile(r"[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]")
 # What a healthy server logs on a machine without a GPU or DCGM, and for a python model it asks to auto-complete.
 _BENIGN = (
     "Failed to initialize NVML",
@@ -68,8 +71,8 @@ class TritonSession:
     endpoint: ServerEndpoint | None = None
     facts: ServerFacts | None = None
     _client: TritonClient | None = field(default=None, repr=False)
-    # Per model: its checked module and fingerprint, or why its spec is wrong (raised again, as the same error).
-    _references: dict[str, tuple[torch.nn.Module, Fingerprint] | SpecError] = field(default_factory=dict, repr=False)
+    # Per model: its checked module and fingerprint, or why there is none (raised again, as the same error).
+    _references: dict[str, tuple[torch.nn.Module, Fingerprint] | Advised] = field(default_factory=dict, repr=False)
     # Per (model, format, precision): the export, or why there is none (raised again, as the same error).
     _artifacts: dict[tuple[str, str, str], Artifact | Exception] = field(default_factory=dict, repr=False)
     _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(
@@ -131,10 +134,10 @@ class TritonSession:
             try:
                 module = checked_module(spec)
                 self._references[spec.name] = (module, Fingerprint.of(module))
-            except SpecError as error:
+            except Advised as error:  # a wrong spec, a checkpoint that is not there, a model known only by name
                 self._references[spec.name] = error
         built = self._references[spec.name]
-        if isinstance(built, SpecError):
+        if isinstance(built, Advised):
             raise built
         return built
 
@@ -313,10 +316,10 @@ class TritonSession:
 
 
 def _worth_reading(line: str) -> bool:
-    """Not blank, not a backend probe's, not the start-up table's (its rows, its rules and the empty log lines that
-    head its parts), not benign."""
+    """Not blank, not a backend probe's, not the start-up table's (its rows, its rules and the log lines with no
+    message that head its parts), not benign."""
     text = line.strip()
-    if not text or text[0] in "|+" or text.endswith("]") or PROBE_PREFIX in text:
+    if not text or text[0] in "|+" or _EMPTY_LOG_LINE.fullmatch(text) or PROBE_PREFIX in text:
         return False
     return not any(benign in text for benign in _BENIGN)
 

@@ -88,8 +88,8 @@ def responses_match_config(client: TritonClient, deployment: Deployment) -> Conf
     the request's batch first where the model batches). The metadata checks cannot see this: the server builds its
     metadata from the config, and a python model's answer is not held to it."""
     config = client.model_config(deployment.model_name)
-    declared = {t.name: (_wire_datatype(t.data_type), list(t.reshape.shape if t.HasField("reshape") else t.dims))
-                for t in config.output}  # fmt: skip
+    # dims are what clients get; a reshape is what the model itself gives, which Triton reshapes to dims.
+    declared = {t.name: (_wire_datatype(t.data_type), list(t.dims)) for t in config.output}
     names, problems = _output_names(deployment), {}
     for case in deployment.spec.make_samples():
         batch = [case.batch_size] if config.max_batch_size > 0 else []

@@ -3,6 +3,10 @@ ModelSpec fails once, in one sentence that names the field to fix, instead of de
 
 from __future__ import annotations
 
+import itertools
+import os
+import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from pytest_triton.errors import Advised, SpecError
@@ -136,16 +140,18 @@ def check_forward(spec: ModelSpec, module: object, case: SampleCase) -> None:
             f"{spec.name}: ModelSpec.build returns a module in training mode (dropout and batch norm "
             "would change its answers); return module.eval()"
         )
+    # Where the module's weights are: build may return it on a GPU.
+    device = next(itertools.chain(module.parameters(), module.buffers()), torch.empty(0)).device
     try:
         with torch.no_grad():
-            returned = module(*(torch.from_numpy(case.inputs[t.name]) for t in spec.inputs))
+            returned = module(*(torch.from_numpy(case.inputs[t.name]).to(device) for t in spec.inputs))
     except Exception as error:  # whatever the model's own code raises
-        message = _first_line(error)
         raise SpecError(
-            f"{spec.name}: the module of ModelSpec.build fails on sample case '{case.label}' "
-            f"({type(error).__name__}: {message}); its forward takes the inputs positionally, in "
-            f"ModelSpec.inputs order ({', '.join(spec.input_names())})"
-        ) from None
+            f"{spec.name}: the module of ModelSpec.build fails on sample case '{case.label}'{_where(error)} "
+            f"({type(error).__name__}: {_first_line(error)})"
+            + (f"; forward takes the inputs positionally, in ModelSpec.inputs order ({', '.join(spec.input_names())})"
+               if isinstance(error, TypeError) else "")
+        ) from None  # fmt: skip
     _check_outputs(spec, returned, case)
 
 
@@ -204,6 +210,17 @@ def _dtype_name(dtype: str) -> str | None:
         return np.dtype(dtype).name
     except TypeError:
         return None
+
+
+def _where(error: BaseException) -> str:
+    """ " at file:line" where the model's own code raised the error (the last frame outside torch and this module);
+    "" where none did (forward called with the wrong inputs)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if f"{os.sep}torch{os.sep}" not in frame.filename and frame.filename != __file__
+    ]
+    return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
 
 def _first_line(error: BaseException) -> str:

@@ -88,7 +88,16 @@ MISTAKES = {
     ),
     "forward fails": (
         dict(inputs=(TensorSpec("mask", "float32", (1,)), TensorSpec("features", "float32", (4,)))),
-        "scorer: the module of ModelSpec.build fails on sample case 'b2' (RuntimeError: ",
+        "scorer: the module of ModelSpec.build fails on sample case 'b2' at test_spec_check.py:",
+    ),
+    "forward takes other inputs": (
+        dict(
+            inputs=(TensorSpec("features", "float32", (4,)),),
+            make_samples=lambda: [SampleCase(2, "b2", {"features": np.ones((2, 4), np.float32)})],
+        ),
+        "scorer: the module of ModelSpec.build fails on sample case 'b2' (TypeError: Scorer.forward() missing 1 "
+        "required positional argument: 'mask'); forward takes the inputs positionally, in ModelSpec.inputs order "
+        "(features)",
     ),
     "fixed dim against other samples": (
         dict(make_samples=lambda: _samples(width=11)),
