@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """The line of another library's error message that says what happened, for a message of ours to quote."""
+    lines = [line for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
+    # TorchScript opens with a generic header and ends with the cause.
+    line = lines[-1] if "TorchScript interpreter" in lines[0] else lines[0]
+    return line.strip()[:300]
+
+
 class Advised(Exception):
     """An error whose remedy is a setting: `options` names the settings by their ini names (options.py), and the
     plugin adds their command-line flags to the message. The library itself never names a flag."""

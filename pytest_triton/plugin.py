@@ -371,9 +371,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         checked = {variant.spec.name for variant in _variants(config)}
     except pytest.Collector.CollectError:
         return  # the modules that ask for the variants say why there are none
-    unchecked = [item for item, model in about.items() if model not in checked]
+    unchecked = {item for item, model in about.items() if model not in checked}
     if unchecked:
-        config.hook.pytest_deselected(items=unchecked)
+        config.hook.pytest_deselected(items=[item for item in items if item in unchecked])
         items[:] = [item for item in items if item not in unchecked]
 
 

@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from pytest_triton.checks.payload import reference_outputs
 from pytest_triton.checks.performance import Reference
@@ -34,6 +34,8 @@ from pytest_triton.settings import Settings
 if TYPE_CHECKING:  # torch is imported where a reference model is built: served models are checked without it
     import torch
 
+K = TypeVar("K")
+V = TypeVar("V")
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
 # A log line's prefix with no message after it: "I1204 12:15:54.869152 3788 server.cc:604]".
 _EMPTY_LOG_LINE = re.compile(r"[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]")
@@ -71,11 +73,11 @@ class TritonSession:
     endpoint: ServerEndpoint | None = None
     facts: ServerFacts | None = None
     _client: TritonClient | None = field(default=None, repr=False)
-    # Per model: its checked module and fingerprint, or why there is none (raised again, as the same error).
+    # Each kept by _remembered: per model its checked module and fingerprint, per (model, format, precision) its
+    # export, per serving policy too its deployment; or why there is none, raised again as the same error.
     _references: dict[str, tuple[torch.nn.Module, Fingerprint] | Advised] = field(default_factory=dict, repr=False)
-    # Per (model, format, precision): the export, or why there is none (raised again, as the same error).
-    _artifacts: dict[tuple[str, str, str], Artifact | Exception] = field(default_factory=dict, repr=False)
-    _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Exception] = field(
+    _artifacts: dict[tuple[str, str, str], Artifact | Advised] = field(default_factory=dict, repr=False)
+    _deployments: dict[tuple[str, str, str, ServingPolicy], Deployment | Advised] = field(
         default_factory=dict, repr=False
     )
     exports_cached: int = 0
@@ -130,16 +132,14 @@ class TritonSession:
         return self._built(spec)[1].weights
 
     def _built(self, spec: ModelSpec) -> tuple[torch.nn.Module, Fingerprint]:
-        if spec.name not in self._references:
-            try:
-                module = checked_module(spec)
-                self._references[spec.name] = (module, Fingerprint.of(module))
-            except Advised as error:  # a wrong spec, a checkpoint that is not there, a model known only by name
-                self._references[spec.name] = error
-        built = self._references[spec.name]
-        if isinstance(built, Advised):
-            raise built
-        return built
+        """The checked module and its fingerprint, or why there is none: a wrong spec, a checkpoint that is not
+        there, a model known only by name."""
+
+        def build() -> tuple[torch.nn.Module, Fingerprint]:
+            module = checked_module(spec)
+            return module, Fingerprint.of(module)
+
+        return _remembered(self._references, spec.name, build)
 
     def deployment(
         self, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy = ServingPolicy()
@@ -147,15 +147,7 @@ class TritonSession:
         """Export (cached) and deploy one variant under one serving policy once; later calls re-raise the
         first outcome's error."""
         key = (spec.name, fmt, precision, serving)
-        if key not in self._deployments:
-            try:
-                self._deployments[key] = self._deploy(spec, fmt, precision, serving)
-            except (Unsupported, ModelLoadError, TritonPluginError) as error:
-                self._deployments[key] = error
-        outcome = self._deployments[key]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return _remembered(self._deployments, key, lambda: self._deploy(spec, fmt, precision, serving))
 
     def reloader(self, deployment: Deployment) -> Callable[[], float] | None:
         """A function that unloads and loads `deployment` again and returns the load's seconds, where this run
@@ -197,16 +189,7 @@ class TritonSession:
         """The exported file of one variant (from the export cache where it holds it), as the server gets it; also
         for timing it in-process. Asked once per session: a failure is raised again as the same error, so that it
         is reported once and not exported again for every serving policy."""
-        key = (spec.name, fmt, precision)
-        if key not in self._artifacts:
-            try:
-                self._artifacts[key] = self._export(spec, fmt, precision)
-            except (Unsupported, TritonPluginError) as error:
-                self._artifacts[key] = error
-        outcome = self._artifacts[key]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return _remembered(self._artifacts, (spec.name, fmt, precision), lambda: self._export(spec, fmt, precision))
 
     def _export(self, spec: ModelSpec, fmt: str, precision: str) -> Artifact:
         check_supported(spec, fmt, precision, self.settings.device)
@@ -313,6 +296,20 @@ class TritonSession:
             self._client = None
         if self.server is not None:
             self.server.stop()
+
+
+def _remembered(kept: dict[K, V | Advised], key: K, make: Callable[[], V]) -> V:
+    """make()'s value under `key`, made once; where it raised one of the library's errors, that same error object
+    every time: a cause is then reported once (outcomes), and nothing is built or exported again only to fail."""
+    if key not in kept:
+        try:
+            kept[key] = make()
+        except Advised as error:
+            kept[key] = error
+    outcome = kept[key]
+    if isinstance(outcome, Advised):
+        raise outcome
+    return outcome
 
 
 def _worth_reading(line: str) -> bool:

@@ -14,6 +14,7 @@ from pytest_triton.checks.parity import differing, identical
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import Unsupported
 from pytest_triton.kinds import SERVED
+from pytest_triton.models.spec import dims_fit
 from pytest_triton.repository.config import triton_dtype
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -89,7 +90,7 @@ def responses_match_config(client: TritonClient, deployment: Deployment) -> Conf
     metadata from the config, and a python model's answer is not held to it."""
     config = client.model_config(deployment.model_name)
     # dims are what clients get; a reshape is what the model itself gives, which Triton reshapes to dims.
-    declared = {t.name: (_wire_datatype(t.data_type), list(t.dims)) for t in config.output}
+    declared = {t.name: (t.data_type, list(t.dims)) for t in config.output}
     names, problems = _output_names(deployment), {}
     for case in deployment.spec.make_samples():
         batch = [case.batch_size] if config.max_batch_size > 0 else []
@@ -99,24 +100,16 @@ def responses_match_config(client: TritonClient, deployment: Deployment) -> Conf
             problems[f"case {case.label}"] = f"sample case {case.label} is refused: {refused.message()}"
             continue
         for name in names:
-            datatype, dims = declared.get(name, ("(not in the config)", []))
+            data_type, dims = declared.get(name, (mc.TYPE_INVALID, []))
             array = answer[name]
-            served = (np_to_triton_dtype(array.dtype), list(array.shape))
-            fits = len(array.shape) == len(batch + dims) and all(
-                d in (-1, n) for d, n in zip(batch + dims, array.shape)
-            )
-            if (served[0] != datatype or not fits) and name not in problems:
+            served = triton_dtype(array.dtype.name)
+            if (served != data_type or not dims_fit(batch + dims, array.shape)) and name not in problems:
                 problems[name] = (
-                    f"output {name} of sample case {case.label}: served {served[0]} {served[1]}, the config says "
-                    f"{datatype} {batch + dims}" + (" (the request's batch first)" if batch else "")
+                    f"output {name} of sample case {case.label}: served {mc.DataType.Name(served)} "
+                    f"{list(array.shape)}, the config says {mc.DataType.Name(data_type)} {batch + dims}"
+                    + (" (the request's batch first)" if batch else "")
                 )
     return ConformanceResult(deployment.model_name, "responses against the served config", tuple(problems.values()))
-
-
-def _wire_datatype(data_type: int) -> str:
-    """A ModelConfig DataType as the wire protocol names it: TYPE_FP32 -> FP32, TYPE_STRING -> BYTES."""
-    name = mc.DataType.Name(data_type).removeprefix("TYPE_")
-    return "BYTES" if name == "STRING" else name
 
 
 def protocols_agree(client: TritonClient, deployment: Deployment) -> ConformanceResult:

@@ -16,7 +16,7 @@ import numpy as np
 from filelock import FileLock
 
 from pytest_triton.atomic_write import staged_directory
-from pytest_triton.errors import ExportError, Unsupported
+from pytest_triton.errors import ExportError, Unsupported, first_line
 from pytest_triton.export.exporters import ExportRequest
 from pytest_triton.export.fingerprint import signature_text
 from pytest_triton.export.formats import export_format, load_runner
@@ -93,7 +93,7 @@ class ExportCache:
                 record.exporter.export(request, target)
             except Exception as error:  # torch, onnx and TensorRT each raise their own types
                 raise ExportError(
-                    f"{spec.name} cannot be exported as {fmt} {precision}: {_first_line(error)}; serve it in another "
+                    f"{spec.name} cannot be exported as {fmt} {precision}: {first_line(error)}; serve it in another "
                     f"format, or declare the format unsupported in its spec (unsupported_formats={{'{fmt}': 'why'}}) "
                     "to skip it with that reason",
                     options=("triton_formats",),
@@ -141,13 +141,5 @@ def _runtime_refusal(
         runner = load_runner(fmt, path, device)
         runner.run([example[t.name].astype(t.dtype) for t in inputs])
     except Exception as error:  # each runtime has its own error types; any means "cannot run here"
-        return f"{fmt} {precision} does not run on {device} here: {_first_line(error)}"
+        return f"{fmt} {precision} does not run on {device} here: {first_line(error)}"
     return ""
-
-
-def _first_line(error: BaseException) -> str:
-    """The line of an error message that says what happened."""
-    lines = [line for line in str(error).strip().splitlines() if line.strip()] or [type(error).__name__]
-    # TorchScript opens with a generic header and ends with the cause.
-    line = lines[-1] if "TorchScript interpreter" in lines[0] else lines[0]
-    return line.strip()[:300]

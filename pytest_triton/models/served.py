@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from pytest_triton.errors import TritonPluginError, Unsupported
 from pytest_triton.models.encoder_contract import served_names
-from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, seeded_generator
+from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, dims_fit, seeded_generator
 from pytest_triton.models.synthetic import synthetic_array
 
 SERVED_FAMILY = "served"
@@ -159,7 +159,7 @@ def _sample_dims(model: str, tensor: TensorSpec, shapes: Mapping[str, tuple[int,
     given = shapes.get(f"{model}/{tensor.name}", shapes.get(tensor.name))
     if given is None:
         return tuple(DEFAULT_VARIABLE_DIM if d < 0 else d for d in tensor.dims)
-    if len(given) != len(tensor.dims) or any(g != d for g, d in zip(given, tensor.dims) if d >= 0):
+    if not dims_fit(tensor.dims, given):
         raise TritonPluginError(
             f"model '{model}': the shape {'x'.join(map(str, given))} given for input '{tensor.name}' does not fit "
             f"its dims {list(tensor.dims)}; give one size per dimension (-1 any), without the batch dimension",

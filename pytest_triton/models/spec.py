@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from pytest_triton.errors import Unsupported
 
@@ -19,6 +19,11 @@ def is_float_dtype(dtype: object) -> bool:
 
     resolved = np.dtype(dtype)  # type: ignore[call-overload]
     return resolved.kind == "f" or resolved.name == "bfloat16"
+
+
+def dims_fit(dims: Sequence[int], shape: Sequence[int]) -> bool:
+    """Whether `shape` has the rank of `dims` and each of its fixed sizes (-1: any size)."""
+    return len(shape) == len(dims) and all(d < 0 or d == s for d, s in zip(dims, shape))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from pytest_triton.errors import Advised, SpecError
-from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec
+from pytest_triton.errors import Advised, SpecError, first_line
+from pytest_triton.models.spec import ModelSpec, SampleCase, TensorSpec, dims_fit
 
 if TYPE_CHECKING:
     import torch
@@ -24,7 +24,7 @@ def checked_module(spec: ModelSpec) -> torch.nn.Module:
     except Advised:
         raise
     except Exception as error:  # whatever the team's build function raises
-        raise SpecError(f"{spec.name}: ModelSpec.build raises {type(error).__name__}: {_first_line(error)}") from error
+        raise SpecError(f"{spec.name}: ModelSpec.build raises {type(error).__name__}: {first_line(error)}") from error
     check_spec(spec, module)
     return module
 
@@ -148,7 +148,7 @@ def check_forward(spec: ModelSpec, module: object, case: SampleCase) -> None:
     except Exception as error:  # whatever the model's own code raises
         raise SpecError(
             f"{spec.name}: the module of ModelSpec.build fails on sample case '{case.label}'{_where(error)} "
-            f"({type(error).__name__}: {_first_line(error)})"
+            f"({type(error).__name__}: {first_line(error)})"
             + (f"; forward takes the inputs positionally, in ModelSpec.inputs order ({', '.join(spec.input_names())})"
                if isinstance(error, TypeError) else "")
         ) from None  # fmt: skip
@@ -186,9 +186,7 @@ def _check_outputs(spec: ModelSpec, returned: object, case: SampleCase) -> None:
 def _shape_problem(spec: ModelSpec, tensor: TensorSpec, shape: tuple[int, ...], batch_size: int) -> str:
     """What the declaration says where `shape` does not fit it (the batch dimension first where the model batches);
     "" where it fits."""
-    expected = ((batch_size,) if spec.max_batch_size > 0 else ()) + tuple(tensor.dims)
-    fits = len(shape) == len(expected) and all(e in (-1, s) for e, s in zip(expected, shape))
-    if fits:
+    if dims_fit(((batch_size,) if spec.max_batch_size > 0 else ()) + tuple(tensor.dims), shape):
         return ""
     shown = ", ".join("?" if d == -1 else str(d) for d in tensor.dims)
     if spec.max_batch_size > 0:
@@ -221,7 +219,3 @@ def _where(error: BaseException) -> str:
         if f"{os.sep}torch{os.sep}" not in frame.filename and frame.filename != __file__
     ]
     return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [""])[0][:200]
