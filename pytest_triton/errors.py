@@ -56,3 +56,8 @@ class BadValue(ValueError):
 
 class SpecError(TritonPluginError):
     """A model's spec contradicts itself, its samples or its model; the message names the field to fix."""
+
+
+class BaselineDeploymentError(TritonPluginError):
+    """The baseline deployment a run is measured against cannot serve as one: a corrupt or partial directory, no
+    model matching the candidate's, another signature, a server that does not answer, a model that fails to load."""

@@ -208,6 +208,35 @@ def _slice_pairs(text: str) -> int:
     return int(count)
 
 
+def _against(text: str) -> Path | tuple[str | None, str]:
+    """A directory (a saved deployment or a model repository), else a server's [grpc://|http://]HOST:PORT."""
+    if Path(text).is_dir():
+        return Path(text)
+    if "://" in text or re.fullmatch(r"[\w.-]+:\d+", text.strip()):
+        return _urls([text])[0]
+    raise ValueError(
+        "no such directory, and not a server's [grpc://|http://]HOST:PORT; give the directory an earlier run saved "
+        "with --triton-save-deployment, a Triton model repository, or the address of the server to compare with"
+    )
+
+
+def _model_names(items: list[str]) -> dict[str, str]:
+    """CANDIDATE=BASELINE pairs of model names."""
+    names = {}
+    for item in _names(items):
+        candidate, sep, baseline = (part.strip() for part in item.partition("="))
+        if not (sep and candidate and baseline):
+            raise BadValue("expected CANDIDATE=BASELINE, e.g. bert-tiny=bert_prod", where=f"={item}")
+        names[candidate] = baseline
+    return names
+
+
+def _new_directory(text: str) -> Path:
+    if Path(text).exists() and not Path(text).is_dir():
+        raise ValueError("it is a file; give a directory (made if missing)")
+    return Path(text)
+
+
 def _hardware_name(text: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", text.strip()):
         raise ValueError("use lower-case letters, digits, '.', '_' and '-', e.g. gpu-h100-80gb")
@@ -498,6 +527,32 @@ OPTIONS = (
         _slice_pairs,
     ),
     Option(
+        "triton-perf-against",
+        "DIR|URL: measure each closed-loop load point side by side with the same model of a baseline deployment "
+        "(a directory --triton-save-deployment wrote, a Triton model repository, or a server's [grpc://|http://]"
+        "HOST:PORT) in alternating slices, and gate the ratios of throughput, p50 and p99 latency; its answers too",
+        _against,
+    ),
+    Option(
+        "triton-perf-against-model",
+        "CANDIDATE=BASELINE: the baseline's model for a model (or one served model) of this run, where the names "
+        "differ; repeatable",
+        _model_names,
+        multiple=True,
+    ),
+    Option(
+        "triton-perf-against-budget",
+        "seconds of side-by-side measurement a load point may take while a ratio is inconclusive",
+        positive(float),
+        "20",
+    ),
+    Option(
+        "triton-save-deployment",
+        "save the model repository this run deploys (configs, artifacts, runner code) and a manifest into this "
+        "directory, to measure a later run against (--triton-perf-against)",
+        _new_directory,
+    ),
+    Option(
         "triton-perf-engine",
         "asyncio (built in) | perf_analyzer (needs it on PATH)",
         one_of(("asyncio", "perf_analyzer")),
@@ -639,6 +694,7 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
             f"--triton-perf-precisions: the run does not deploy {', '.join(missing)} (--triton-precisions="
             f"{','.join(values['triton_precisions'])}); add it there, or measure a precision the run deploys"
         )
+    values["triton_perf_against"] = _baseline_source(values)
     if values["triton_perf_request_rate"]:
         import dataclasses
 
@@ -647,6 +703,21 @@ def read_options(get: Callable[[str], object], known_models: tuple[str, ...]) ->
             dataclasses.replace(rate, arrivals=arrivals) for rate in values["triton_perf_request_rate"]
         )
     return values
+
+
+def _baseline_source(values: dict[str, Any]) -> Any:
+    """The baseline deployment the options name, or None."""
+    given, names = values["triton_perf_against"], values["triton_perf_against_model"] or {}
+    if given is None:
+        if names:
+            raise TritonPluginError("--triton-perf-against-model maps names to a baseline: give --triton-perf-against")
+        return None
+    from pytest_triton.repository.baseline_source import BaselineSource
+
+    if isinstance(given, Path):
+        return BaselineSource(directory=given, names=names)
+    scheme, address = given
+    return BaselineSource(address=group_addresses([(scheme or values["triton_protocol"], address)])[0], names=names)
 
 
 def _checkpoints(items: list[str], models: tuple[str, ...], known: tuple[str, ...] | None) -> dict[str, Path]:

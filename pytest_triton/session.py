@@ -5,15 +5,26 @@ Usable without pytest; the plugin holds one of these per process in `config.stas
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
+from pytest_triton.baselines.software import software_versions
+from pytest_triton.checks.against import BaselineSide
 from pytest_triton.checks.payload import reference_outputs
 from pytest_triton.checks.performance import Reference
-from pytest_triton.errors import Advised, ModelLoadError, TritonPluginError, Unsupported
+from pytest_triton.errors import (
+    Advised,
+    BaselineDeploymentError,
+    ModelLoadError,
+    ServerStartError,
+    TritonPluginError,
+    Unsupported,
+)
 from pytest_triton.export.cache import Artifact, ExportCache, check_supported
 from pytest_triton.export.fingerprint import Fingerprint
 from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
@@ -24,11 +35,19 @@ from pytest_triton.models.spec_check import checked_module
 from pytest_triton.perf.reference import REFERENCE_MODEL
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.backends import PROBE_PREFIX, probe_backends
-from pytest_triton.repository.deployment import Deployment, deploy
+from pytest_triton.repository.baseline_deployment import (
+    baseline_model,
+    check_signature,
+    directory_models,
+    load_from_directory,
+)
+from pytest_triton.repository.deployment import Deployment, ModelFiles, deploy
 from pytest_triton.repository.policy import ServingPolicy
+from pytest_triton.repository.saved import SavedModel, save_model
 from pytest_triton.repository.store import ModelRepository
 from pytest_triton.server.client import TritonClient
 from pytest_triton.server.endpoint import Server, ServerEndpoint
+from pytest_triton.server.remote import RemoteServer
 from pytest_triton.settings import Settings
 
 if TYPE_CHECKING:  # torch is imported where a reference model is built: served models are checked without it
@@ -36,6 +55,7 @@ if TYPE_CHECKING:  # torch is imported where a reference model is built: served 
 
 K = TypeVar("K")
 V = TypeVar("V")
+BASELINE_SERVER_TIMEOUT_S = 10.0  # a server someone else runs is ready already
 _PROBE_LOG_LINES = 40  # more than the backend probes write, so a tail without them still has `lines` lines
 # A log line's prefix with no message after it: "I1204 12:15:54.869152 3788 server.cc:604]".
 _EMPTY_LOG_LINE = re.compile(r"[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]")
@@ -84,6 +104,9 @@ class TritonSession:
     exports_new: int = 0
     unloaded: int = 0  # deployments unloaded again (the config search's candidates)
     _perf_reference: Workload | Exception | None = field(default=None, repr=False)
+    # Per candidate model, its model in the baseline deployment (perf_against), or why there is none.
+    _against: dict[str, BaselineSide | Advised] = field(default_factory=dict, repr=False)
+    _against_server: tuple[ServerEndpoint, TritonClient] | Advised | None = field(default=None, repr=False)
 
     def start(self) -> ServerFacts:
         began = time.monotonic()
@@ -209,6 +232,9 @@ class TritonSession:
             return self._served(spec, precision)
         artifact = self.artifact(spec, fmt, precision)
         repository = ModelRepository(self.client, self.server.repository if self.server else None)
+        keep = None
+        if self.settings.save_deployment is not None:
+            keep = lambda name, made: self._save(name, made, spec, artifact.format, precision, serving)  # noqa: E731
         return deploy(
             repository,
             spec,
@@ -220,7 +246,92 @@ class TritonSession:
             warmup=serving.warmup,
             cuda_graphs=serving.cuda_graphs,
             max_batch_size=serving.max_batch_size,
+            keep=keep,
         )
+
+    def _save(
+        self, name: str, made: ModelFiles, spec: ModelSpec, fmt: str, precision: str, serving: ServingPolicy
+    ) -> None:
+        """Save a model this run loaded into settings.save_deployment, with what made it."""
+        assert self.settings.save_deployment is not None
+        fingerprint = self._built(spec)[1]
+        versions = software_versions({"version": self.facts.version} if self.facts else None, None, self.settings.gpus)
+        entry = SavedModel(
+            model=spec.name,
+            format=fmt,
+            precision=precision,
+            serving=serving.suffix,
+            max_batch_size=made.config.max_batch_size,
+            served_by=made.served_by,
+            weights_digest=fingerprint.weights,
+            code_digest=fingerprint.code,
+            saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            versions={"pytest_triton": _own_version(), **{k: v for k, v in versions.items() if k != "backend"}},
+        )
+        save_model(self.settings.save_deployment, name, made, entry)
+
+    def against(self, deployment: Deployment) -> BaselineSide:
+        """`deployment`'s model in the baseline deployment (settings.perf_against), loaded beside it where the
+        baseline is a directory, and checked to take the same requests; asked once per model (BaselineDeploymentError,
+        the same every time, where there is none)."""
+        return _remembered(self._against, deployment.model_name, lambda: self._baseline_side(deployment))
+
+    def _baseline_side(self, deployment: Deployment) -> BaselineSide:
+        source = self.settings.perf_against
+        if source is None or self.endpoint is None:
+            raise TritonPluginError("no baseline deployment was given to measure against")
+        if source.directory is not None:
+            if not self.endpoint.manages_models:
+                raise BaselineDeploymentError(
+                    f"the baseline deployment {source.label} is loaded beside the candidate on a server this run "
+                    "manages; against a server someone else runs, give the baseline as a server's URL",
+                    options=("triton_perf_against",),
+                )
+            name = baseline_model(
+                deployment.model_name, deployment.spec.name, directory_models(source.directory), source
+            )
+            repository = ModelRepository(self.client, self.server.repository if self.server else None)
+            endpoint, client = self.endpoint, self.client
+            loaded = load_from_directory(repository, source.directory, name)
+        else:
+            endpoint, client = self._baseline_server()
+            served = tuple(sorted(str(m["name"]) for m in client.repository_index()))
+            loaded = baseline_model(deployment.model_name, deployment.spec.name, served, source)
+            if not client.is_model_ready(loaded):
+                raise BaselineDeploymentError(f"model '{loaded}' is not ready on the baseline server {source.label}")
+        where = f"model '{loaded}' in {source.label}"
+        batches = client.model_config(loaded).max_batch_size > 0
+        if batches != (deployment.max_batch_size > 0):
+            raise BaselineDeploymentError(
+                f"the baseline {where} {'batches' if batches else 'does not batch'}, the candidate "
+                f"{'does' if deployment.max_batch_size > 0 else 'does not'}: the same requests cannot go to both"
+            )
+        check_signature(deployment.inputs, deployment.outputs, client.model_metadata(loaded), where, int(batches))
+        baseline = dataclasses.replace(deployment, model_name=loaded, config=None, load_s=None, warmup_inferences=0)
+        return BaselineSide(endpoint, baseline, source.label)
+
+    def _baseline_server(self) -> tuple[ServerEndpoint, TritonClient]:
+        """The endpoint of the baseline server, and a client of it, once (the first failure every time)."""
+        if self._against_server is None:
+            self._against_server = self._connect_baseline()
+        if isinstance(self._against_server, Advised):
+            raise self._against_server
+        return self._against_server
+
+    def _connect_baseline(self) -> tuple[ServerEndpoint, TritonClient] | Advised:
+        source = self.settings.perf_against
+        assert source is not None and source.address is not None
+        endpoint = RemoteServer(source.address, self.settings.protocol, self.settings.security).endpoint()
+        client = TritonClient(endpoint, endpoint.preferred(self.settings.protocol))
+        try:
+            client.wait_ready(BASELINE_SERVER_TIMEOUT_S)
+        except ServerStartError as error:
+            client.close()
+            return BaselineDeploymentError(
+                f"the baseline server {source.label} did not answer: {error}; check its address and that it runs",
+                options=("triton_perf_against",),
+            )
+        return endpoint, client
 
     def log_tail(self, lines: int) -> str:
         """The last `lines` lines of the server's log, less those of the backend probes, whose expected load
@@ -291,6 +402,9 @@ class TritonSession:
         )
 
     def close(self) -> None:
+        if isinstance(self._against_server, tuple):
+            self._against_server[1].close()
+            self._against_server = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -310,6 +424,15 @@ def _remembered(kept: dict[K, V | Advised], key: K, make: Callable[[], V]) -> V:
     if isinstance(outcome, Advised):
         raise outcome
     return outcome
+
+
+def _own_version() -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pytest-triton")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _worth_reading(line: str) -> bool:

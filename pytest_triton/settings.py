@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.kinds import CPU_FORMATS, DEFAULT_IMAGE, DEFAULT_PRECISIONS, FORMATS, LaunchMode, Protocol
+from pytest_triton.repository.baseline_source import BaselineSource
 from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 
 
@@ -39,6 +40,8 @@ class Settings:
     save_golden_dir: Path | None = None  # parity runs write the golden outputs of their models here
     start_timeout: float = 120.0
     cache_dir: Path | None = None
+    save_deployment: Path | None = None  # each model this run deploys is saved here (repository.saved)
+    perf_against: BaselineSource | None = None  # the baseline deployment perf is measured against, side by side
 
     @property
     def remote(self) -> RemoteAddress | None:
@@ -90,4 +93,6 @@ class Settings:
             save_golden_dir=values["triton_save_golden"],
             start_timeout=values["triton_start_timeout"],
             cache_dir=values["triton_cache_dir"],
+            save_deployment=values["triton_save_deployment"],
+            perf_against=values["triton_perf_against"],
         )

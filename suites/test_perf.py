@@ -10,11 +10,13 @@ import pytest
 from pytest_triton.baselines.context import PERF
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import perf_requests, run_perf
-from pytest_triton.errors import Unsupported
+from pytest_triton.errors import BaselineDeploymentError, Unsupported
+from pytest_triton.kinds import baseline_id
 from pytest_triton.outcomes import triton_outcome, triton_verdict
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
+from pytest_triton.report.against import AgainstRecord, log_against
 from pytest_triton.report.run import SuiteOutcome, log_outcome
 from pytest_triton.repository.store import ModelRepository
 
@@ -53,14 +55,20 @@ def test_throughput_and_latency_against_baseline(
     point = triton_perf_point
     variant = point.variant
     context = triton_baselines.context(PERF)
+    against_error: BaselineDeploymentError | None = None
     with triton_outcome():
-        reference = None
+        reference = against = None
         if triton_perf_plan.reference_slices:
             try:
                 reference = triton_session.perf_reference()
             except Unsupported as reason:
                 warnings.warn(f"{point.id}: not measured against the reference: {reason}", stacklevel=1)
         deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
+        if triton_perf_plan.against is not None:
+            try:
+                against = triton_session.against(deployment)
+            except BaselineDeploymentError as error:
+                against_error = error  # the rest is measured; this fails the test once it is logged
         outcome = run_perf(
             triton_session.endpoint,
             deployment,
@@ -78,6 +86,7 @@ def test_throughput_and_latency_against_baseline(
             triton_measuring,
             triton_session.reloader(deployment),
             reference,
+            against,
         )
     logged = SuiteOutcome(
         PERF,
@@ -89,6 +98,11 @@ def test_throughput_and_latency_against_baseline(
         context.stack_changes(),
     )
     log_outcome(triton_results, logged)
+    if against is not None:
+        log_against(
+            triton_results,
+            [AgainstRecord(baseline_id(point.id, label), against.label, at) for label, at in outcome.against.items()],
+        )
     _record_figures(record_property, outcome)
     for m in outcome.measurements:
         failed = f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
@@ -96,6 +110,9 @@ def test_throughput_and_latency_against_baseline(
     for line in outcome.unchecked:
         warnings.warn(line, stacklevel=1)
     triton_verdict(not outcome.failures, lambda: "\n".join(outcome.failures))
+    if against_error is not None:
+        with triton_outcome():
+            raise against_error
     if outcome.not_recorded:
         pytest.skip("not recorded as baselines: " + "; ".join(f"{k}: {v}" for k, v in outcome.not_recorded.items()))
 
@@ -114,6 +131,11 @@ def _record_figures(record_property, outcome) -> None:
         record_property(f"{m.load.label}.answers_checked", m.answers_checked)
         if m.load.label in outcome.referenced:
             record_property(f"{m.load.label}.throughput_vs_reference", round(outcome.referenced[m.load.label].ratio, 4))
+        if m.load.label in outcome.against:
+            for r in outcome.against[m.load.label].verdict.ratios:
+                record_property(f"{m.load.label}.vs_baseline.{r.figure}_ratio", round(r.ratio, 4))
+                record_property(f"{m.load.label}.vs_baseline.{r.figure}_interval", f"{r.low:.4f}..{r.high:.4f}")
+                record_property(f"{m.load.label}.vs_baseline.{r.figure}", r.outcome.value)
     if outcome.cold is not None:
         record_property("cold.first_response_ms", round(outcome.cold.first_response_us / 1000, 3))
         if outcome.cold.load_s is not None:

@@ -13,6 +13,7 @@ import numpy as np
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.baselines.verdict import Comparison
+from pytest_triton.checks.against import AgainstPoint, BaselineSide, answers_against, measure_against
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.payload import infer_spec_named, served_inputs, spec_outputs
 from pytest_triton.errors import CheckFailed, Unsupported
@@ -24,7 +25,7 @@ from pytest_triton.perf.cold_start import ColdStart, first_requests
 from pytest_triton.perf.input_data import read_input_data
 from pytest_triton.perf.judge import judge, judge_entries
 from pytest_triton.perf.limits import check_limits
-from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.load import Concurrency, LoadPoint
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.plan import PerfPlan
 from pytest_triton.perf.reference import (
@@ -35,6 +36,8 @@ from pytest_triton.perf.reference import (
     measure_referenced,
 )
 from pytest_triton.perf.results import Measurement
+from pytest_triton.perf.settings import MeasurementSettings, Rounds
+from pytest_triton.perf.side_by_side import Outcome
 from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -57,10 +60,14 @@ class PerfOutcome:
     wrong_answers: list[str] = field(default_factory=list)  # load points that answered wrong under load
     # Load point label -> its throughput measured against the reference served beside it (--triton-perf-reference).
     referenced: dict[str, ReferencedThroughput] = field(default_factory=dict)
+    # Load point label -> its verdict side by side with the baseline deployment (--triton-perf-against).
+    against: dict[str, AgainstPoint] = field(default_factory=dict)
+    against_failures: list[str] = field(default_factory=list)  # answers that differ, points that regressed
 
     @property
     def failures(self) -> list[str]:
-        return self.wrong_answers + [c.message for c in self.comparisons if c.failed] + self.broken_limits
+        judged = [c.message for c in self.comparisons if c.failed]
+        return self.wrong_answers + self.against_failures + judged + self.broken_limits
 
 
 def _check_batch_size(deployment: Deployment, batch_size: int) -> None:
@@ -234,6 +241,7 @@ def run_perf(
     measuring: Callable[[], ContextManager[None]] = contextlib.nullcontext,
     reload: Callable[[], float] | None = None,
     reference: Workload | None = None,
+    against: BaselineSide | None = None,
 ) -> PerfOutcome:
     """Measure every load point of the plan sending `cases` in rotation, check a sample of the answers against
     `answers`, check each point against the plan's limits, judge it against its baseline (re-measuring a suspected
@@ -241,91 +249,184 @@ def run_perf(
     `measuring()`: under xdist, a turn with the machine alone (turns.Turns). `reload` unloads and loads the model
     again and returns the load's seconds: with it, a cold start that seems to regress is measured a second time.
     With `reference` (a model served beside it, perf.reference) and the plan's reference slices, each closed-loop
-    load point is also measured against it, and the ratio recorded, or judged (perf.reference.judge_referenced)."""
-    workload = perf_workload(deployment, cases)
+    load point is also measured against it, and the ratio recorded, or judged (perf.reference.judge_referenced).
+    With `against` (the same model in a baseline deployment), the answers are compared with the baseline's and each
+    closed-loop load point is measured side by side with it (checks.against), whatever the stored baselines."""
     # In a fleet, a server may answer over the other protocol only.
     settings = dataclasses.replace(plan.settings, protocol=endpoint.preferred(plan.settings.protocol))
-    outcome = PerfOutcome(config)
+    expected = answers.against if answers else "the expected ones"
+    run = _PerfRun(endpoint, deployment, config, plan, settings, baselines, progress, measuring, expected)
     baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
-    entries = {}
+    workload = perf_workload(deployment, cases)
     with measuring(), TritonClient(endpoint, settings.protocol) as client:
-        try:
-            outcome.cold = first_requests(client, workload, deployment.load_s, deployment.warmup_inferences)
-        except Unsupported:
-            pass  # served before (another batch size of this deployment, or someone else's model): no cold start
-        if outcome.cold is not None:
-            again = (
-                (lambda: first_requests(client, workload, reload(), deployment.warmup_inferences))
-                if reload is not None
-                else None
-            )
-            entries.update(_cold_entries(outcome.cold, outcome, config, baselines, progress, again))
+        run.cold_start(client, workload, reload)
         # After the cold start: answers one at a time are the model's first requests too. perf_analyzer sees no answers.
         if answers is not None and plan.engine == AsyncioEngine.name:
             workload = dataclasses.replace(workload, check=answers.check(client, deployment, cases))
+        if against is not None and answers is not None:
+            run.answers_against(client, against, cases, answers.tolerances)
     for load in plan.loads:
-        point_id = baseline_id(config, load.label)
+        run.point(workload, load, reference)
+        if against is not None and isinstance(load, Concurrency):
+            run.side_by_side(workload, load, against)
+    run.outcome.recorded = baselines.record(run.entries)
+    return run.outcome
+
+
+@dataclass
+class _PerfRun:
+    """One configuration's perf check as it goes: what it measures with, and what it found so far."""
+
+    endpoint: ServerEndpoint
+    deployment: Deployment
+    config: str
+    plan: PerfPlan
+    settings: MeasurementSettings
+    baselines: BaselineContext
+    progress: Callable[[str], None]
+    measuring: Callable[[], ContextManager[None]]
+    expected: str  # what answers under load are held to, in words
+    outcome: PerfOutcome = field(init=False)
+    entries: dict[str, dict[str, BaselineEntry]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.outcome = PerfOutcome(self.config)
+
+    def cold_start(self, client: TritonClient, workload: Workload, reload: Callable[[], float] | None) -> None:
+        try:
+            self.outcome.cold = first_requests(
+                client, workload, self.deployment.load_s, self.deployment.warmup_inferences
+            )
+        except Unsupported:
+            return  # served before (another batch size of this deployment, or someone else's model): no cold start
+        again = None
+        if reload is not None:
+            warmup = self.deployment.warmup_inferences
+            again = lambda: first_requests(client, workload, reload(), warmup)  # noqa: E731
+        self.entries.update(
+            _cold_entries(self.outcome.cold, self.outcome, self.config, self.baselines, self.progress, again)
+        )
+
+    def answers_against(
+        self,
+        client: TritonClient,
+        against: BaselineSide,
+        cases: Sequence[SampleCase],
+        tolerances: Mapping[str, Tolerance],
+    ) -> None:
+        with TritonClient(against.endpoint, self.settings.protocol) as theirs:
+            differ = answers_against((client, self.deployment), (theirs, against.deployment), cases, tolerances)
+        if differ:
+            self.outcome.against_failures.append(
+                f"{self.config}: answers differ from the baseline deployment's ({against.label}) beyond "
+                f"{self.deployment.precision} tolerance: {differ}"
+            )
+
+    def point(self, workload: Workload, load: LoadPoint, reference: Workload | None) -> None:
+        """Measure one load point, check it, and judge it or keep its entries for recording."""
+        point_id = baseline_id(self.config, load.label)
 
         def take() -> Measurement:
-            with measuring():
-                return measure(endpoint, workload, [load], settings, plan.engine)[0]
+            with self.measuring():
+                return measure(self.endpoint, workload, [load], self.settings, self.plan.engine)[0]
 
         measurement = take()
-        outcome.measurements.append(measurement)
-        progress(
+        self.outcome.measurements.append(measurement)
+        self.progress(
             f"{point_id}: {measurement.throughput:.1f} inf/s, p50 {measurement.latency.p50_us / 1000:.2f} ms"
             f"{'' if measurement.stable else ' (unstable)'}"
         )
-        if measurement.answers_wrong:
-            outcome.wrong_answers.append(
-                f"{point_id}: {measurement.answers_wrong} of {measurement.answers_checked} answers checked under load "
-                f"differ from {answers.against if answers else 'the expected ones'} beyond {deployment.precision} "
-                f"tolerance; the first: {measurement.first_wrong}"
-            )
-        broken, unchecked = check_limits(plan.limits, config, measurement)
-        outcome.broken_limits += broken
-        outcome.unchecked += unchecked
+        self._check(point_id, measurement)
         # Closed loop only: at a request rate both would complete what is offered, whatever their speed.
-        against_reference = reference is not None and plan.reference_slices > 0 and isinstance(load, Concurrency)
-
-        def take_referenced() -> ReferencedThroughput:
-            assert reference is not None and isinstance(load, Concurrency)
-            with measuring():
-                taken = measure_referenced(endpoint, workload, reference, load, settings, plan.reference_slices)
-            noise = f"{taken.noise:.1%}" if taken.noise is not None else "unknown"
-            progress(f"{point_id}: {taken.ratio:.3f} x the reference's throughput (noise {noise})")
-            return taken
-
+        against_reference = reference is not None and self.plan.reference_slices > 0 and isinstance(load, Concurrency)
         reason = _unfit_for_baseline(measurement)
-        if against_reference and not (baselines.update and reason):
-            try:
-                outcome.referenced[load.label] = take_referenced()
-            except ClientSaturated as saturated:
-                outcome.unchecked.append(f"{point_id}: not measured against the reference: {saturated}")
-                against_reference = False
-        if baselines.update:
-            if reason:
-                outcome.not_recorded[point_id] = reason
-            else:
-                entries[point_id] = measurement_entries(measurement)
-                if against_reference:
-                    entries[point_id].update(outcome.referenced[load.label].entries())
-                elif _stored(baselines, point_id, METRIC):
-                    # Recording the rest would leave it from another state of the model.
-                    outcome.not_recorded[f"{point_id} {METRIC}"] = (
-                        "recorded before and not measured now: record it again with --triton-perf-reference"
-                    )
-            continue
-        judged = judge(point_id, measurement, baselines.baseline(), strict=baselines.strict, remeasure=take)
+        if against_reference and not (self.baselines.update and reason):
+            assert reference is not None and isinstance(load, Concurrency)
+            against_reference = self._referenced(point_id, workload, reference, load) is not None
+        if self.baselines.update:
+            self._keep(point_id, measurement, reason, load.label if against_reference else None)
+            return
+        judged = judge(point_id, measurement, self.baselines.baseline(), strict=self.baselines.strict, remeasure=take)
         if against_reference:
-            referenced, outcome.referenced[load.label] = judge_referenced(
+            assert reference is not None and isinstance(load, Concurrency)
+            referenced, self.outcome.referenced[load.label] = judge_referenced(
                 point_id,
-                outcome.referenced[load.label],
-                baselines.baseline(),
-                strict=baselines.strict,
-                again=take_referenced,
+                self.outcome.referenced[load.label],
+                self.baselines.baseline(),
+                strict=self.baselines.strict,
+                again=lambda: self._take_referenced(point_id, workload, reference, load),
             )
             judged.append(referenced)
-        outcome.comparisons += baselines.explained(judged)
-    outcome.recorded = baselines.record(entries)
-    return outcome
+        self.outcome.comparisons += self.baselines.explained(judged)
+
+    def _check(self, point_id: str, measurement: Measurement) -> None:
+        """Wrong answers under load, and the plan's limits."""
+        if measurement.answers_wrong:
+            self.outcome.wrong_answers.append(
+                f"{point_id}: {measurement.answers_wrong} of {measurement.answers_checked} answers checked under load "
+                f"differ from {self.expected} beyond {self.deployment.precision} tolerance; the first: "
+                f"{measurement.first_wrong}"
+            )
+        broken, unchecked = check_limits(self.plan.limits, self.config, measurement)
+        self.outcome.broken_limits += broken
+        self.outcome.unchecked += unchecked
+
+    def _referenced(
+        self, point_id: str, workload: Workload, reference: Workload, load: Concurrency
+    ) -> ReferencedThroughput | None:
+        try:
+            taken = self._take_referenced(point_id, workload, reference, load)
+        except ClientSaturated as saturated:
+            self.outcome.unchecked.append(f"{point_id}: not measured against the reference: {saturated}")
+            return None
+        self.outcome.referenced[load.label] = taken
+        return taken
+
+    def _take_referenced(
+        self, point_id: str, workload: Workload, reference: Workload, load: Concurrency
+    ) -> ReferencedThroughput:
+        with self.measuring():
+            taken = measure_referenced(
+                self.endpoint, workload, reference, load, self.settings, self.plan.reference_slices
+            )
+        noise = f"{taken.noise:.1%}" if taken.noise is not None else "unknown"
+        self.progress(f"{point_id}: {taken.ratio:.3f} x the reference's throughput (noise {noise})")
+        return taken
+
+    def _keep(self, point_id: str, measurement: Measurement, reason: str, referenced: str | None) -> None:
+        """Entries to record where the measurement is fit for a baseline; else the reason it is not."""
+        if reason:
+            self.outcome.not_recorded[point_id] = reason
+            return
+        self.entries[point_id] = measurement_entries(measurement)
+        if referenced is not None:
+            self.entries[point_id].update(self.outcome.referenced[referenced].entries())
+        elif _stored(self.baselines, point_id, METRIC):
+            # Recording the rest would leave it from another state of the model.
+            self.outcome.not_recorded[f"{point_id} {METRIC}"] = (
+                "recorded before and not measured now: record it again with --triton-perf-reference"
+            )
+
+    def side_by_side(self, workload: Workload, load: Concurrency, against: BaselineSide) -> None:
+        """The load point measured side by side with the baseline deployment's model, and judged."""
+        point_id = baseline_id(self.config, load.label)
+        rounds = self.plan.against or Rounds()
+        try:
+            with self.measuring():
+                verdict, slices = measure_against(
+                    self.endpoint, workload, against, load, self.settings, rounds, point_id
+                )
+        except ClientSaturated as saturated:
+            self.outcome.unchecked.append(f"{point_id}: not measured against the baseline deployment: {saturated}")
+            return
+        self.outcome.against[load.label] = AgainstPoint(verdict, *slices.throughputs())
+        self.progress(f"{point_id}: against {against.label}: {verdict.line()}")
+        if verdict.outcome is Outcome.REGRESSED:
+            self.outcome.against_failures.append(
+                f"{point_id}: regressed against the baseline deployment ({against.label}): {verdict.line()}"
+            )
+        elif verdict.outcome is Outcome.INCONCLUSIVE:
+            self.outcome.unchecked.append(
+                f"{point_id}: inconclusive against the baseline deployment after {verdict.pairs} slice pairs "
+                f"({verdict.seconds:.0f} s): {verdict.line()}"
+            )

@@ -48,12 +48,14 @@ def alternate(
     pairs: int,
     slice_s: float,
     settings: MeasurementSettings,
+    second_endpoint: ServerEndpoint | None = None,
 ) -> Slices:
     """`pairs` slices of each workload at `concurrency` requests in flight, in pairs whose order alternates (the
     first workload first, then second), so that a steady drift moves both alike. A slice is the work of the
     requests started within `slice_s` (at least one for each in flight), over the time until the last of them
-    finished: a model slower than a slice stretches it. Answers are not checked. Any failed request fails the whole,
-    as does a slice that does not end within the request timeout."""
+    finished: a model slower than a slice stretches it. `second_endpoint`: where the second workload is served, when
+    not at `endpoint` (a baseline deployment on a server of its own). Answers are not checked. Any failed request
+    fails the whole, as does a slice that does not end within the request timeout."""
     if pairs < 1 or concurrency < 1 or slice_s <= 0:
         raise ValueError(f"need pairs >= 1, concurrency >= 1 and slice_s > 0, not {pairs}, {concurrency}, {slice_s}")
     unchecked = [dataclasses.replace(w, check=None) for w in workloads]
@@ -63,8 +65,8 @@ def alternate(
     async def run() -> Slices:
         sides: list[_Side] = []
         try:
-            for w in unchecked:
-                inferer = AioInferer(endpoint, w, settings.protocol, settings.request_timeout_s, concurrency)
+            for w, at in zip(unchecked, (endpoint, second_endpoint or endpoint)):
+                inferer = AioInferer(at, w, settings.protocol, settings.request_timeout_s, concurrency)
                 sides.append(_Side(inferer, w))
             taken: tuple[list[Slice], list[Slice]] = ([], [])
             for index in range(pairs):

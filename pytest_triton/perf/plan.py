@@ -11,7 +11,7 @@ from pytest_triton.kinds import SERVED
 from pytest_triton.models.variant import Variant
 from pytest_triton.perf.limits import Limit
 from pytest_triton.perf.load import LoadPoint
-from pytest_triton.perf.settings import MeasurementSettings
+from pytest_triton.perf.settings import MeasurementSettings, Rounds
 from pytest_triton.repository.policy import BatchingPolicy, ServingPolicy
 
 # The seeds' dynamic batcher: prefer full batches, wait at most 100 us for them.
@@ -55,6 +55,8 @@ class PerfPlan:
     reference_slices: int = 0
     # Model name -> a perf_analyzer input data file its requests come from; "" for every model without its own.
     input_data: Mapping[str, Path] = field(default_factory=dict)
+    # How a load point is measured side by side with the baseline deployment; None: there is none.
+    against: Rounds | None = None
 
     def input_data_for(self, model: str) -> Path | None:
         return self.input_data.get(model, self.input_data.get(""))
@@ -127,4 +129,5 @@ class PerfPlan:
             limits=values["triton_slo"] or (),
             input_data=values["triton_perf_input_data"] or {},
             reference_slices=values["triton_perf_reference"] or 0,
+            against=Rounds(budget_s=values["triton_perf_against_budget"]) if values["triton_perf_against"] else None,
         )

@@ -50,3 +50,12 @@ class MeasurementSettings:
             raise ValueError(f"percentile must be 50, 90, 95 or 99, not {self.percentile}")
         if self.protocol not in ("grpc", "http"):
             raise ValueError(f"protocol must be 'grpc' or 'http', not {self.protocol!r}")
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """How a point is measured: `pairs` slice pairs a round, rounds until every figure is decided or no further round
+    fits in `budget_s` (judged by the rounds so far)."""
+
+    pairs: int = 16
+    budget_s: float = 20.0

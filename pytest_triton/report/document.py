@@ -26,8 +26,10 @@ def report_document(
     title: str = "pytest-triton performance",
     metadata: Mapping[str, Any] | None = None,
     plots: Sequence[str] = (),
+    against: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """`measurements`: config id -> its sweep (one Measurement per load point)."""
+    """`measurements`: config id -> its sweep (one Measurement per load point). `against`: the side-by-side
+    verdicts against a baseline deployment (report.against's records, as dicts)."""
     return {
         "report_version": REPORT_VERSION,
         "title": title,
@@ -37,6 +39,7 @@ def report_document(
         "measurements": {config: [m.to_dict() for m in sweep] for config, sweep in measurements.items()},
         "comparisons": [c.to_dict() for c in comparisons],
         "plots": list(plots),
+        "against": [dict(record) for record in against],
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pytest_triton.baselines.verdict import Comparison, Verdict
 
@@ -55,3 +55,13 @@ def _natural(text: str) -> tuple[object, ...]:
 def display_order(comparisons: Iterable[Comparison]) -> list[Comparison]:
     """Failures first, then by config and metric in natural order."""
     return sorted(comparisons, key=lambda c: (not c.failed, _natural(c.config), _natural(c.metric)))
+
+
+def fixed_width(header: Sequence[str], rows: Sequence[Sequence[str]], aligns: Sequence[str]) -> list[str]:
+    """A header, a rule and the rows in columns as wide as their widest cell; `aligns`: "<" or ">" per column."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, aligns, widths)).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]

@@ -17,6 +17,7 @@ from pytest_triton.baselines.verdict import Comparison, Verdict
 from pytest_triton.kinds import baseline_id
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.results import LatencyBreakdown, Measurement
+from pytest_triton.report.against import AgainstRecord
 from pytest_triton.report.format import VERDICT_LABELS, display_order
 from pytest_triton.report.labels import config_words, point_words
 
@@ -168,6 +169,40 @@ def plot_against_baseline(comparisons: Sequence[Comparison], path: Path) -> Path
     handles = [Patch(color=color, label=VERDICT_LABELS[v]) for v, color in _VERDICT_COLORS.items() if v in shown]
     axes.legend(handles=handles, fontsize=8, loc="best")
     axes.grid(True, axis="x", alpha=0.3)
+    return _save(figure, path)
+
+
+_OUTCOME_COLORS = {"same": "#55a868", "regressed": "#c44e52", "improved": "#4c72b0", "inconclusive": "#dd8452"}
+
+
+def plot_side_by_side(records: Sequence[AgainstRecord], path: Path) -> Path:
+    """Per load point measured against the baseline deployment, both sides' slice throughputs in the order taken
+    (pair i of one beside pair i of the other), the candidate's coloured by the point's verdict."""
+    count = max(len(records), 1)
+    columns = min(count, 3)
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(4.6 * columns + 0.8, 3.2 * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, record in zip(grid.flat, records):
+        verdict = record.point.verdict
+        pairs = range(1, len(record.point.candidate) + 1)
+        axes.plot(pairs, record.point.baseline, ".-", color="#8c8c8c", linewidth=0.8, label="baseline")
+        color = _OUTCOME_COLORS[verdict.outcome.value]
+        axes.plot(pairs, record.point.candidate, ".-", color=color, linewidth=0.8, label="candidate")
+        config, _, point = record.config.rpartition("/")
+        throughput = verdict.ratio("throughput")
+        axes.set_title(
+            f"{textwrap.shorten(config_words(config), 60)}\n{point_words(point)}: {verdict.outcome.value}, "
+            f"throughput {throughput.ratio:.3f}x",
+            fontsize=8,
+        )
+        axes.set_xlabel("slice pair", fontsize=8)
+        axes.set_ylabel("infer/s", fontsize=8)
+        axes.legend(fontsize=7, loc="best")
+        axes.grid(True, alpha=0.3)
+    for axes in list(grid.flat)[len(records) :]:
+        axes.set_visible(False)
+    figure.suptitle(f"Side by side against {records[0].source}" if records else "Side by side", fontsize=10)
     return _save(figure, path)
 
 

@@ -13,6 +13,7 @@ from pytest_triton.baselines.migrate import COMMAND as MIGRATE_COMMAND
 from pytest_triton.baselines.migrate import legacy_scope_for
 from pytest_triton.baselines.verdict import Comparison
 from pytest_triton.perf.results import Measurement
+from pytest_triton.report.against import against_lines, read_against
 from pytest_triton.report.summary import summary_lines
 from pytest_triton.results_log import ResultsLog
 
@@ -95,6 +96,7 @@ def finish(
     lines: list[str] = []
     measurements: dict[str, list[Measurement]] = {}
     everything: list[Comparison] = []
+    against = read_against(log)
     for suite in (PERF, SEARCH, ACCURACY):
         found = list(outcomes(log, suite))
         comparisons = [c for outcome in found for c in outcome.comparisons]
@@ -110,18 +112,21 @@ def finish(
                 for changes in sorted({outcome.stack_changes for outcome in found if outcome.stack_changes})
             ]
             lines += perf_notes if suite == PERF else []
+        lines += against_lines(against) if suite == PERF else []
         everything += comparisons
     if report_dir is not None and (measurements or everything):
         from pytest_triton.report.writer import write_report  # matplotlib, only where a report is asked for
 
-        written = write_report(report_dir, measurements, everything, metadata=metadata)
+        written = write_report(report_dir, measurements, everything, metadata=metadata, against=against)
         lines.append(f"triton report: {written.markdown} ({len(written.plots)} plots)")
     if history_dir is not None and (measurements or everything):
         from pytest_triton.report.document import report_document
         from pytest_triton.report.history import keep_report
 
         kept = keep_report(
-            report_document(measurements, everything, metadata=metadata), history_dir, metadata["hardware"]
+            report_document(measurements, everything, metadata=metadata, against=[r.to_dict() for r in against]),
+            history_dir,
+            metadata["hardware"],
         )
         lines.append(f"triton history: kept {kept}")
     return lines

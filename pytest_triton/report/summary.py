@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from pytest_triton.baselines.verdict import Comparison, Verdict
-from pytest_triton.report.format import change_text, counts_text, display_order, verdict_text
+from pytest_triton.report.format import change_text, counts_text, display_order, fixed_width, verdict_text
 from pytest_triton.units import value_text
 
 _HEADER = ("config", "metric", "baseline", "measured", "change", "verdict")
@@ -38,13 +38,6 @@ def summary_lines(
         )
         for c in ordered
     ]
-    widths = [max(len(row[i]) for row in (_HEADER, *rows)) for i in range(len(_HEADER))]
-    # Text columns left-aligned, numbers right-aligned.
-    aligns = ("<", "<", ">", ">", ">", "<")
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, aligns, widths)).rstrip()
-
     missing = sum(c.verdict is Verdict.MISSING for c in comparisons)
     record = (
         f"{title}: {missing} {'figure has' if missing == 1 else 'figures have'} no baseline yet; "
@@ -52,8 +45,7 @@ def summary_lines(
     )
     return [
         f"{title}: {counts_text(comparisons)}",
-        line(_HEADER),
-        line(["-" * w for w in widths]),
-        *(line(row) for row in rows),
+        # Text columns left-aligned, numbers right-aligned.
+        *fixed_width(_HEADER, rows, ("<", "<", ">", ">", ">", "<")),
         *([record] if missing else []),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tritonclient.grpc import model_config_pb2 as mc
 
@@ -135,8 +136,10 @@ def deploy(
     warmup: bool = False,
     cuda_graphs: bool = False,
     max_batch_size: int | None = None,
+    keep: Callable[[str, ModelFiles], None] | None = None,
 ) -> Deployment:
-    """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason."""
+    """Write the config and files for `artifact` and load it; ModelLoadError carries the server's reason. `keep` is
+    given the name and files of a model the server loaded (to save the deployment)."""
     model_name = name or variant_id(spec.name, artifact.format, artifact.precision)
     made = model_files(
         spec,
@@ -150,6 +153,8 @@ def deploy(
         max_batch_size=max_batch_size,
     )
     loaded = repository.place(model_name, made.config, made.files)
+    if keep is not None:
+        keep(model_name, made)
     return Deployment(
         model_name,
         spec,

@@ -92,6 +92,50 @@ def pytest_sessionfinish(session):
 """
 
 
+class Forwards:
+    """A model's build as a team changes it: a forward heavy enough that its compute, not the python backend's
+    overhead, sets the pace; and the same made slower, computing its answer twice over (the second pass on the rows
+    in reverse, so that no exporter merges the two), as a change that halves a model's speed does. `built` puts a
+    build into a conftest's text in place of its own."""
+
+    heavy = """
+def build():
+    import torch
+
+    class Scorer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = torch.nn.Linear(4, 1024)
+            self.deep = torch.nn.Linear(1024, 1024)
+            self.out = torch.nn.Linear(1024, 3)
+
+        def body(self, features):
+            x = torch.relu(self.hidden(features))
+            for _ in range(120):
+                x = torch.tanh(self.deep(x))
+            return self.out(x)
+
+        def forward(self, features):
+            return self.body(features)
+
+    torch.manual_seed(0)
+    return Scorer().eval()
+"""
+    slower = heavy.replace(
+        "return self.body(features)\n", "return (self.body(features) + self.body(features.flip(0)).flip(0)) / 2\n"
+    )
+
+    @staticmethod
+    def built(conftest: str, build: str) -> str:
+        start, end = conftest.index("def build():"), conftest.index("def samples():")
+        return conftest[:start] + build.lstrip() + "\n\n" + conftest[end:]
+
+
+@pytest.fixture
+def forwards() -> type[Forwards]:
+    return Forwards
+
+
 @pytest.fixture
 def user_model_conftest() -> str:
     """A user's conftest.py that declares a model of their own (a small scorer over 4 features)."""

@@ -64,47 +64,11 @@ def test_the_readme_model_passes_every_suite_and_the_plugin_switches_off(
     assert plain.returncode == 0 and "1 passed" in plain.stdout, plain.stdout + plain.stderr
 
 
-# The README's build, with a forward heavy enough that its compute, not the python backend's overhead, sets the
-# pace; SLOWER computes the same answer twice over (the second pass on the rows in reverse, so that no exporter
-# merges the two), as a change that halves a model's speed does.
-HEAVY = """
-def build():
-    import torch
-
-    class Scorer(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.hidden = torch.nn.Linear(4, 1024)
-            self.deep = torch.nn.Linear(1024, 1024)
-            self.out = torch.nn.Linear(1024, 3)
-
-        def body(self, features):
-            x = torch.relu(self.hidden(features))
-            for _ in range(120):
-                x = torch.tanh(self.deep(x))
-            return self.out(x)
-
-        def forward(self, features):
-            return self.body(features)
-
-    torch.manual_seed(0)
-    return Scorer().eval()
-"""
-SLOWER = HEAVY.replace(
-    "return self.body(features)\n", "return (self.body(features) + self.body(features.flip(0)).flip(0)) / 2\n"
-)
-
-
-def _with_build(conftest: str, build: str) -> str:
-    start, end = conftest.index("def build():"), conftest.index("def samples():")
-    return conftest[:start] + build.lstrip() + "\n\n" + conftest[end:]
-
-
 # Speed against a recorded answer: under xdist it takes its turn alone, since a server test on the other core moves
 # a measurement enough that it is not recorded as a baseline (unstable), and then nothing is gated.
 @pytest.mark.measures
 def test_a_slower_forward_fails_the_perf_gate_with_no_cache_clearing(
-    python: Path, team_project: Path, tmp_path: Path, installed_pytest
+    python: Path, team_project: Path, tmp_path: Path, installed_pytest, forwards
 ):
     conftest = team_project / "conftest.py"
     readme = conftest.read_text()
@@ -112,14 +76,14 @@ def test_a_slower_forward_fails_the_perf_gate_with_no_cache_clearing(
         "--triton-suites", f"--triton-cache-dir={tmp_path / 'exports'}", "-k", "perf and not calibration",
         "--triton-perf-window=0.5",
     )  # fmt: skip
-    conftest.write_text(_with_build(readme, HEAVY))
+    conftest.write_text(forwards.built(readme, forwards.heavy))
     recorded = installed_pytest(python, team_project, *perf, "--update-baselines")
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     assert "exports: 1 new, 0 from cache" in recorded.stdout
     (stored,) = (team_project / "baselines").glob("cpu-*/perf.json")
     assert any(config.endswith("/c1") for config in json.loads(stored.read_text())["entries"]), recorded.stdout
 
-    conftest.write_text(_with_build(readme, SLOWER))
+    conftest.write_text(forwards.built(readme, forwards.slower))
     slower = installed_pytest(python, team_project, *perf)
     output = slower.stdout + slower.stderr
     assert slower.returncode == 1, output

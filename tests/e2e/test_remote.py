@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -98,6 +99,30 @@ def test_perf_measures_the_served_model_and_files_baselines_under_the_servers_ho
     served = "resnext-small-onnx-fp32-served-fp32-b1"
     assert f"{served}/c1" in stored["entries"] and set(stored["entries"]) <= {f"{served}/c1", f"{served}/cold"}
     assert stored.get("hardware") is None  # this machine's hardware says nothing about the server's
+
+
+# Both sides' speed, side by side on two servers: under xdist it takes its turn alone.
+@pytest.mark.measures
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_a_deployment_is_measured_against_the_same_model_on_a_server_that_runs(suites, pytester, running_server):
+    url = f"grpc://{running_server.grpc_url}"
+    result = suites(
+        "--triton-models=resnext-small",
+        "-k",
+        "throughput_and_latency",
+        f"--triton-perf-against={url}",
+        "--triton-perf-against-model=resnext-small=resnext-small-onnx-fp32",  # served there under its variant's name
+        "--junitxml=junit.xml",
+    )
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [f"triton perf against {url}: 1 load points: *", "resnext-small-*/c1*throughput*x [[]*"]
+    )
+    properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    verdicts = {properties[f"c1.vs_baseline.{figure}"] for figure in ("throughput", "p50", "p99")}
+    # The same files on another server: whatever the verdict, the test's outcome follows it.
+    result.assert_outcomes(**({"failed": 1} if "regressed" in verdicts else {"passed": 1}))
+    assert "answers differ" not in output
 
 
 @pytest.mark.parametrize("suite_files", [("test_conformance.py", "test_parity.py", "test_consistency.py")])

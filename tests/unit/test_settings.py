@@ -512,3 +512,39 @@ def test_a_perf_precision_the_run_does_not_deploy_is_refused_instead_of_measurin
     assert both.precisions == ("fp32", "fp16", "bf16")
     # Left at its default, the perf precision asks nothing of a run that deploys fp16 alone.
     assert make(triton_precisions="fp16").precisions == ("fp16",)
+
+
+# -- the baseline deployment (--triton-perf-against) ------------------------------------------------------------
+
+
+def test_a_baseline_deployment_is_a_directory_or_a_server(tmp_path):
+    settings = make(triton_perf_against=str(tmp_path), triton_perf_against_model=["bert-tiny=bert_prod"])
+    assert settings.perf_against is not None and settings.perf_against.directory == tmp_path
+    assert settings.perf_against.names == {"bert-tiny": "bert_prod"}
+    remote = make(triton_perf_against="http://prod.internal:8000").perf_against
+    assert remote is not None and remote.address == RemoteAddress(http="prod.internal:8000")
+    assert make(triton_perf_against="prod.internal:8001").perf_against.address == RemoteAddress(
+        grpc="prod.internal:8001"
+    )
+    assert make().perf_against is None and make().save_deployment is None
+
+
+def test_a_baseline_that_is_neither_says_what_to_give(tmp_path):
+    message = error_of(triton_perf_against=str(tmp_path / "missing"))
+    assert message.startswith(f"--triton-perf-against='{tmp_path / 'missing'}': no such directory, and not a server's")
+    assert "--triton-save-deployment" in message
+    assert "expected CANDIDATE=BASELINE" in error_of(triton_perf_against=str(tmp_path), triton_perf_against_model=["x"])
+    assert "give --triton-perf-against" in error_of(triton_perf_against_model=["a=b"])
+    (tmp_path / "file").write_text("")
+    assert "it is a file" in error_of(triton_save_deployment=str(tmp_path / "file"))
+
+
+def test_the_side_by_side_budget_is_the_perf_plans(tmp_path):
+    from pytest_triton.perf.plan import PerfPlan
+
+    values = defaults()
+    values.update(triton_perf_against=str(tmp_path), triton_perf_against_budget="12")
+    plan = PerfPlan.from_options(read_options(values.__getitem__, KNOWN))
+    assert plan.against is not None and plan.against.budget_s == 12.0
+    values.update(triton_perf_against=None)
+    assert PerfPlan.from_options(read_options(values.__getitem__, KNOWN)).against is None

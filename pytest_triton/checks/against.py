@@ -1,0 +1,100 @@
+"""A deployment checked against a baseline deployment in the same run: the same requests' answers compared, and
+each closed-loop load point measured side by side (perf.side_by_side)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from pytest_triton.checks.parity import compare
+from pytest_triton.checks.payload import own_answer
+from pytest_triton.errors import CheckFailed
+from pytest_triton.models.spec import SampleCase, Tolerance
+from pytest_triton.perf.alternation import alternate
+from pytest_triton.perf.load import Concurrency
+from pytest_triton.perf.reference import SLICE_S, ClientSaturated
+from pytest_triton.perf.settings import MeasurementSettings, Rounds
+from pytest_triton.perf.side_by_side import PairedSlices, SideBySide, measure_side_by_side
+from pytest_triton.perf.workload import Workload
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import TritonClient
+from pytest_triton.server.endpoint import ServerEndpoint
+
+
+@dataclass(frozen=True)
+class BaselineSide:
+    """The baseline deployment's model for one candidate: where it is served, and the deployment as served there
+    (the candidate's signature, under the baseline's model name)."""
+
+    endpoint: ServerEndpoint
+    deployment: Deployment
+    label: str  # the directory or address it came from, for the reports
+
+
+@dataclass(frozen=True)
+class AgainstPoint:
+    """A load point's verdict side by side, and each side's slice throughputs (inferences/s) in the order taken."""
+
+    verdict: SideBySide
+    candidate: tuple[float, ...]
+    baseline: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"verdict": self.verdict.to_dict(), "candidate": list(self.candidate), "baseline": list(self.baseline)}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "AgainstPoint":
+        return AgainstPoint(SideBySide.from_dict(data["verdict"]), tuple(data["candidate"]), tuple(data["baseline"]))
+
+
+def answers_against(
+    candidate: tuple[TritonClient, Deployment],
+    baseline: tuple[TritonClient, Deployment],
+    cases: Sequence[SampleCase],
+    tolerances: Mapping[str, Tolerance],
+) -> str | None:
+    """Each case sent to both: the first output the candidate answers differently from the baseline beyond the
+    precision's tolerance, or None where every answer agrees. ("Did this change change the answers?")"""
+    for case in cases:
+        theirs = own_answer(*baseline, case.inputs, f"the request '{case.label}'")
+        ours = own_answer(*candidate, case.inputs, f"the request '{case.label}'")
+        try:
+            diffs = compare(ours, theirs, tolerances, case.compared)
+        except CheckFailed as error:
+            return f"{case.label}: {error}"
+        wrong = [diff for diff in diffs if not diff.within]
+        if wrong:
+            return f"{case.label} {wrong[0].row('').strip()}"
+    return None
+
+
+def measure_against(
+    endpoint: ServerEndpoint,
+    workload: Workload,
+    side: BaselineSide,
+    load: Concurrency,
+    settings: MeasurementSettings,
+    rounds: Rounds,
+    point: str,
+) -> tuple[SideBySide, PairedSlices]:
+    """The candidate's `workload` and the same requests to the baseline's model, side by side at `load`, in rounds
+    until each figure is decided or the budget is spent. ClientSaturated where the client set the candidate's
+    pace: the ratio would then be the client's."""
+    baseline = Workload(
+        side.deployment.model_name, workload.requests, workload.outputs, workload.batch_size, workload.batched
+    )
+
+    def take(pairs: int) -> PairedSlices:
+        taken = alternate(
+            endpoint, (workload, baseline), load.requests, pairs, SLICE_S, settings, second_endpoint=side.endpoint
+        )
+        busy = max(statistics.fmean(s.client_cores for s in side) for side in (taken.first, taken.second))
+        if busy >= settings.saturation_cores:
+            raise ClientSaturated(
+                f"the client used {busy:.2f} cores in the slices at {load.label}: it set the pace, so the ratio would "
+                "measure the client (measure at a lower concurrency)"
+            )
+        return PairedSlices.of(taken, load.requests)
+
+    return measure_side_by_side(point, take, rounds)

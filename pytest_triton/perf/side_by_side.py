@@ -1,0 +1,275 @@
+"""A candidate deployment measured against a baseline deployment, side by side: the same requests at the same
+concurrency, in alternating slices over connections kept open (perf.alternation), and each figure's ratio judged
+with its confidence interval. Nothing stored is needed, and whatever the machine does to one side in a pair it
+does to the other, so the ratio holds on machines whose plain throughput moves by more than the change sought.
+
+Each figure's verdict follows Chromium's Pinpoint in having three outcomes: the same (its 90% interval within the
+tolerance, as an equivalence test asks), regressed or improved (its 99% interval wholly beyond no change and the
+estimate beyond the tolerance), or inconclusive. An inconclusive point is measured in further rounds of slice pairs,
+pooled, while its time budget lasts. The rates of false alarms and of slowdowns caught are in benchmarks/RESULTS.md
+(benchmarks/side_by_side_detection.py).
+
+The intervals come from a bootstrap over blocks of two consecutive pairs. The pairs' order alternates (candidate
+first, then baseline first), and on the 2-core CI machine the slice right after a switch ran 10-13% slower than the
+next one of the same side (bert-tiny, 0.25 s slices): a pair's ratio swings with its order, while a block holds one
+pair of each order and cancels it. Resampled by block, the interval is that of the estimate actually made.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Mapping, Sequence
+
+from pytest_triton.perf.alternation import Slice, Slices
+from pytest_triton.perf.reference import slice_throughput
+from pytest_triton.perf.settings import Rounds
+
+RESAMPLES = 2000  # bootstrap resamples of the blocks
+CONFIDENCE = 0.99  # the interval shown, which a regression must lie wholly beyond no change in
+EQUIVALENCE = 0.90  # the interval that must lie within the tolerance for "the same" (two one-sided tests at 5%)
+SEED = 20261204
+BLOCK = 2  # pairs resampled together: one of each order
+
+
+class Outcome(str, Enum):
+    SAME = "same"
+    REGRESSED = "regressed"
+    IMPROVED = "improved"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure compared side by side: its name, unit, which way is better and the tolerance within which a change
+    counts as none."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    tolerance: float
+
+
+# On the 2-core CI machine bert-tiny's throughput ratio had a standard error of about 2.5% after 20 s (40 pairs): at
+# 5%, an unchanged deployment's estimate lands beyond the tolerance in about 2% of points at most, where the interval
+# must also exclude no change. p99 is the slowest 1% of a few thousand requests: a hypervisor's stall moves it more.
+FIGURES: tuple[Figure, ...] = (
+    Figure("throughput", "infer/s", True, 0.05),
+    Figure("p50", "ms", False, 0.05),
+    Figure("p99", "ms", False, 0.20),
+)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A figure's candidate/baseline ratio over the pooled slices, with its interval and verdict."""
+
+    figure: str
+    candidate: float
+    baseline: float
+    ratio: float
+    low: float
+    high: float
+    tolerance: float
+    outcome: Outcome
+
+    def to_dict(self) -> dict[str, object]:
+        return {**{k: v for k, v in self.__dict__.items() if k != "outcome"}, "outcome": self.outcome.value}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, object]) -> "Ratio":
+        return Ratio(**{**data, "outcome": Outcome(data["outcome"])})  # type: ignore[arg-type]
+
+
+def outcome_of(
+    ratio: float, low: float, high: float, figure: Figure, within: tuple[float, float] | None = None
+) -> Outcome:
+    """Pinpoint's three outcomes from a ratio (candidate/baseline) and its CONFIDENCE interval (`low`, `high`), which
+    a regression or an improvement must lie wholly beyond no change in; `within`: the EQUIVALENCE interval, which
+    must lie within the tolerance for the same (default: the other)."""
+    same_low, same_high = within or (low, high)
+    if 1 - figure.tolerance <= min(same_low, 1 / same_high) and max(same_high, 1 / same_low) <= 1 + figure.tolerance:
+        return Outcome.SAME
+    worse_low, worse_high = (1 / high, 1 / low) if figure.higher_is_better else (low, high)
+    worse = 1 / ratio if figure.higher_is_better else ratio  # above 1: the candidate is worse
+    if worse_low > 1 and worse > 1 + figure.tolerance:
+        return Outcome.REGRESSED
+    if worse_high < 1 and worse < 1 - figure.tolerance:
+        return Outcome.IMPROVED
+    return Outcome.INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class PairedSlices:
+    """Slices of the candidate and the baseline, pair i of one taken next to pair i of the other, at `concurrency`."""
+
+    candidate: tuple[Slice, ...]
+    baseline: tuple[Slice, ...]
+    concurrency: int
+
+    def __post_init__(self) -> None:
+        if len(self.candidate) != len(self.baseline) or len(self.candidate) < 2:
+            raise ValueError("need at least two slice pairs, as many of the candidate as of the baseline")
+
+    @classmethod
+    def of(cls, taken: Slices, concurrency: int) -> "PairedSlices":
+        return cls(taken.first, taken.second, concurrency)
+
+    def pooled(self, more: "PairedSlices") -> "PairedSlices":
+        return PairedSlices(self.candidate + more.candidate, self.baseline + more.baseline, self.concurrency)
+
+    @property
+    def pairs(self) -> int:
+        return len(self.candidate)
+
+    def ratios(self, figures: Sequence[Figure] = FIGURES) -> tuple[Ratio, ...]:
+        """Each figure's ratio over all pairs, with percentile bootstrap intervals over blocks of BLOCK consecutive
+        pairs (resampled whole, so what hit both sides of a pair, or both orders of a block, stays together)."""
+        import numpy as np
+
+        picks = self._resampled_pairs()
+        sides = (self.candidate, self.baseline)
+        throughputs = [np.array([slice_throughput(s, self.concurrency) for s in side]) for side in sides]
+        latencies = [[_steady(s, self.concurrency) for s in side] for side in sides]
+        out = []
+        for figure in figures:
+            if figure.name == "throughput":
+                values = [float(t.mean()) for t in throughputs]
+                resampled = throughputs[0][picks].mean(axis=1) / throughputs[1][picks].mean(axis=1)
+            else:
+                q = float(figure.name[1:])
+                values = [
+                    float(np.percentile(np.concatenate(side), q, method="inverted_cdf")) / 1000 for side in latencies
+                ]
+                resampled = _percentile_ratios(latencies, picks, q)
+            tails = [(1 - CONFIDENCE) / 2, (1 - EQUIVALENCE) / 2, (1 + EQUIVALENCE) / 2, (1 + CONFIDENCE) / 2]
+            low, same_low, same_high, high = (float(v) for v in np.quantile(resampled, tails))
+            ratio = values[0] / values[1]
+            outcome = outcome_of(ratio, low, high, figure, (same_low, same_high))
+            out.append(Ratio(figure.name, values[0], values[1], ratio, low, high, figure.tolerance, outcome))
+        return tuple(out)
+
+    def _resampled_pairs(self):
+        """RESAMPLES rows of pair indices, each drawn as whole blocks of BLOCK consecutive pairs (single pairs where
+        there are fewer than two blocks); an odd last pair counts in the estimate, not in the resampling."""
+        import numpy as np
+
+        size = BLOCK if self.pairs >= 2 * BLOCK else 1
+        blocks = self.pairs // size
+        drawn = np.random.default_rng(SEED).integers(0, blocks, size=(RESAMPLES, blocks))
+        return (drawn[:, :, None] * size + np.arange(size)).reshape(RESAMPLES, blocks * size)
+
+    def throughputs(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Each side's slice throughputs (inferences/s), in the order taken."""
+        return tuple(  # type: ignore[return-value]
+            tuple(slice_throughput(s, self.concurrency) for s in side) for side in (self.candidate, self.baseline)
+        )
+
+    def ratio_cv(self) -> float:
+        """The throughput ratio's coefficient of variation from the pairs' spread (for the benchmark's tables)."""
+        pairs = [
+            slice_throughput(c, self.concurrency) / slice_throughput(b, self.concurrency)
+            for c, b in zip(self.candidate, self.baseline)
+        ]
+        return statistics.stdev(pairs) / statistics.fmean(pairs) / math.sqrt(len(pairs))
+
+
+def _steady(piece: Slice, concurrency: int):
+    """A slice's latencies (µs) less the first `concurrency`, which wait for the switch from the other side."""
+    import numpy as np
+
+    kept = piece.latencies_us[concurrency:] if len(piece.latencies_us) > concurrency else piece.latencies_us
+    return np.asarray(kept, dtype=np.float64)
+
+
+def _percentile_ratios(latencies, picks, q: float):
+    """Per resample, the q-th percentile of the candidate's pooled latencies over the baseline's."""
+    return _resampled_percentile(latencies[0], picks, q) / _resampled_percentile(latencies[1], picks, q)
+
+
+def _resampled_percentile(side, picks, q: float, chunk: int = 250):
+    """Per row of `picks` (slice indices), the q-th percentile (the inverted CDF's) of those slices' latencies
+    pooled: every latency sorted once and weighted by how often its slice was drawn, so that no resample
+    concatenates or sorts anything (a row at a time took about 2 s a point)."""
+    import numpy as np
+
+    values = np.concatenate(side)
+    owners = np.repeat(np.arange(len(side)), [len(s) for s in side])
+    order = np.argsort(values, kind="stable")
+    values, owners = values[order], owners[order]
+    out = np.empty(len(picks))
+    for start in range(0, len(picks), chunk):
+        rows = picks[start : start + chunk]
+        drawn = np.zeros((len(rows), len(side)), dtype=np.int32)
+        np.add.at(drawn, (np.arange(len(rows))[:, None], rows), 1)
+        cumulative = np.cumsum(drawn[:, owners], axis=1)
+        reached = (cumulative < (q / 100) * cumulative[:, -1:]).sum(axis=1)
+        out[start : start + chunk] = values[np.minimum(reached, len(values) - 1)]
+    return out
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """One load point's verdict against the baseline deployment: each figure's ratio, the slice pairs it took, the
+    seconds they took, and whether the budget ran out before every figure was decided."""
+
+    point: str
+    ratios: tuple[Ratio, ...]
+    pairs: int
+    rounds: int
+    seconds: float
+    budget_spent: bool
+
+    @property
+    def outcome(self) -> Outcome:
+        """Regressed where any figure regressed; else inconclusive where any is; else improved where any improved."""
+        outcomes = {r.outcome for r in self.ratios}
+        for worst in (Outcome.REGRESSED, Outcome.INCONCLUSIVE, Outcome.IMPROVED):
+            if worst in outcomes:
+                return worst
+        return Outcome.SAME
+
+    def ratio(self, figure: str) -> Ratio:
+        return next(r for r in self.ratios if r.figure == figure)
+
+    def line(self) -> str:
+        """Each figure's ratio with its interval and verdict, in a line."""
+        return (
+            "; ".join(f"{r.figure} {r.ratio:.3f}x [{r.low:.3f}, {r.high:.3f}] {r.outcome.value}" for r in self.ratios)
+            + f" ({self.pairs} slice pairs)"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "ratios": [r.to_dict() for r in self.ratios]}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, object]) -> "SideBySide":
+        ratios = tuple(Ratio.from_dict(r) for r in data["ratios"])  # type: ignore[attr-defined]
+        return SideBySide(**{**data, "ratios": ratios})  # type: ignore[arg-type]
+
+
+def measure_side_by_side(
+    point: str,
+    take: Callable[[int], PairedSlices],
+    rounds: Rounds = Rounds(),
+    figures: Sequence[Figure] = FIGURES,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[SideBySide, PairedSlices]:
+    """Rounds of `take(pairs)`, pooled, until no figure is inconclusive or the next round would overrun the budget
+    (by `clock`: a benchmark replays recorded slices on their own time). Returns the verdict and the pooled slices
+    (for the report's plot)."""
+    began = clock()
+    pooled = take(rounds.pairs)
+    count = 1
+    while True:
+        ratios = pooled.ratios(figures)
+        spent = clock() - began
+        undecided = any(r.outcome is Outcome.INCONCLUSIVE for r in ratios)
+        if not undecided or spent * (count + 1) / count > rounds.budget_s:
+            break
+        pooled = pooled.pooled(take(rounds.pairs))
+        count += 1
+    return SideBySide(point, ratios, pooled.pairs, count, spent, undecided), pooled
