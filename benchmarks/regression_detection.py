@@ -40,6 +40,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
+from side_by_side_detection import serve_copy  # a sibling script: benchmarks/ is on the path when run
+
 from pytest_triton.baselines import Verdict, compare_entries, confirm
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile, BaselineKey
 from pytest_triton.perf.alternation import Slice, Slices, alternate
@@ -78,7 +80,6 @@ def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpo
     from pytest_triton.models.zoo import zoo_spec
     from pytest_triton.perf.plan import DYNAMIC_BATCHING
     from pytest_triton.repository.policy import ServingPolicy
-    from pytest_triton.repository.store import ModelRepository
     from pytest_triton.session import TritonSession
     from pytest_triton.settings import Settings
 
@@ -86,18 +87,10 @@ def bert_tiny_subject(work: Path, slowdown: float) -> Iterator[tuple[ServerEndpo
     session.start()
     try:
         assert session.server is not None and session.endpoint is not None  # a local server, started
-        repository = session.server.repository
-        assert repository is not None
         deployment = session.deployment(zoo_spec("bert-tiny"), "onnx", "fp32", ServingPolicy(DYNAMIC_BATCHING))
-        # The same files under another name, with the runner told to repeat a share of its batches.
-        config = session.client.model_config(deployment.model_name)
-        config.name = f"{deployment.model_name}-slow"
-        config.parameters["repeat_fraction"].string_value = repr(slowdown)
-        source = repository / deployment.model_name
-        files = {str(p.relative_to(source)): p for p in source.rglob("*") if p.is_file() and p.name != "config.pbtxt"}
-        ModelRepository(session.client, repository).place(config.name, config, files)
         base = perf_workload(deployment, load_cases(deployment, 1))
-        slow = dataclasses.replace(base, model=config.name)
+        # The same files under another name, with the runner told to repeat a share of its batches.
+        slow = serve_copy(session, deployment, f"{deployment.model_name}-slow", slowdown)
         yield session.endpoint, {"base": base, "slow": slow, "reference": session.perf_reference()}
     finally:
         session.close()
