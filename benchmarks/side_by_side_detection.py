@@ -41,7 +41,8 @@ from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.measure import measure
 from pytest_triton.perf.reference import SLICE_S, referenced_from
 from pytest_triton.perf.settings import MeasurementSettings, Rounds
-from pytest_triton.perf.side_by_side import Outcome, PairedSlices, measure_side_by_side
+from pytest_triton.perf.side_by_side import PairedSlices, measure_side_by_side
+from pytest_triton.perf.side_by_side_verdict import Outcome
 from pytest_triton.perf.workload import Workload
 from pytest_triton.server.endpoint import ServerEndpoint
 

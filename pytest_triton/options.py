@@ -530,7 +530,8 @@ OPTIONS = (
         "triton-perf-against",
         "DIR|URL: measure each closed-loop load point side by side with the same model of a baseline deployment "
         "(a directory --triton-save-deployment wrote, a Triton model repository, or a server's [grpc://|http://]"
-        "HOST:PORT) in alternating slices, and gate the ratios of throughput, p50 and p99 latency; its answers too",
+        "HOST:PORT) in alternating slices, and gate the ratios of throughput, p50 and p99 latency; its answers, and "
+        "the accuracy suite's EM/F1 and top-1/top-5 on the same data, too",
         _against,
     ),
     Option(

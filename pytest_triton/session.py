@@ -276,39 +276,77 @@ class TritonSession:
         the same every time, where there is none)."""
         return _remembered(self._against, deployment.model_name, lambda: self._baseline_side(deployment))
 
+    def baseline_client(self, deployment: Deployment) -> tuple[TritonClient, Deployment] | None:
+        """A client of the server that serves `deployment`'s baseline model, and that model as served there; None
+        where the run has no baseline deployment (settings.perf_against). For checks that ask it one request at a
+        time (accuracy on the same data)."""
+        if self.settings.perf_against is None:
+            return None
+        side = self.against(deployment)
+        client = self.client if side.endpoint == self.endpoint else self._baseline_server()[1]
+        return client, side.deployment
+
     def _baseline_side(self, deployment: Deployment) -> BaselineSide:
+        from tritonclient.utils import InferenceServerException
+
         source = self.settings.perf_against
         if source is None or self.endpoint is None:
             raise TritonPluginError("no baseline deployment was given to measure against")
-        if source.directory is not None:
-            if not self.endpoint.manages_models:
-                raise BaselineDeploymentError(
-                    f"the baseline deployment {source.label} is loaded beside the candidate on a server this run "
-                    "manages; against a server someone else runs, give the baseline as a server's URL",
-                    options=("triton_perf_against",),
-                )
-            name = baseline_model(
-                deployment.model_name, deployment.spec.name, directory_models(source.directory), source
-            )
-            repository = ModelRepository(self.client, self.server.repository if self.server else None)
-            endpoint, client = self.endpoint, self.client
-            loaded = load_from_directory(repository, source.directory, name)
-        else:
-            endpoint, client = self._baseline_server()
-            served = tuple(sorted(str(m["name"]) for m in client.repository_index()))
-            loaded = baseline_model(deployment.model_name, deployment.spec.name, served, source)
-            if not client.is_model_ready(loaded):
-                raise BaselineDeploymentError(f"model '{loaded}' is not ready on the baseline server {source.label}")
-        where = f"model '{loaded}' in {source.label}"
-        batches = client.model_config(loaded).max_batch_size > 0
+        try:
+            if source.directory is not None:
+                endpoint, client, loaded = self._baseline_from_directory(deployment, source.directory)
+            else:
+                endpoint, client, loaded = self._baseline_on_server(deployment)
+            where = f"model '{loaded}' in {source.label}"
+            batches = client.model_config(loaded).max_batch_size > 0
+            metadata = client.model_metadata(loaded)
+        except InferenceServerException as error:
+            raise BaselineDeploymentError(
+                f"the baseline deployment {source.label} did not answer as asked: {error.message()}"
+            ) from None
         if batches != (deployment.max_batch_size > 0):
             raise BaselineDeploymentError(
                 f"the baseline {where} {'batches' if batches else 'does not batch'}, the candidate "
                 f"{'does' if deployment.max_batch_size > 0 else 'does not'}: the same requests cannot go to both"
             )
-        check_signature(deployment.inputs, deployment.outputs, client.model_metadata(loaded), where, int(batches))
+        check_signature(deployment.inputs, deployment.outputs, metadata, where, int(batches))
         baseline = dataclasses.replace(deployment, model_name=loaded, config=None, load_s=None, warmup_inferences=0)
         return BaselineSide(endpoint, baseline, source.label)
+
+    def _baseline_from_directory(
+        self, deployment: Deployment, directory: Path
+    ) -> tuple[ServerEndpoint, TritonClient, str]:
+        """The baseline's model for `deployment` loaded beside it from `directory`: the endpoint, client and name."""
+        assert self.endpoint is not None and self.settings.perf_against is not None
+        if not self.endpoint.manages_models:
+            raise BaselineDeploymentError(
+                f"the baseline deployment {directory} is loaded beside the candidate on a server this run manages; "
+                "against a server someone else runs, give the baseline as a server's URL",
+                options=("triton_perf_against",),
+            )
+        available = directory_models(directory)
+        name = baseline_model(deployment.model_name, deployment.spec.name, available, self.settings.perf_against)
+        repository = ModelRepository(self.client, self.server.repository if self.server else None)
+        return self.endpoint, self.client, load_from_directory(repository, directory, name)
+
+    def _baseline_on_server(self, deployment: Deployment) -> tuple[ServerEndpoint, TritonClient, str]:
+        """The baseline server's model for `deployment`, ready: the endpoint, client and name."""
+        assert self.endpoint is not None and self.settings.perf_against is not None
+        source = self.settings.perf_against
+        assert source.address is not None
+        protocol = self.endpoint.preferred(self.settings.protocol)
+        if protocol not in source.address.protocols:  # both sides are measured over one protocol
+            raise BaselineDeploymentError(
+                f"the baseline server {source.label} is known by another protocol's address, and this run measures "
+                f"over {protocol}: give its {protocol}://HOST:PORT",
+                options=("triton_perf_against",),
+            )
+        endpoint, client = self._baseline_server()
+        served = tuple(sorted(str(m["name"]) for m in client.repository_index()))
+        loaded = baseline_model(deployment.model_name, deployment.spec.name, served, source)
+        if not client.is_model_ready(loaded):
+            raise BaselineDeploymentError(f"model '{loaded}' is not ready on the baseline server {source.label}")
+        return endpoint, client, loaded
 
     def _baseline_server(self) -> tuple[ServerEndpoint, TritonClient]:
         """The endpoint of the baseline server, and a client of it, once (the first failure every time)."""

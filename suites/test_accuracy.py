@@ -1,5 +1,6 @@
 """Accuracy: SQuAD EM/F1 of each served BERT variant and top-1/top-5 of each served image classifier, against the
-in-process model and the stored baselines."""
+in-process model and the stored baselines, and against the baseline deployment's on the same data where the run
+has one (--triton-perf-against)."""
 
 from __future__ import annotations
 
@@ -59,10 +60,14 @@ def test_squad_through_triton(
             triton_session.reference(spec),
             triton_session.weights_digest(spec),
             context,
+            triton_session.baseline_client(deployment),
         )
     for name, served in checked.results.items():
         record_property(f"{name}.exact_match", round(served.exact_match, 3))
         record_property(f"{name}.f1", round(served.f1, 3))
+        if name in checked.baseline_results:  # --triton-perf-against: the baseline deployment's on the same set
+            record_property(f"{name}.vs_baseline.exact_match", round(checked.baseline_results[name].exact_match, 3))
+            record_property(f"{name}.vs_baseline.f1", round(checked.baseline_results[name].f1, 3))
         record_property(f"{name}.features_per_s", round(served.features_per_second, 1))
         if triton_report_dir is not None:
             write_predictions(served.predictions, triton_report_dir / "squad" / deployment.model_name / name)
@@ -108,8 +113,11 @@ def test_top1_through_triton(
             module,
             triton_session.weights_digest(spec) if module is not None else None,
             context,
+            triton_session.baseline_client(deployment),
         )
     figures = {"top1": checked.served.top1, "top5": checked.served.top5, **checked.agreement()}
+    if checked.baseline is not None:  # --triton-perf-against: the baseline deployment's on the same images
+        figures |= {"vs_baseline.top1": checked.baseline.top1, "vs_baseline.top5": checked.baseline.top5}
     for name, value in figures.items():
         record_property(f"{checked.images.name}.{name}", round(value, 3))
     record_property(f"{checked.images.name}.images_per_s", round(checked.served.images_per_second, 1))

@@ -55,20 +55,9 @@ def test_throughput_and_latency_against_baseline(
     point = triton_perf_point
     variant = point.variant
     context = triton_baselines.context(PERF)
-    against_error: BaselineDeploymentError | None = None
     with triton_outcome():
-        reference = against = None
-        if triton_perf_plan.reference_slices:
-            try:
-                reference = triton_session.perf_reference()
-            except Unsupported as reason:
-                warnings.warn(f"{point.id}: not measured against the reference: {reason}", stacklevel=1)
         deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
-        if triton_perf_plan.against is not None:
-            try:
-                against = triton_session.against(deployment)
-            except BaselineDeploymentError as error:
-                against_error = error  # the rest is measured; this fails the test once it is logged
+        reference, against, against_error = _beside(triton_session, triton_perf_plan, point.id, deployment)
         outcome = run_perf(
             triton_session.endpoint,
             deployment,
@@ -88,21 +77,7 @@ def test_throughput_and_latency_against_baseline(
             reference,
             against,
         )
-    logged = SuiteOutcome(
-        PERF,
-        point.id,
-        tuple(outcome.measurements),
-        tuple(outcome.comparisons),
-        tuple(outcome.recorded),
-        context.path,
-        context.stack_changes(),
-    )
-    log_outcome(triton_results, logged)
-    if against is not None:
-        log_against(
-            triton_results,
-            [AgainstRecord(baseline_id(point.id, label), against.label, at) for label, at in outcome.against.items()],
-        )
+    _log(triton_results, context, point.id, outcome, against)
     _record_figures(record_property, outcome)
     for m in outcome.measurements:
         failed = f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
@@ -110,11 +85,41 @@ def test_throughput_and_latency_against_baseline(
     for line in outcome.unchecked:
         warnings.warn(line, stacklevel=1)
     triton_verdict(not outcome.failures, lambda: "\n".join(outcome.failures))
-    if against_error is not None:
+    if against_error is not None:  # measured all the same; fails once it is logged
         with triton_outcome():
             raise against_error
     if outcome.not_recorded:
         pytest.skip("not recorded as baselines: " + "; ".join(f"{k}: {v}" for k, v in outcome.not_recorded.items()))
+
+
+def _beside(triton_session, plan, point_id: str, deployment):
+    """What the configuration is also measured against: the perf reference (--triton-perf-reference) and the
+    baseline deployment's model (--triton-perf-against), or why not: the reference's absence warns, a baseline that
+    cannot serve is returned to fail the test after the rest is measured."""
+    reference = against = against_error = None
+    if plan.reference_slices:
+        try:
+            reference = triton_session.perf_reference()
+        except Unsupported as reason:
+            warnings.warn(f"{point_id}: not measured against the reference: {reason}", stacklevel=2)
+    if plan.against is not None:
+        try:
+            against = triton_session.against(deployment)
+        except BaselineDeploymentError as error:
+            against_error = error
+    return reference, against, against_error
+
+
+def _log(results, context, point_id: str, outcome, against) -> None:
+    """The configuration's figures and verdicts, and its verdicts against the baseline deployment, into the run's
+    results log."""
+    figures = (tuple(outcome.measurements), tuple(outcome.comparisons), tuple(outcome.recorded))
+    log_outcome(results, SuiteOutcome(PERF, point_id, *figures, context.path, context.stack_changes()))
+    if against is not None:
+        records = [
+            AgainstRecord(baseline_id(point_id, label), against.label, at) for label, at in outcome.against.items()
+        ]
+        log_against(results, records)
 
 
 def _record_figures(record_property, outcome) -> None:

@@ -165,6 +165,7 @@ class ServedAccuracy(JudgedAccuracy):
     """A served variant's EM/F1 on every evaluation set, against the in-process model and the stored baselines."""
 
     results: dict[str, AccuracyResult]  # by evaluation set
+    baseline_results: dict[str, AccuracyResult]  # the baseline deployment's on the same sets, where there is one
 
 
 def served_accuracy(
@@ -174,22 +175,31 @@ def served_accuracy(
     module: torch.nn.Module,
     weights: str,
     baselines: BaselineContext,
+    baseline: tuple[TritonClient, Deployment] | None = None,
 ) -> ServedAccuracy:
     """Evaluate `deployment` on every set of its model: fp32 must predict what `module` (the eager fp32 model with
     the weights digest `weights`) predicts, lower precisions stay within the plan's points; each set's EM/F1 is
-    judged against its baseline, unless this run updates them."""
+    judged against its baseline, unless this run updates them. With `baseline` (the same model in a baseline
+    deployment, and a client of its server), that is evaluated on the same sets, and EM/F1 must stay within the
+    plan's points of its."""
     spec = deployment.spec
     require_qa_model(spec)
-    results, entries, problems = {}, {}, []
+    results, theirs, entries, problems = {}, {}, {}, []
     for squad in run.sets(spec):
         reference = run.reference(spec, module, squad)
         served = evaluate_backend(squad, triton_infer(client, deployment), run.plan)
         results[squad.name] = served
         problems += _against_reference(squad.name, served, reference, deployment.precision, run.plan.fp16_points)
+        if baseline is not None:
+            theirs[squad.name] = evaluate_backend(squad, triton_infer(*baseline), run.plan)
+            metrics = ("exact_match", "f1")
+            problems += points_apart(
+                squad.name, served, theirs[squad.name], metrics, run.plan.fp16_points, "the baseline deployment"
+            )
         entries[baseline_id(deployment.model_name, squad.name)] = served.entries(weights)
     comparisons = judged(entries, baselines)
     problems += [c.message for c in comparisons if c.failed]
-    return ServedAccuracy(entries, comparisons, problems, results)
+    return ServedAccuracy(entries, comparisons, problems, results, theirs)
 
 
 def _against_reference(

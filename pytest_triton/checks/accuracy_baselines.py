@@ -42,13 +42,21 @@ def judged(entries: Mapping[str, Mapping[str, BaselineEntry]], baselines: Baseli
     return baselines.explained(comparisons)
 
 
-def points_apart(name: str, served: object, reference: object, metrics: tuple[str, ...], points: float) -> list[str]:
-    """Each metric (an attribute in %) of `served` more than `points` from the in-process `reference`'s."""
+def points_apart(
+    name: str,
+    served: object,
+    reference: object,
+    metrics: tuple[str, ...],
+    points: float,
+    against: str = "in-process",
+) -> list[str]:
+    """Each metric (an attribute in %) of `served` more than `points` from `reference`'s (the in-process model's,
+    or the baseline deployment's on the same data)."""
     problems = []
     for metric in metrics:
         delta = getattr(served, metric) - getattr(reference, metric)
         if abs(delta) > points:
-            problems.append(f"{name}: {metric} {delta:+.2f} points from in-process (tolerance {points})")
+            problems.append(f"{name}: {metric} {delta:+.2f} points from {against} (tolerance {points})")
     return problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.payload import own_answer
@@ -15,7 +15,8 @@ from pytest_triton.perf.alternation import alternate
 from pytest_triton.perf.load import Concurrency
 from pytest_triton.perf.reference import SLICE_S, ClientSaturated
 from pytest_triton.perf.settings import MeasurementSettings, Rounds
-from pytest_triton.perf.side_by_side import PairedSlices, SideBySide, measure_side_by_side
+from pytest_triton.perf.side_by_side import PairedSlices, measure_side_by_side
+from pytest_triton.perf.side_by_side_verdict import SideBySide
 from pytest_triton.perf.workload import Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -30,22 +31,6 @@ class BaselineSide:
     endpoint: ServerEndpoint
     deployment: Deployment
     label: str  # the directory or address it came from, for the reports
-
-
-@dataclass(frozen=True)
-class AgainstPoint:
-    """A load point's verdict side by side, and each side's slice throughputs (inferences/s) in the order taken."""
-
-    verdict: SideBySide
-    candidate: tuple[float, ...]
-    baseline: tuple[float, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"verdict": self.verdict.to_dict(), "candidate": list(self.candidate), "baseline": list(self.baseline)}
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> "AgainstPoint":
-        return AgainstPoint(SideBySide.from_dict(data["verdict"]), tuple(data["candidate"]), tuple(data["baseline"]))
 
 
 def answers_against(

@@ -211,6 +211,7 @@ class ServedClassification(JudgedAccuracy):
     images: ImageSet
     served: ClassificationResult
     reference: ClassificationResult | None
+    baseline: ClassificationResult | None = None  # the baseline deployment's on the same images, where there is one
 
     def agreement(self) -> dict[str, float]:
         """% of images whose top-1 label, and whose set of TOP_K best classes, are the reference's."""
@@ -231,22 +232,22 @@ def served_classification(
     module: torch.nn.Module | None,
     weights: str | None,
     baselines: BaselineContext,
+    baseline: tuple[TritonClient, Deployment] | None = None,
 ) -> ServedClassification:
     """Evaluate `deployment` on the run's image set: fp32 must predict the labels `module` (the eager fp32 model with
     the weights digest `weights`; None for a served model nobody here has) predicts, lower precisions stay within
-    the plan's points; top-1/top-5 are judged against their baselines, unless this run updates them."""
-    spec = deployment.spec
+    the plan's points; top-1/top-5 are judged against their baselines, unless this run updates them. With
+    `baseline` (the same model in a baseline deployment, and a client of its server), that is evaluated on the same
+    images, and top-1/top-5 must stay within the plan's points of its."""
     geometry = require_classifier(deployment)
     images = run.image_set(geometry, deployment.model_name)
-    served = evaluate_classifier(
-        images,
-        geometry,
-        lambda inputs: own_answer(client, deployment, inputs, "a batch of images")[spec.outputs[0].name],
-        min(run.plan.batch_size, deployment.max_batch_size),
-        run.plan.concurrency,
-    )
-    reference = run.reference(spec, module, images) if module is not None else None
+    served = _evaluated(run, images, geometry, client, deployment)
+    reference = run.reference(deployment.spec, module, images) if module is not None else None
     problems = _against_reference(images, served, reference, deployment.precision, run.plan.fp16_points)
+    theirs = _evaluated(run, images, geometry, *baseline) if baseline is not None else None
+    if theirs is not None:
+        metrics = ("top1", "top5")
+        problems += points_apart(images.name, served, theirs, metrics, run.plan.fp16_points, "the baseline deployment")
     entries = {baseline_id(deployment.model_name, images.name): served.entries(weights)}
     comparisons = judged(entries, baselines)
     if reference is None and not baselines.update and all(c.verdict is Verdict.MISSING for c in comparisons):
@@ -256,7 +257,20 @@ def served_classification(
             options=("update_baselines",),
         )
     problems += [c.message for c in comparisons if c.failed]
-    return ServedClassification(entries, comparisons, problems, images, served, reference)
+    return ServedClassification(entries, comparisons, problems, images, served, reference, theirs)
+
+
+def _evaluated(
+    run: ClassificationRun, images: ImageSet, geometry: Geometry, client: TritonClient, deployment: Deployment
+) -> ClassificationResult:
+    scores = deployment.spec.outputs[0].name
+    return evaluate_classifier(
+        images,
+        geometry,
+        lambda inputs: own_answer(client, deployment, inputs, "a batch of images")[scores],
+        min(run.plan.batch_size, deployment.max_batch_size),
+        run.plan.concurrency,
+    )
 
 
 def _against_reference(

@@ -13,7 +13,7 @@ import numpy as np
 from pytest_triton.baselines.context import BaselineContext
 from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.baselines.verdict import Comparison
-from pytest_triton.checks.against import AgainstPoint, BaselineSide, answers_against, measure_against
+from pytest_triton.checks.against import BaselineSide, answers_against, measure_against
 from pytest_triton.checks.parity import compare
 from pytest_triton.checks.payload import infer_spec_named, served_inputs, spec_outputs
 from pytest_triton.errors import CheckFailed, Unsupported
@@ -22,6 +22,7 @@ from pytest_triton.models.spec import SampleCase, TensorSpec, Tolerance
 from pytest_triton.perf.asyncio_engine import AsyncioEngine
 from pytest_triton.perf.baseline_entries import measurement_entries
 from pytest_triton.perf.cold_start import ColdStart, first_requests
+from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.input_data import read_input_data
 from pytest_triton.perf.judge import judge, judge_entries
 from pytest_triton.perf.limits import check_limits
@@ -37,7 +38,7 @@ from pytest_triton.perf.reference import (
 )
 from pytest_triton.perf.results import Measurement
 from pytest_triton.perf.settings import MeasurementSettings, Rounds
-from pytest_triton.perf.side_by_side import Outcome
+from pytest_triton.perf.side_by_side_verdict import AgainstPoint, Outcome
 from pytest_triton.perf.workload import ResponseCheck, Workload
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import TritonClient
@@ -314,8 +315,12 @@ class _PerfRun:
         cases: Sequence[SampleCase],
         tolerances: Mapping[str, Tolerance],
     ) -> None:
-        with TritonClient(against.endpoint, self.settings.protocol) as theirs:
-            differ = answers_against((client, self.deployment), (theirs, against.deployment), cases, tolerances)
+        try:
+            with TritonClient(against.endpoint, self.settings.protocol) as theirs:
+                differ = answers_against((client, self.deployment), (theirs, against.deployment), cases, tolerances)
+        except CheckFailed as refused:  # the baseline's own refusal: the rest is measured all the same
+            self.outcome.against_failures.append(f"{self.config}: answers not compared with the baseline: {refused}")
+            return
         if differ:
             self.outcome.against_failures.append(
                 f"{self.config}: answers differ from the baseline deployment's ({against.label}) beyond "
@@ -418,6 +423,9 @@ class _PerfRun:
                 )
         except ClientSaturated as saturated:
             self.outcome.unchecked.append(f"{point_id}: not measured against the baseline deployment: {saturated}")
+            return
+        except MeasurementFailed as failed:  # a request either side failed: named, and the other points go on
+            self.outcome.against_failures.append(f"{point_id}: not measured against the baseline deployment: {failed}")
             return
         self.outcome.against[load.label] = AgainstPoint(verdict, *slices.throughputs())
         self.progress(f"{point_id}: against {against.label}: {verdict.line()}")

@@ -21,85 +21,18 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
-from enum import Enum
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 from pytest_triton.perf.alternation import Slice, Slices
 from pytest_triton.perf.reference import slice_throughput
 from pytest_triton.perf.settings import Rounds
+from pytest_triton.perf.side_by_side_verdict import FIGURES, Figure, Outcome, Ratio, SideBySide, outcome_of
 
 RESAMPLES = 2000  # bootstrap resamples of the blocks
 CONFIDENCE = 0.99  # the interval shown, which a regression must lie wholly beyond no change in
 EQUIVALENCE = 0.90  # the interval that must lie within the tolerance for "the same" (two one-sided tests at 5%)
 SEED = 20261204
 BLOCK = 2  # pairs resampled together: one of each order
-
-
-class Outcome(str, Enum):
-    SAME = "same"
-    REGRESSED = "regressed"
-    IMPROVED = "improved"
-    INCONCLUSIVE = "inconclusive"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A figure compared side by side: its name, unit, which way is better and the tolerance within which a change
-    counts as none."""
-
-    name: str
-    unit: str
-    higher_is_better: bool
-    tolerance: float
-
-
-# On the 2-core CI machine bert-tiny's throughput ratio had a standard error of about 2.5% after 20 s (40 pairs): at
-# 5%, an unchanged deployment's estimate lands beyond the tolerance in about 2% of points at most, where the interval
-# must also exclude no change. p99 is the slowest 1% of a few thousand requests: a hypervisor's stall moves it more.
-FIGURES: tuple[Figure, ...] = (
-    Figure("throughput", "infer/s", True, 0.05),
-    Figure("p50", "ms", False, 0.05),
-    Figure("p99", "ms", False, 0.20),
-)
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """A figure's candidate/baseline ratio over the pooled slices, with its interval and verdict."""
-
-    figure: str
-    candidate: float
-    baseline: float
-    ratio: float
-    low: float
-    high: float
-    tolerance: float
-    outcome: Outcome
-
-    def to_dict(self) -> dict[str, object]:
-        return {**{k: v for k, v in self.__dict__.items() if k != "outcome"}, "outcome": self.outcome.value}
-
-    @staticmethod
-    def from_dict(data: Mapping[str, object]) -> "Ratio":
-        return Ratio(**{**data, "outcome": Outcome(data["outcome"])})  # type: ignore[arg-type]
-
-
-def outcome_of(
-    ratio: float, low: float, high: float, figure: Figure, within: tuple[float, float] | None = None
-) -> Outcome:
-    """Pinpoint's three outcomes from a ratio (candidate/baseline) and its CONFIDENCE interval (`low`, `high`), which
-    a regression or an improvement must lie wholly beyond no change in; `within`: the EQUIVALENCE interval, which
-    must lie within the tolerance for the same (default: the other)."""
-    same_low, same_high = within or (low, high)
-    if 1 - figure.tolerance <= min(same_low, 1 / same_high) and max(same_high, 1 / same_low) <= 1 + figure.tolerance:
-        return Outcome.SAME
-    worse_low, worse_high = (1 / high, 1 / low) if figure.higher_is_better else (low, high)
-    worse = 1 / ratio if figure.higher_is_better else ratio  # above 1: the candidate is worse
-    if worse_low > 1 and worse > 1 + figure.tolerance:
-        return Outcome.REGRESSED
-    if worse_high < 1 and worse < 1 - figure.tolerance:
-        return Outcome.IMPROVED
-    return Outcome.INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -190,7 +123,7 @@ def _percentile_ratios(latencies, picks, q: float):
     return _resampled_percentile(latencies[0], picks, q) / _resampled_percentile(latencies[1], picks, q)
 
 
-def _resampled_percentile(side, picks, q: float, chunk: int = 250):
+def _resampled_percentile(side, picks, q: float):
     """Per row of `picks` (slice indices), the q-th percentile (the inverted CDF's) of those slices' latencies
     pooled: every latency sorted once and weighted by how often its slice was drawn, so that no resample
     concatenates or sorts anything (a row at a time took about 2 s a point)."""
@@ -201,6 +134,7 @@ def _resampled_percentile(side, picks, q: float, chunk: int = 250):
     order = np.argsort(values, kind="stable")
     values, owners = values[order], owners[order]
     out = np.empty(len(picks))
+    chunk = max(1, 5_000_000 // len(values))  # resamples at a time: a few tens of MB, however many requests
     for start in range(0, len(picks), chunk):
         rows = picks[start : start + chunk]
         drawn = np.zeros((len(rows), len(side)), dtype=np.int32)
@@ -209,46 +143,6 @@ def _resampled_percentile(side, picks, q: float, chunk: int = 250):
         reached = (cumulative < (q / 100) * cumulative[:, -1:]).sum(axis=1)
         out[start : start + chunk] = values[np.minimum(reached, len(values) - 1)]
     return out
-
-
-@dataclass(frozen=True)
-class SideBySide:
-    """One load point's verdict against the baseline deployment: each figure's ratio, the slice pairs it took, the
-    seconds they took, and whether the budget ran out before every figure was decided."""
-
-    point: str
-    ratios: tuple[Ratio, ...]
-    pairs: int
-    rounds: int
-    seconds: float
-    budget_spent: bool
-
-    @property
-    def outcome(self) -> Outcome:
-        """Regressed where any figure regressed; else inconclusive where any is; else improved where any improved."""
-        outcomes = {r.outcome for r in self.ratios}
-        for worst in (Outcome.REGRESSED, Outcome.INCONCLUSIVE, Outcome.IMPROVED):
-            if worst in outcomes:
-                return worst
-        return Outcome.SAME
-
-    def ratio(self, figure: str) -> Ratio:
-        return next(r for r in self.ratios if r.figure == figure)
-
-    def line(self) -> str:
-        """Each figure's ratio with its interval and verdict, in a line."""
-        return (
-            "; ".join(f"{r.figure} {r.ratio:.3f}x [{r.low:.3f}, {r.high:.3f}] {r.outcome.value}" for r in self.ratios)
-            + f" ({self.pairs} slice pairs)"
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {**self.__dict__, "ratios": [r.to_dict() for r in self.ratios]}
-
-    @staticmethod
-    def from_dict(data: Mapping[str, object]) -> "SideBySide":
-        ratios = tuple(Ratio.from_dict(r) for r in data["ratios"])  # type: ignore[attr-defined]
-        return SideBySide(**{**data, "ratios": ratios})  # type: ignore[arg-type]
 
 
 def measure_side_by_side(

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from pytest_triton.checks.against import AgainstPoint
+from pytest_triton.perf.side_by_side_verdict import AgainstPoint
 from pytest_triton.report.format import fixed_width
 from pytest_triton.results_log import ResultsLog
 from pytest_triton.units import value_text

@@ -60,5 +60,7 @@ def write_report(
     json_path.write_text(document_text(document), encoding="utf-8")
     markdown_path = directory / "summary.md"
     markdown = markdown_summary(title, measurements, comparisons, [p.name for p in plots], metadata)
-    markdown_path.write_text("\n".join([markdown.rstrip("\n"), "", *against_markdown(against)]).rstrip() + "\n")
+    markdown_path.write_text(
+        "\n".join([markdown.rstrip("\n"), "", *against_markdown(against)]).rstrip() + "\n", encoding="utf-8"
+    )
     return ReportFiles(json_path, markdown_path, tuple(plots))

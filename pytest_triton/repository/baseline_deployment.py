@@ -37,14 +37,15 @@ def directory_models(directory: Path) -> tuple[str, ...]:
 
 
 def baseline_model(candidate: str, model: str, available: Sequence[str], source: BaselineSource) -> str:
-    """The baseline's model for `candidate` (a variant of `model`): as mapped, else the same served name, else one
-    named for the model (a repository whose model is served under its own name)."""
-    for wanted in (source.names.get(candidate), source.names.get(model), candidate, model):
-        if wanted and wanted in available:
-            return wanted
+    """The baseline's model for `candidate` (a variant of `model`): the one mapped to either name where one is (and
+    no other), else the same served name, else one named for the model (a repository whose model is served under its
+    own name)."""
     mapped = source.names.get(candidate) or source.names.get(model)
+    for wanted in (mapped,) if mapped else (candidate, model):
+        if wanted in available:
+            return wanted
     shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "") or "no models"
-    head = f"the mapped name '{mapped}'" if mapped else f"no model '{candidate}' or '{model}'"
+    head = f"no model '{mapped}' (mapped to {model})" if mapped else f"no model '{candidate}' or '{model}'"
     raise BaselineDeploymentError(
         f"the baseline deployment {source.label} has {head} (it holds {shown}): save a baseline of the same models, "
         f"or map it with {model}=NAME",
@@ -98,8 +99,13 @@ def check_signature(
                 f"the baseline {where} has no tensor '{tensor.name}' (it serves {', '.join(served) or 'none'}): it is "
                 "another model or signature; measure against a baseline of the same model"
             )
-        if theirs.dtype != tensor.dtype or len(theirs.dims) != len(tensor.dims):
+        if theirs.dtype != tensor.dtype or not _same_dims(theirs.dims, tensor.dims):
             raise BaselineDeploymentError(
                 f"the baseline {where} serves '{tensor.name}' as {theirs.dtype} {list(theirs.dims)}, the candidate as "
                 f"{tensor.dtype} {list(tensor.dims)}: the same requests cannot go to both"
             )
+
+
+def _same_dims(theirs: Sequence[int], ours: Sequence[int]) -> bool:
+    """The same rank, and the same size wherever both fix one (-1: variable)."""
+    return len(theirs) == len(ours) and all(a == b or a < 0 or b < 0 for a, b in zip(theirs, ours))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.atomic_write import write_text_atomic
-from pytest_triton.errors import BaselineDeploymentError
+from pytest_triton.errors import BaselineDeploymentError, TritonPluginError, first_line
 from pytest_triton.repository.deployment import ModelFiles
 from pytest_triton.repository.store import write_model
 
@@ -51,16 +51,33 @@ def _validator():
 
 def save_model(directory: Path, name: str, made: ModelFiles, entry: SavedModel) -> None:
     """Write `made` as `directory`/`name` (replacing what an earlier save left there) and its manifest entry. Workers
-    of one run may save into the same directory: the manifest is updated under a lock."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with _locked(directory):
-        shutil.rmtree(directory / name, ignore_errors=True)
-        write_model(directory / name, made.config, made.files)
-        models = read_manifest(directory) or {}
-        models[name] = entry
-        document = {"schema_version": SCHEMA_VERSION, "models": {k: dataclasses.asdict(v) for k, v in models.items()}}
-        _check(document, directory / MANIFEST, "written")
-        write_text_atomic(directory / MANIFEST, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    of one run may save into the same directory: the manifest is updated under a lock. TritonPluginError where the
+    directory holds something else's manifest, or cannot be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with _locked(directory):
+            try:
+                models = read_manifest(directory) or {}
+            except BaselineDeploymentError as error:
+                raise TritonPluginError(
+                    f"{directory} already holds a manifest.json that is not a saved deployment's "
+                    f"({first_line(error)}); save into a new directory, or remove it",
+                    options=("triton_save_deployment",),
+                ) from None
+            shutil.rmtree(directory / name, ignore_errors=True)
+            write_model(directory / name, made.config, made.files)
+            models[name] = entry
+            document = {
+                "schema_version": SCHEMA_VERSION,
+                "models": {k: dataclasses.asdict(v) for k, v in models.items()},
+            }
+            _check(document, directory / MANIFEST, "written")
+            write_text_atomic(directory / MANIFEST, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise TritonPluginError(
+            f"the deployment cannot be saved into {directory}: {error.strerror or error}",
+            options=("triton_save_deployment",),
+        ) from None
 
 
 def read_manifest(directory: Path) -> dict[str, SavedModel] | None:

@@ -116,8 +116,12 @@ def test_which_model_stands_for_a_candidate():
     )
     assert info.value.options == ("triton_perf_against_model",)
     mapped = BaselineSource(directory=Path("prod"), names={"gpt": "gpt_prod"})
-    with pytest.raises(BaselineDeploymentError, match="has the mapped name 'gpt_prod'"):
+    with pytest.raises(BaselineDeploymentError, match="has no model 'gpt_prod' \\(mapped to gpt\\)"):
         baseline_model("gpt-onnx-fp32", "gpt", available, mapped)
+    # A mapping is followed or fails: it never falls back to a model of the same name.
+    wrong = BaselineSource(directory=Path("prod"), names={"bert-tiny": "bert_prod"})
+    with pytest.raises(BaselineDeploymentError, match="has no model 'bert_prod'"):
+        baseline_model("bert-tiny-onnx-fp32", "bert-tiny", available, wrong)
 
 
 def test_the_baseline_must_take_the_same_requests():
@@ -134,6 +138,13 @@ def test_the_baseline_must_take_the_same_requests():
     half = {**metadata, "outputs": [{"name": "logits", "datatype": "FP16", "shape": [-1, 2]}]}
     with pytest.raises(BaselineDeploymentError, match="serves 'logits' as float16 \\[2\\], the candidate as float32"):
         check_signature(inputs, outputs, half, "model 'm' in prod", 1)
+    longer = {**metadata, "inputs": [{"name": "input_ids", "datatype": "INT64", "shape": [-1, 32]}]}
+    with pytest.raises(
+        BaselineDeploymentError, match="serves 'input_ids' as int64 \\[32\\], the candidate as int64 \\[16\\]"
+    ):
+        check_signature(inputs, outputs, longer, "model 'm' in prod", 1)
+    variable = {**metadata, "inputs": [{"name": "input_ids", "datatype": "INT64", "shape": [-1, -1]}]}
+    check_signature(inputs, outputs, variable, "model 'm' in prod", 1)  # any length: it takes ours
 
 
 def test_a_baseline_is_a_directory_or_an_address():
@@ -161,3 +172,17 @@ def test_a_baseline_server_that_does_not_answer_is_named_and_asked_once(tmp_path
     with pytest.raises(BaselineDeploymentError) as again:
         session.against(candidate)
     assert again.value is first.value  # remembered: reported once, not waited for again
+
+
+def test_saving_into_a_directory_that_holds_something_else_says_so(tmp_path):
+    from pytest_triton.errors import TritonPluginError
+
+    (tmp_path / MANIFEST).write_text('{"name": "a package.json, say"}')
+    with pytest.raises(
+        TritonPluginError, match="already holds a manifest.json that is not a saved deployment's"
+    ) as info:
+        save_model(tmp_path, "m", _made(tmp_path, "m"), ENTRY)
+    assert info.value.options == ("triton_save_deployment",)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(TritonPluginError, match="the deployment cannot be saved into"):
+        save_model(tmp_path / "file", "m", _made(tmp_path, "m"), ENTRY)

@@ -9,15 +9,8 @@ import pytest
 
 from pytest_triton.perf.alternation import Slice
 from pytest_triton.perf.settings import Rounds
-from pytest_triton.perf.side_by_side import (
-    FIGURES,
-    Figure,
-    Outcome,
-    PairedSlices,
-    SideBySide,
-    measure_side_by_side,
-    outcome_of,
-)
+from pytest_triton.perf.side_by_side import PairedSlices, measure_side_by_side
+from pytest_triton.perf.side_by_side_verdict import FIGURES, Figure, Outcome, SideBySide, outcome_of
 
 THROUGHPUT = Figure("throughput", "infer/s", True, 0.03)
 P99 = Figure("p99", "ms", False, 0.10)
@@ -149,3 +142,15 @@ def test_a_verdict_reads_back_from_its_dict():
     assert SideBySide.from_dict(verdict.to_dict()) == verdict
     with pytest.raises(ValueError, match="at least two slice pairs"):
         PairedSlices(paired.candidate[:1], paired.baseline[:1], 1)
+
+
+def test_accuracy_apart_from_the_baseline_deployment_is_named_so():
+    from types import SimpleNamespace
+
+    from pytest_triton.checks.accuracy_baselines import points_apart
+
+    served, theirs = SimpleNamespace(top1=91.0, top5=99.0), SimpleNamespace(top1=93.5, top5=99.5)
+    assert points_apart("val", served, theirs, ("top1", "top5"), 1.0, "the baseline deployment") == [
+        "val: top1 -2.50 points from the baseline deployment (tolerance 1.0)"
+    ]
+    assert points_apart("val", served, theirs, ("top5",), 1.0) == []

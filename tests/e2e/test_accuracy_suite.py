@@ -4,6 +4,8 @@ JPEGs, baselines, bad SQuAD and image input."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,10 +166,9 @@ class TritonPythonModel:
 """
 
 
-def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites, pytester, small_export):
-    """The shipped classifier's own export behind a model that reverses the channels, as a client or a model that
-    takes BGR would: served under the zoo's name, it is held to the zoo's model in process."""
-    model = pytester.path / "repo" / "resnext-small"
+def _channel_swapping(repository: Path, small_export: Path) -> Path:
+    """The model above as resnext-small in `repository`, serving the shipped classifier's own export."""
+    model = repository / "resnext-small"
     (model / "1").mkdir(parents=True)
     (model / "1" / "model.py").write_text(CHANNELS_SWAPPED)
     (model / "config.pbtxt").write_text(
@@ -176,6 +177,13 @@ def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites
         'output [ { name: "logits" data_type: TYPE_FP32 dims: [ 16 ] } ]\n'
         f'parameters {{ key: "onnx" value: {{ string_value: "{small_export / "model.onnx"}" }} }}\n'
     )
+    return model
+
+
+def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites, pytester, small_export):
+    """The shipped classifier's own export behind a model that reverses the channels, as a client or a model that
+    takes BGR would: served under the zoo's name, it is held to the zoo's model in process."""
+    model = _channel_swapping(pytester.path / "repo", small_export)
     result = suites(f"--triton-model-repository={model.parent}", "--triton-models=resnext-small")
     # The in-process target passes (it is the zoo's model); SQuAD skips (the QA model's target is deselected); the
     # served model fails (508 of 512 here).
@@ -183,3 +191,16 @@ def test_a_served_classifier_that_swaps_channels_fails_against_in_process(suites
     result.stdout.fnmatch_lines(
         ["*: * of 512 labels differ from in-process, e.g.*00000.png: red-checks, in process blue-checks*"]
     )
+
+
+def test_accuracy_is_held_to_the_baseline_deployments_on_the_same_images(suites, pytester, small_export):
+    """The baseline deployment (--triton-perf-against) is the channel-swapping model above, in a repository of its
+    own: the run's resnext-small is evaluated beside it on the same images, and top-1 far apart fails."""
+    _channel_swapping(pytester.path / "prod", small_export)
+    fp32 = (*SMALL, "--triton-precisions=fp32", "-k", "top1_through_triton", "--junitxml=run.xml")
+    result = suites(*fp32, "--triton-perf-against=prod")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*: top1 +* points from the baseline deployment (tolerance 1.0)*"])
+    properties = {p.get("name"): float(p.get("value")) for p in ET.parse(pytester.path / "run.xml").iter("property")}
+    (name,) = [key.removesuffix(".vs_baseline.top1") for key in properties if key.endswith(".vs_baseline.top1")]
+    assert properties[f"{name}.top1"] >= 85.0 > properties[f"{name}.vs_baseline.top1"] + 20

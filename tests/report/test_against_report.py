@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_triton.checks.against import AgainstPoint
-from pytest_triton.perf.side_by_side import Outcome, Ratio, SideBySide
+from pytest_triton.perf.side_by_side_verdict import AgainstPoint, Outcome, Ratio, SideBySide
 from pytest_triton.report.against import AgainstRecord, against_lines, against_markdown, log_against, read_against
 from pytest_triton.report.writer import write_report
 from pytest_triton.results_log import ResultsLog
