@@ -154,3 +154,13 @@ def test_accuracy_apart_from_the_baseline_deployment_is_named_so():
         "val: top1 -2.50 points from the baseline deployment (tolerance 1.0)"
     ]
     assert points_apart("val", served, theirs, ("top5",), 1.0) == []
+
+
+def test_few_blocks_widen_the_interval_as_students_t_does():
+    from pytest_triton.perf.side_by_side import _student_t, expanded_tail
+
+    for df, exact in ((7, 3.499), (15, 2.947), (31, 2.744)):  # t(0.995, df) from the tables
+        assert _student_t(0.995, df) == pytest.approx(exact, abs=0.002)
+    # 16 blocks: the 99% interval is read at the 0.12% quantiles, not the 0.5% ones; many blocks: barely wider.
+    assert expanded_tail(0.005, 16) == pytest.approx(0.00117, abs=0.00005)
+    assert 0.0045 < expanded_tail(0.005, 1000) < 0.005
