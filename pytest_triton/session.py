@@ -6,6 +6,7 @@ Usable without pytest; the plugin holds one of these per process in `config.stas
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -255,7 +256,6 @@ class TritonSession:
         """Save a model this run loaded into settings.save_deployment, with what made it."""
         assert self.settings.save_deployment is not None
         fingerprint = self._built(spec)[1]
-        versions = software_versions({"version": self.facts.version} if self.facts else None, None, self.settings.gpus)
         entry = SavedModel(
             model=spec.name,
             format=fmt,
@@ -266,9 +266,15 @@ class TritonSession:
             weights_digest=fingerprint.weights,
             code_digest=fingerprint.code,
             saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            versions={"pytest_triton": _own_version(), **{k: v for k, v in versions.items() if k != "backend"}},
+            versions=self._saved_versions,
         )
         save_model(self.settings.save_deployment, name, made, entry)
+
+    @functools.cached_property
+    def _saved_versions(self) -> dict[str, str | None]:
+        """What a saved model's manifest entry says made it, asked once a session (on a GPU, nvidia-smi runs)."""
+        versions = software_versions({"version": self.facts.version} if self.facts else None, None, self.settings.gpus)
+        return {"pytest_triton": _own_version(), **{k: v for k, v in versions.items() if k != "backend"}}
 
     def against(self, deployment: Deployment) -> BaselineSide:
         """`deployment`'s model in the baseline deployment (settings.perf_against), loaded beside it where the

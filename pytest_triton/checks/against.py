@@ -3,7 +3,6 @@ each closed-loop load point measured side by side (perf.side_by_side)."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -13,7 +12,7 @@ from pytest_triton.errors import CheckFailed
 from pytest_triton.models.spec import SampleCase, Tolerance
 from pytest_triton.perf.alternation import alternate
 from pytest_triton.perf.load import Concurrency
-from pytest_triton.perf.reference import SLICE_S, ClientSaturated
+from pytest_triton.perf.reference import SLICE_S, check_client
 from pytest_triton.perf.settings import MeasurementSettings, Rounds
 from pytest_triton.perf.side_by_side import PairedSlices, measure_side_by_side
 from pytest_triton.perf.side_by_side_verdict import SideBySide
@@ -64,8 +63,8 @@ def measure_against(
     point: str,
 ) -> tuple[SideBySide, PairedSlices]:
     """The candidate's `workload` and the same requests to the baseline's model, side by side at `load`, in rounds
-    until each figure is decided or the budget is spent. ClientSaturated where the client set the candidate's
-    pace: the ratio would then be the client's."""
+    until each figure is decided or the budget is spent. ClientSaturated where the client set either side's pace:
+    the ratio would then be the client's."""
     baseline = Workload(
         side.deployment.model_name, workload.requests, workload.outputs, workload.batch_size, workload.batched
     )
@@ -74,12 +73,7 @@ def measure_against(
         taken = alternate(
             endpoint, (workload, baseline), load.requests, pairs, SLICE_S, settings, second_endpoint=side.endpoint
         )
-        busy = max(statistics.fmean(s.client_cores for s in side) for side in (taken.first, taken.second))
-        if busy >= settings.saturation_cores:
-            raise ClientSaturated(
-                f"the client used {busy:.2f} cores in the slices at {load.label}: it set the pace, so the ratio would "
-                "measure the client (measure at a lower concurrency)"
-            )
+        check_client((taken.first, taken.second), settings, f"both sides at {load.label}")
         return PairedSlices.of(taken, load.requests)
 
     return measure_side_by_side(point, take, rounds)

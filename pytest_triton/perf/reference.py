@@ -15,7 +15,7 @@ import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from pytest_triton.baselines.entry import BaselineEntry, BaselineFile
 from pytest_triton.baselines.verdict import Comparison, Verdict, compare_entries
@@ -90,13 +90,25 @@ def measure_referenced(
     that a steady drift moves both alike; each slice's figure is slice_throughput. Every request must be served, and
     the client must not be saturated (ClientSaturated)."""
     taken = alternate(endpoint, (workload, reference), load.requests, slices, SLICE_S, settings)
-    busy = statistics.fmean(s.client_cores for s in taken.first)
+    check_client((taken.first,), settings, f"'{workload.model}' at {load.label}")
+    return referenced_from(taken, load.requests)
+
+
+def check_client(sides: Sequence[Sequence[Slice]], settings: MeasurementSettings, what: str) -> None:
+    """ClientSaturated where this process used `settings.saturation_cores` or more over the slices of any of
+    `sides` (its mean over a side's slices): it then set the pace, and a ratio of throughputs would be the client's."""
+    busy = max(statistics.fmean(s.client_cores for s in side) for side in sides)
     if busy >= settings.saturation_cores:
         raise ClientSaturated(
-            f"the client used {busy:.2f} cores in the slices of '{workload.model}' at {load.label}: it set the pace, "
-            "so the ratio would measure the client (measure at a lower concurrency)"
+            f"the client used {busy:.2f} cores in the slices of {what}: it set the pace, so the ratio would measure "
+            "the client (measure at a lower concurrency)"
         )
-    return referenced_from(taken, load.requests)
+
+
+def steady_latencies(piece: Slice, concurrency: int) -> tuple[int, ...]:
+    """A slice's latencies (µs) less the first `concurrency`, which wait for the switch from the other model; all of
+    them where there are no more."""
+    return piece.latencies_us[concurrency:] if len(piece.latencies_us) > concurrency else piece.latencies_us
 
 
 def referenced_from(taken: Slices, concurrency: int) -> ReferencedThroughput:
@@ -114,9 +126,7 @@ def slice_throughput(piece: Slice, concurrency: int) -> float:
     Trimmed because on the shared CI machine a few stalled requests made most of a slice's spread: bert-tiny spent 12%
     of its time in requests over twice the median, and its slices' throughput moved 10.3% (cv) where this figure moved
     5.7%."""
-    latencies = sorted(
-        piece.latencies_us[concurrency:] if len(piece.latencies_us) > concurrency else piece.latencies_us
-    )
+    latencies = sorted(steady_latencies(piece, concurrency))
     cut = int(len(latencies) * TRIM)
     kept = latencies[cut : len(latencies) - cut]
     return concurrency * piece.inferences_per_request * 1e6 / statistics.fmean(kept)

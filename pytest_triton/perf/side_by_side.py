@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from pytest_triton.perf.alternation import Slice, Slices
-from pytest_triton.perf.reference import slice_throughput
+from pytest_triton.perf.reference import slice_throughput, steady_latencies
 from pytest_triton.perf.settings import Rounds
 from pytest_triton.perf.side_by_side_verdict import FIGURES, Figure, Outcome, Ratio, SideBySide, outcome_of
 
@@ -59,15 +59,16 @@ class PairedSlices:
         return len(self.candidate)
 
     def ratios(self, figures: Sequence[Figure] = FIGURES) -> tuple[Ratio, ...]:
-        """Each figure's ratio over all pairs, with percentile bootstrap intervals over blocks of BLOCK consecutive
-        pairs (resampled whole, so what hit both sides of a pair, or both orders of a block, stays together)."""
+        """Each figure's ratio over all pairs, with expanded percentile bootstrap intervals over blocks of BLOCK
+        consecutive pairs (resampled whole, so what hit both sides of a pair, or both orders of a block, stays
+        together)."""
         import numpy as np
 
         picks = self._resampled_pairs()
         levels = (CONFIDENCE, EQUIVALENCE)
         sides = (self.candidate, self.baseline)
         throughputs = [np.array([slice_throughput(s, self.concurrency) for s in side]) for side in sides]
-        latencies = [[_steady(s, self.concurrency) for s in side] for side in sides]
+        latencies = [[np.asarray(steady_latencies(s, self.concurrency), float) for s in side] for side in sides]
         out = []
         for figure in figures:
             if figure.name == "throughput":
@@ -107,14 +108,6 @@ class PairedSlices:
             tuple(slice_throughput(s, self.concurrency) for s in side) for side in (self.candidate, self.baseline)
         )
 
-    def ratio_cv(self) -> float:
-        """The throughput ratio's coefficient of variation from the pairs' spread (for the benchmark's tables)."""
-        pairs = [
-            slice_throughput(c, self.concurrency) / slice_throughput(b, self.concurrency)
-            for c, b in zip(self.candidate, self.baseline)
-        ]
-        return statistics.stdev(pairs) / statistics.fmean(pairs) / math.sqrt(len(pairs))
-
 
 def expanded_tail(tail: float, n: int) -> float:
     """The bootstrap quantile to read for a two-sided interval with `tail` in each tail, from `n` resampled blocks:
@@ -138,14 +131,6 @@ def _student_t(p: float, df: int) -> float:
         (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
     )
     return z + sum(term / df ** (power + 1) for power, term in enumerate(terms))
-
-
-def _steady(piece: Slice, concurrency: int):
-    """A slice's latencies (µs) less the first `concurrency`, which wait for the switch from the other side."""
-    import numpy as np
-
-    kept = piece.latencies_us[concurrency:] if len(piece.latencies_us) > concurrency else piece.latencies_us
-    return np.asarray(kept, dtype=np.float64)
 
 
 def _percentile_ratios(latencies, picks, q: float):

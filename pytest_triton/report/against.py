@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from pytest_triton.perf.side_by_side_verdict import AgainstPoint
+from pytest_triton.perf.side_by_side_verdict import FIGURES, AgainstPoint
 from pytest_triton.report.format import fixed_width
 from pytest_triton.results_log import ResultsLog
 from pytest_triton.units import value_text
@@ -42,7 +42,7 @@ def read_against(log: ResultsLog) -> list[AgainstRecord]:
 
 
 def _rows(records: Sequence[AgainstRecord]) -> list[tuple[str, ...]]:
-    units = {"throughput": "infer/s", "p50": "ms", "p99": "ms"}
+    units = {figure.name: figure.unit for figure in FIGURES}
     return [
         (
             record.config,

@@ -172,17 +172,26 @@ def plot_against_baseline(comparisons: Sequence[Comparison], path: Path) -> Path
     return _save(figure, path)
 
 
+def _panels(count: int, size: tuple[float, float], margin: float):
+    """A figure of `count` panels (at least one), three to a row, each `size` inches, and `margin` inches beside
+    them, the grid's cells beyond them hidden; returns it and its grid of axes."""
+    count = max(count, 1)
+    columns = min(count, 3)
+    rows = math.ceil(count / columns)
+    figure = Figure(figsize=(size[0] * columns + margin, size[1] * rows + 0.6), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes in list(grid.flat)[count:]:
+        axes.set_visible(False)
+    return figure, grid
+
+
 _OUTCOME_COLORS = {"same": "#55a868", "regressed": "#c44e52", "improved": "#4c72b0", "inconclusive": "#dd8452"}
 
 
 def plot_side_by_side(records: Sequence[AgainstRecord], path: Path) -> Path:
     """Per load point measured against the baseline deployment, both sides' slice throughputs in the order taken
     (pair i of one beside pair i of the other), the candidate's coloured by the point's verdict."""
-    count = max(len(records), 1)
-    columns = min(count, 3)
-    rows = math.ceil(count / columns)
-    figure = Figure(figsize=(4.6 * columns + 0.8, 3.2 * rows + 0.6), layout="constrained")
-    grid = figure.subplots(rows, columns, squeeze=False)
+    figure, grid = _panels(len(records), (4.6, 3.2), 0.8)
     for axes, record in zip(grid.flat, records):
         verdict = record.point.verdict
         pairs = range(1, len(record.point.candidate) + 1)
@@ -200,19 +209,13 @@ def plot_side_by_side(records: Sequence[AgainstRecord], path: Path) -> Path:
         axes.set_ylabel("infer/s", fontsize=8)
         axes.legend(fontsize=7, loc="best")
         axes.grid(True, alpha=0.3)
-    for axes in list(grid.flat)[len(records) :]:
-        axes.set_visible(False)
     figure.suptitle(f"Side by side against {records[0].source}" if records else "Side by side", fontsize=10)
     return _save(figure, path)
 
 
 def plot_latency_breakdown(series: Mapping[str, Sequence[Measurement]], path: Path) -> Path:
     """Per config, one stacked bar per load point: the average request's latency by component."""
-    count = max(len(series), 1)
-    columns = min(count, 3)
-    rows = math.ceil(count / columns)
-    figure = Figure(figsize=(4.2 * columns + 1.5, 3.6 * rows + 0.6), layout="constrained")
-    grid = figure.subplots(rows, columns, squeeze=False)
+    figure, grid = _panels(len(series), (4.2, 3.6), 1.5)
     for axes, (config, measurements) in zip(grid.flat, series.items()):
         points = _ordered(measurements)
         labels = [point_words(m.load.label) for m in points]
@@ -225,8 +228,6 @@ def plot_latency_breakdown(series: Mapping[str, Sequence[Measurement]], path: Pa
         axes.set_xlabel("load")
         axes.set_ylabel("avg latency (ms)")
         axes.grid(True, axis="y", alpha=0.3)
-    for axes in list(grid.flat)[count:]:
-        axes.set_visible(False)
     handles, names = grid.flat[0].get_legend_handles_labels()
     figure.legend(handles[::-1], names[::-1], loc="outside right upper", fontsize=9, title="component")
     figure.suptitle("Latency breakdown per request")
