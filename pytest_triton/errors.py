@@ -61,3 +61,7 @@ class SpecError(TritonPluginError):
 class BaselineDeploymentError(TritonPluginError):
     """The baseline deployment a run is measured against cannot serve as one: a corrupt or partial directory, no
     model matching the candidate's, another signature, a server that does not answer, a model that fails to load."""
+
+
+class BundleError(TritonPluginError):
+    """The offline bundle could not be built, checked or installed; the message names the file or the step."""

@@ -23,7 +23,9 @@ Launcher = Callable[[Settings, Path, int], Server]
 
 def _local(settings: Settings, work_dir: Path, worker_index: int) -> Server:
     installation = (
-        custom_installation(settings.server_binary) if settings.server_binary else bundled_installation(work_dir)
+        custom_installation(settings.server_binary)
+        if settings.server_binary
+        else bundled_installation(work_dir, settings.stub_python)
     )
     return LocalServer(
         installation,

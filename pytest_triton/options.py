@@ -347,6 +347,12 @@ OPTIONS = (
     Option(
         "triton-server", "tritonserver binary for local mode; without it, the one in the nvidia-pytriton wheel", _path
     ),
+    Option(
+        "triton-stub-python",
+        "the python the bundled server's python models run with, in its environment; without it, pytest's. Its numpy "
+        "must be below 2: the wheel's stub returns wrong shapes under numpy 2",
+        _path,
+    ),
     Option("triton-image", "Triton image for docker mode", default=DEFAULT_IMAGE),
     Option(
         "triton-url",

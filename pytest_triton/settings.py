@@ -18,6 +18,7 @@ from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 class Settings:
     launch_mode: LaunchMode = "local"
     server_binary: Path | None = None
+    stub_python: Path | None = None  # the interpreter whose environment the bundled server's python stub uses
     image: str = DEFAULT_IMAGE
     # Servers someone else runs (remote mode): one, or a fleet whose xdist workers take one each.
     remotes: tuple[RemoteAddress, ...] = ()
@@ -73,6 +74,7 @@ class Settings:
         return cls(
             launch_mode=values["triton_launch_mode"],
             server_binary=values["triton_server"],
+            stub_python=values["triton_stub_python"],
             image=values["triton_image"],
             remotes=values["triton_url"] or (),
             hardware=values["triton_hardware"],

@@ -26,6 +26,7 @@ class ServerInstallation:
     binary: Path
     backend_dir: Path | None
     library_path: tuple[Path, ...]
+    stub_python: Path = Path(sys.executable)  # the python stub runs in this interpreter's environment
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -36,7 +37,7 @@ class ServerInstallation:
         # The python stub embeds an isolated interpreter that ignores PYTHONPATH and finds its prefix by
         # looking up "python3" on PATH: this interpreter's directory first makes it use our (virtual)
         # environment, with its numpy, torch and onnxruntime, instead of the base installation's.
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join([str(self.stub_python.parent), env.get("PATH", "")])
         return env
 
 
@@ -57,8 +58,9 @@ def _python_library_dir() -> Path:
     return Path(sysconfig.get_config_var("LIBDIR") or "/usr/lib")
 
 
-def bundled_installation(work_dir: Path) -> ServerInstallation:
-    """The wheel's server, with a backend directory assembled under `work_dir`."""
+def bundled_installation(work_dir: Path, stub_python: Path | None = None) -> ServerInstallation:
+    """The wheel's server, with a backend directory assembled under `work_dir`; its python models run in the
+    environment of `stub_python` (of this process without it), which must be of this Python version."""
     root = _wheel_root() / "tritonserver"
     binary = root / "bin" / "tritonserver"
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -71,6 +73,8 @@ def bundled_installation(work_dir: Path) -> ServerInstallation:
             f"the nvidia-pytriton wheel has no python backend stub for Python {version} (it has {shipped}); "
             "run pytest with one of those Python versions"
         )
+    if stub_python is not None and not os.access(stub_python, os.X_OK):
+        raise ServerStartError(f"{stub_python}: no python interpreter there", options=("triton_stub_python",))
     backend = work_dir / "backends" / "python"
     backend.mkdir(parents=True, exist_ok=True)
     for source in [*(root / "backends" / "python").glob("*.*"), stub]:
@@ -81,6 +85,7 @@ def bundled_installation(work_dir: Path) -> ServerInstallation:
         binary=binary,
         backend_dir=backend.parent,
         library_path=(_python_library_dir(), root.parent.parent / "nvidia_pytriton.libs"),
+        stub_python=stub_python or Path(sys.executable),
     )
     _check_libraries(backend / stub.name, installation)
     return installation

@@ -124,3 +124,19 @@ def test_custom_installation_directory(tmp_path):
     with pytest.raises(ServerStartError) as info:
         custom_installation(tmp_path)
     assert str(tmp_path) in str(info.value)
+
+
+def test_the_python_stub_runs_in_the_environment_of_the_python_given(tmp_path):
+    stub_env = tmp_path / "stub-env" / "bin"
+    stub_env.mkdir(parents=True)
+    python = stub_env / "python"
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    installation = bundled_installation(tmp_path / "work", stub_python=python)
+    assert installation.environment()["PATH"].split(os.pathsep)[0] == str(stub_env)
+
+
+def test_a_stub_python_that_is_not_there_is_named(tmp_path):
+    with pytest.raises(ServerStartError, match="no python interpreter there") as refused:
+        bundled_installation(tmp_path, stub_python=tmp_path / "missing" / "python")
+    assert refused.value.options == ("triton_stub_python",)

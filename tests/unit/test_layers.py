@@ -23,6 +23,7 @@ LAYERS = (
     ("results_log", "report"),
     ("search",),
     ("options", "outcomes", "hookspecs", "plugin", "suites"),
+    ("offline",),
 )
 LAYER = {name: index for index, names in enumerate(LAYERS) for name in names}
 

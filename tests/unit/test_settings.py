@@ -416,9 +416,14 @@ def test_start_timeout_unset_falls_back_to_120():
     assert make(triton_start_timeout=None).start_timeout == 120.0
 
 
-def test_server_binary_and_cache_dir_become_paths(tmp_path):
-    settings = make(triton_server=str(tmp_path / "tritonserver"), triton_cache_dir=str(tmp_path / "cache"))
+def test_server_binary_stub_python_and_cache_dir_become_paths(tmp_path):
+    settings = make(
+        triton_server=str(tmp_path / "tritonserver"),
+        triton_stub_python=str(tmp_path / "env/bin/python"),
+        triton_cache_dir=str(tmp_path / "cache"),
+    )
     assert settings.server_binary == tmp_path / "tritonserver"
+    assert settings.stub_python == tmp_path / "env/bin/python"
     assert settings.cache_dir == tmp_path / "cache"
     assert isinstance(settings.cache_dir, Path)
 
