@@ -533,6 +533,12 @@ OPTIONS = (
         _slice_pairs,
     ),
     Option(
+        "triton-perf-in-process",
+        "also time each configuration's exported model in the pytest process, on the server's device, at the point's "
+        "batch size, and report the served throughput beside it (and model FLOP utilisation on a known GPU)",
+        is_switch=True,
+    ),
+    Option(
         "triton-perf-against",
         "DIR|URL: measure each closed-loop load point side by side with the same model of a baseline deployment "
         "(a directory --triton-save-deployment wrote, a Triton model repository, or a server's [grpc://|http://]"

@@ -8,10 +8,11 @@ import warnings
 import pytest
 
 from pytest_triton.baselines.context import PERF
+from pytest_triton.checks.in_process import InProcess, time_in_process
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import perf_requests, run_perf
 from pytest_triton.errors import BaselineDeploymentError, Unsupported
-from pytest_triton.kinds import baseline_id
+from pytest_triton.kinds import SERVED, baseline_id
 from pytest_triton.outcomes import triton_outcome, triton_verdict
 from pytest_triton.perf.calibration import sleep_model
 from pytest_triton.perf.load import Concurrency
@@ -58,17 +59,19 @@ def test_throughput_and_latency_against_baseline(
     with triton_outcome():
         deployment = triton_session.deployment(variant.spec, variant.format, variant.precision, point.serving)
         reference, against, against_error = _beside(triton_session, triton_perf_plan, point.id, deployment)
+        cases, answers = perf_requests(
+            deployment,
+            point.batch_size,
+            spec_tolerances(deployment, triton_settings.tolerances),
+            triton_session.answers_reference(deployment.spec),
+            triton_perf_plan.input_data_for(variant.spec.name),
+        )
         outcome = run_perf(
             triton_session.endpoint,
             deployment,
             point.id,
-            *perf_requests(
-                deployment,
-                point.batch_size,
-                spec_tolerances(deployment, triton_settings.tolerances),
-                triton_session.answers_reference(deployment.spec),
-                triton_perf_plan.input_data_for(variant.spec.name),
-            ),
+            cases,
+            answers,
             triton_perf_plan,
             context,
             triton_progress,
@@ -77,8 +80,11 @@ def test_throughput_and_latency_against_baseline(
             reference,
             against,
         )
+        in_process = _in_process(triton_session, triton_perf_plan, variant, cases[0], triton_measuring)
     _log(triton_results, context, point.id, outcome, against)
     _record_figures(record_property, outcome)
+    if in_process is not None:
+        _record_in_process(record_property, outcome, in_process)
     for m in outcome.measurements:
         failed = f"{m.load.label}: {m.errors} failed requests ({m.first_error})"
         triton_verdict(m.requests > 0 and m.errors == 0, lambda: failed, server_log=True)
@@ -110,6 +116,28 @@ def _beside(triton_session, plan, point_id: str, deployment):
     return reference, against, against_error
 
 
+def _in_process(triton_session, plan, variant, case, measuring) -> InProcess | None:
+    """The configuration's exported model timed in this process on one request, where asked and this run exported
+    it (a model someone else serves has no artifact here)."""
+    if not plan.in_process or variant.format == SERVED:
+        return None
+    artifact = triton_session.artifact(variant.spec, variant.format, variant.precision)
+    with measuring():
+        return time_in_process(artifact, variant.spec, case)
+
+
+def _record_in_process(record_property, outcome, in_process: InProcess) -> None:
+    record_property("in_process.throughput_infer_per_s", round(in_process.throughput, 2))
+    for m in outcome.measurements:
+        record_property(f"{m.load.label}.served_vs_in_process", round(m.throughput / in_process.throughput, 4))
+        mfu = in_process.mfu(m.throughput)
+        if mfu is not None:
+            record_property(f"{m.load.label}.mfu", round(mfu, 4))
+    in_process_mfu = in_process.mfu(in_process.throughput)
+    if in_process_mfu is not None:
+        record_property("in_process.mfu", round(in_process_mfu, 4))
+
+
 def _log(results, context, point_id: str, outcome, against) -> None:
     """The configuration's figures and verdicts, and its verdicts against the baseline deployment, into the run's
     results log."""
@@ -131,6 +159,13 @@ def _record_figures(record_property, outcome) -> None:
         if m.server_cpu_us is not None and m.server_rss_bytes is not None:  # a server on this machine
             record_property(f"{m.load.label}.server_cpu_ms_per_infer", round(m.server_cpu_us / 1000, 3))
             record_property(f"{m.load.label}.server_memory_mib", round(m.server_rss_bytes / 2**20, 1))
+        for name, value, scale in (
+            ("gpu_memory_mib", m.gpu_memory_bytes, 2**-20),
+            ("gpu_utilization", m.gpu_utilization, 1),
+            ("gpu_power_w", m.gpu_power_w, 1),
+        ):
+            if value is not None:  # a server with a GPU, from its metrics endpoint
+                record_property(f"{m.load.label}.{name}", round(value * scale, 3))
         if m.model_rss_bytes is not None:  # served by python-backend stubs on this machine
             record_property(f"{m.load.label}.model_memory_mib", round(m.model_rss_bytes / 2**20, 1))
         record_property(f"{m.load.label}.answers_checked", m.answers_checked)

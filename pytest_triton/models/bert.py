@@ -115,6 +115,14 @@ def _vocabulary(checkpoint: Path | None) -> tuple[int, int]:
     return VOCAB_SIZE, 101
 
 
+def encoder_flops(size: BertSize, sequence: int) -> float:
+    """FLOPs of one sequence through the encoder, two per multiply-add: the Q, K, V and output projections (8 s h^2),
+    the feed-forward pair (4 s h i) and attention's two products (4 s^2 h), per layer. Embeddings, softmax, layer
+    norms and the QA head are left out, as MFU figures leave them out."""
+    h, i, s = size.hidden, size.intermediate, sequence
+    return float(size.layers * (8 * s * h * h + 4 * s * h * i + 4 * s * s * h))
+
+
 def bert_spec(
     size_name: str,
     checkpoint: Path | None = None,
@@ -149,4 +157,5 @@ def bert_spec(
         },
         description=f"BertForQuestionAnswering {size.layers}x{size.hidden}",
         tokenizer_dir=tokenizer_dir,
+        flops_per_row=lambda shapes: encoder_flops(size, shapes["input_ids"][1]),
     )

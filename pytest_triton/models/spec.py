@@ -108,6 +108,10 @@ class ModelSpec:
     tolerances: Mapping[str, Mapping[str, Tolerance]] = field(default_factory=dict, compare=False, hash=False)
     # Inputs, outputs, max_batch_size and samples are read from the server when the model is deployed.
     from_server: bool = False
+    # FLOPs of one row of a request, from its spec-named input shapes (batch first), where known: for MFU.
+    flops_per_row: Callable[[Mapping[str, tuple[int, ...]]], float] | None = field(
+        default=None, repr=False, compare=False, hash=False
+    )
 
     def reference_module(self) -> torch.nn.Module:
         """A new eager module from `build`; Unsupported for a served model known only from the server."""

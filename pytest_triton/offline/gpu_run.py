@@ -11,13 +11,13 @@ import sys
 import tempfile
 import threading
 import time
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_triton.errors import BundleError
 from pytest_triton.offline.install import Installed, install_bundle
 from pytest_triton.offline.machine import Gpu, Runtimes, find_gpu, runtimes
+from pytest_triton.offline.summary import Stage, summary_page
 
 _PREFIX = "[./dev gpu]"
 _RUN_LIMIT_S = 3600
@@ -25,6 +25,7 @@ _RUN_LIMIT_S = 3600
 _WORKERS = 4
 # Seconds a model's config search may take: two zoo models' searches and the rest within the 8 minutes aimed at.
 _SEARCH_BUDGET_S = 90
+LARGE_MODELS = ("bert-large", "resnext101-32x4d")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Coverage:
     precisions: tuple[str, ...]
     perf_format: str
     left_out: tuple[str, ...]
+
+    def described(self) -> str:
+        return f"formats {', '.join(self.formats)}; precisions {', '.join(self.precisions)}; perf on {self.perf_format}"
 
 
 def coverage(found: Runtimes, gpu: bool) -> Coverage:
@@ -62,28 +66,46 @@ def coverage(found: Runtimes, gpu: bool) -> Coverage:
     return Coverage(tuple(formats), tuple(precisions), perf, tuple(left_out))
 
 
+def _common(installed: Installed, gpu: bool, out: Path, work: Path) -> list[str]:
+    """What every stage runs with: the bundle's environments, GPU 0, baselines recorded into `out`."""
+    return [
+        str(installed.python), "-m", "pytest", "--triton-suites", f"--triton-stub-python={installed.stub_python}",
+        *(["--triton-gpu=0"] if gpu else []), "--update-baselines", f"--triton-baselines-dir={out / 'baselines'}",
+        "--triton-perf-in-process", "-o", "junit_family=xunit1", f"--triton-cache-dir={work / 'exports'}",
+        f"--triton-search-dir={work / 'search'}", "-o", f"cache_dir={work / 'pytest-cache'}", "-rfEs",
+        "-n", str(min(_WORKERS, os.cpu_count() or 1)),
+    ]  # fmt: skip
+
+
 def pytest_command(
     installed: Installed, cover: Coverage, gpu: bool, out: Path, work: Path, extra: list[str]
 ) -> list[str]:
-    """The suites with every variant of `cover`, recording baselines and reports into `out`; `extra` last, so
-    that it overrides."""
-    perf_precisions = "fp32,fp16" if gpu else "fp32"
+    """Every suite on the zoo's default models in every variant of `cover`, a quick config search, reports into
+    `out`; `extra` last, so that it overrides."""
     return [
-        str(installed.python), "-m", "pytest", "--triton-suites", f"--triton-stub-python={installed.stub_python}",
-        *(["--triton-gpu=0"] if gpu else []),
+        *_common(installed, gpu, out, work),
         f"--triton-formats={','.join(cover.formats)}", f"--triton-precisions={','.join(cover.precisions)}",
-        f"--triton-perf-formats={cover.perf_format}", f"--triton-perf-precisions={perf_precisions}",
+        f"--triton-perf-formats={cover.perf_format}", f"--triton-perf-precisions={'fp32,fp16' if gpu else 'fp32'}",
         "--triton-search=quick", f"--triton-search-budget={_SEARCH_BUDGET_S}",
-        "--update-baselines", f"--triton-baselines-dir={out / 'baselines'}",
-        f"--triton-report={out / 'report'}", f"--junitxml={out / 'junit.xml'}", "-o", "junit_family=xunit1",
-        f"--triton-cache-dir={work / 'exports'}", f"--triton-search-dir={work / 'search'}",
-        "-o", f"cache_dir={work / 'pytest-cache'}", "-rfEs", "-n", str(min(_WORKERS, os.cpu_count() or 1)), *extra,
+        f"--triton-report={out / 'report'}", f"--junitxml={out / 'junit.xml'}", *extra,
+    ]  # fmt: skip
+
+
+def large_command(installed: Installed, cover: Coverage, out: Path, work: Path) -> list[str]:
+    """On a GPU: the perf suite on models a GPU is for (BERT-large at 384 tokens, ResNeXt101) at batches 8 and 32 in
+    fp16, on the fastest format, each beside the exported model timed in process."""
+    return [
+        *_common(installed, True, out, work), f"--triton-models={','.join(LARGE_MODELS)}",
+        f"--triton-formats={cover.perf_format}", "--triton-precisions=fp16",
+        f"--triton-perf-formats={cover.perf_format}", "--triton-perf-precisions=fp16",
+        "--triton-perf-batch-sizes=8,32", "-k", "test_throughput_and_latency",
+        f"--triton-report={out / 'report-large'}", f"--junitxml={out / 'junit-large.xml'}",
     ]  # fmt: skip
 
 
 def _stream(command: list[str], cwd: Path, log: Path) -> int:
     """Runs `command`, its output shown as it comes and kept in `log`; stopped after _RUN_LIMIT_S."""
-    with open(log, "wb") as kept:
+    with open(log, "ab") as kept:
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         watchdog = threading.Timer(_RUN_LIMIT_S, process.kill)
         watchdog.start()
@@ -100,51 +122,14 @@ def _stream(command: list[str], cwd: Path, log: Path) -> int:
     return code
 
 
-def _counts(junit: Path) -> dict[str, int]:
-    try:
-        root = ElementTree.parse(junit).getroot()
-    except (OSError, ElementTree.ParseError):
-        return {}
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    if suite is None:
-        return {}
-    counts = {name: int(suite.get(name, 0)) for name in ("tests", "failures", "errors", "skipped")}
-    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    return counts
+def _stage(name: str, command: list[str], work: Path, out: Path, junit: Path) -> Stage:
+    print(f"{_PREFIX} {name}", flush=True)
+    started = time.monotonic()
+    code = _stream(command, work, out / "pytest.log")
+    return Stage(name, junit, time.monotonic() - started, code)
 
 
-def _software(found: Runtimes) -> str:
-    return (
-        f"torch {found.torch} (CUDA {found.torch_cuda}), onnxruntime {found.onnxruntime} {list(found.providers)}, "
-        f"tensorrt {found.tensorrt or 'absent'}, onnx {found.onnx or 'absent'}, numpy {found.numpy} "
-        "(the python stub's is the bundle's, below 2)"
-    )
-
-
-def _variants(cover: Coverage) -> str:
-    return f"formats {', '.join(cover.formats)}; precisions {', '.join(cover.precisions)}; perf on {cover.perf_format}"
-
-
-def _summary(gpu: Gpu | None, found: Runtimes, cover: Coverage, counts: dict[str, int], times: dict[str, float],
-             out: Path) -> str:  # fmt: skip
-    machine = f"{gpu.name}, {gpu.memory}, driver {gpu.driver}" if gpu else "CPU (--allow-cpu)"
-    written = sorted(str(p.relative_to(out)) for p in (out / "baselines").rglob("*.json")) if out.is_dir() else []
-    lines = [
-        "# GPU checks from the offline bundle",
-        "",
-        f"- Machine: {machine}",
-        f"- Software: {_software(found)}",
-        f"- Checked: {_variants(cover)}",
-        *(f"- Left out: {reason}" for reason in cover.left_out),
-        "- Tests: " + (", ".join(f"{counts[k]} {k}" for k in ("passed", "failures", "errors", "skipped")) or "none"),
-        f"- Time: install {times['install']:.0f} s, suites {times['suites']:.0f} s",
-        f"- Baselines written (commit them under baselines/ after review): {', '.join(written) or 'none'}",
-        "- Reports: report/summary.md, report/report.json, report/*.png, junit.xml, pytest.log",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def run(bundle: Path, out: Path, allow_cpu: bool, work: Path, extra: list[str]) -> int:
+def run(bundle: Path, out: Path, allow_cpu: bool, large: bool, work: Path, extra: list[str]) -> int:
     try:
         gpu: Gpu | None = find_gpu()
     except BundleError as error:
@@ -156,19 +141,23 @@ def run(bundle: Path, out: Path, allow_cpu: bool, work: Path, extra: list[str]) 
     installed = install_bundle(bundle, work)
     found = runtimes(installed.python, gpu)
     cover = coverage(found, gpu is not None)
-    print(f"{_PREFIX} installed in {installed.seconds:.0f} s; {_software(found)}", flush=True)
-    print(f"{_PREFIX} checking {_variants(cover)}", flush=True)
+    checked = (
+        f"formats {', '.join(cover.formats)}; precisions {', '.join(cover.precisions)}; perf on {cover.perf_format}"
+    )
+    print(f"{_PREFIX} installed in {installed.seconds:.0f} s; checking {checked}", flush=True)
     for reason in cover.left_out:
         print(f"{_PREFIX} left out: {reason}", flush=True)
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    command = pytest_command(installed, cover, gpu is not None, out.resolve(), work, extra)
-    code = _stream(command, work, out / "pytest.log")
-    times = {"install": installed.seconds, "suites": time.monotonic() - started}
-    summary = _summary(gpu, found, cover, _counts(out / "junit.xml"), times, out)
-    (out / "summary.md").write_text(summary)
-    print(summary, flush=True)
-    return code
+    command = pytest_command(installed, cover, gpu is not None, out, work, extra)
+    stages = [_stage("every suite", command, work, out, out / "junit.xml")]
+    if gpu is not None and large:
+        large_run = large_command(installed, cover, out, work)
+        stages.append(_stage(f"perf of {', '.join(LARGE_MODELS)}", large_run, work, out, out / "junit-large.xml"))
+    page = summary_page(gpu, found, checked, cover.left_out, installed.seconds, stages, out)
+    (out / "summary.md").write_text(page)
+    print(page, flush=True)
+    return max(abs(stage.exit_code) for stage in stages)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where baselines, reports and summary.md go")
     parser.add_argument("--allow-cpu", action="store_true", help="run on the CPU where no GPU is visible")
     parser.add_argument("--work", type=Path, help="the temporary place to install into (default: a new one)")
+    parser.add_argument("--no-large", action="store_true", help="leave out the perf of the GPU's larger models")
     args, extra = parser.parse_known_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="pytest-triton-gpu-"))
     try:
-        return run(args.bundle, args.out, args.allow_cpu, work.resolve(), extra)
+        return run(args.bundle, args.out, args.allow_cpu, not args.no_large, work.resolve(), extra)
     except BundleError as error:
         print(f"./dev gpu: {error}", file=sys.stderr)
         return 2

@@ -57,6 +57,7 @@ class PerfPlan:
     input_data: Mapping[str, Path] = field(default_factory=dict)
     # How a load point is measured side by side with the baseline deployment; None: there is none.
     against: Rounds | None = None
+    in_process: bool = False  # also time the exported model in the pytest process (checks.in_process)
 
     def input_data_for(self, model: str) -> Path | None:
         return self.input_data.get(model, self.input_data.get(""))
@@ -130,4 +131,5 @@ class PerfPlan:
             input_data=values["triton_perf_input_data"] or {},
             reference_slices=values["triton_perf_reference"] or 0,
             against=Rounds(budget_s=values["triton_perf_against_budget"]) if values["triton_perf_against"] else None,
+            in_process=bool(values["triton_perf_in_process"]),
         )

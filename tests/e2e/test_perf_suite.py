@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,15 @@ def test_the_throughput_against_the_reference_is_recorded_and_gated_when_asked(s
     result = suites(*QUICK, *NO_CALIBRATION, "--update-baselines", "-rs")
     result.assert_outcomes(skipped=1, deselected=1)
     result.stdout.fnmatch_lines(["*throughput_vs_reference: recorded before and not measured now*"])
+
+
+def test_the_exported_model_timed_in_process_is_reported_beside_the_served_throughput(suites, pytester):
+    junit = pytester.path / "junit.xml"
+    junit_args = (f"--junitxml={junit}", "-o", "junit_family=xunit1")
+    result = suites(*QUICK, *NO_CALIBRATION, "--triton-perf-in-process", *junit_args)
+    result.assert_outcomes(passed=1, deselected=1)
+    properties = {p.get("name"): p.get("value") for p in ElementTree.parse(junit).iter("property")}
+    assert float(properties["in_process.throughput_infer_per_s"]) > 0
+    # Serving costs something: the python runner, a request's protobuf and the network, one batch at a time.
+    assert 0 < float(properties["c1.served_vs_in_process"]) < 1.5
+    assert "c1.mfu" not in properties, "no MFU on the CPU: it has no known peak"

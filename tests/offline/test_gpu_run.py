@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from pytest_triton.errors import BundleError
-from pytest_triton.offline.gpu_run import coverage, pytest_command
+from pytest_triton.offline.gpu_run import coverage, large_command, pytest_command
 from pytest_triton.offline.install import Installed, install_bundle
-from pytest_triton.offline.machine import Runtimes, find_gpu
+from pytest_triton.offline.machine import Gpu, Runtimes, find_gpu
 from pytest_triton.offline.manifest import write_manifest
+from pytest_triton.offline.summary import Stage, summary_page
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 H200 = Runtimes(
@@ -117,3 +118,43 @@ def test_install_refuses_a_bundle_for_another_python(tmp_path: Path):
     write_manifest(tmp_path, {"python": "3.9"})
     with pytest.raises(BundleError, match=r"built for Python 3\.9.*--python 3\.\d+"):
         install_bundle(tmp_path, tmp_path / "place")
+
+
+def test_the_larger_models_are_measured_in_fp16_at_batches_8_and_32_beside_in_process(tmp_path: Path):
+    installed = Installed(tmp_path / "env/bin/python", tmp_path / "stub-env/bin/python", 1.0)
+    command = large_command(installed, coverage(H200, gpu=True), tmp_path / "out", tmp_path / "work")
+    for expected in (
+        "--triton-models=bert-large,resnext101-32x4d",
+        "--triton-formats=ts-trace",
+        "--triton-precisions=fp16",
+        "--triton-perf-batch-sizes=8,32",
+        "--triton-perf-in-process",
+        f"--junitxml={tmp_path / 'out' / 'junit-large.xml'}",
+    ):
+        assert expected in command
+    assert command[command.index("-k") + 1] == "test_throughput_and_latency"
+
+
+JUNIT = """<testsuites><testsuite name="pytest" tests="3" failures="0" errors="0" skipped="1">
+<testcase name="test_throughput_and_latency_against_baseline[bert-large-ts-trace-fp16-b8/c1]"><properties>
+<property name="c1.throughput_infer_per_s" value="2010.5"/><property name="c1.latency_p99_ms" value="4.2"/>
+<property name="c1.served_vs_in_process" value="0.93"/><property name="c1.mfu" value="0.5"/>
+<property name="c1.gpu_memory_mib" value="2150.0"/><property name="c1.gpu_utilization" value="0.81"/>
+<property name="c1.gpu_power_w" value="402.0"/></properties></testcase>
+<testcase name="test_conformance[bert-tiny]"/><testcase name="test_parity[x]"><skipped/></testcase>
+</testsuite></testsuites>"""
+
+
+def test_the_summary_page_counts_each_stage_and_tables_the_perf_points(tmp_path: Path):
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "baselines" / "gpu-nvidia-h200-141gb").mkdir(parents=True)
+    (tmp_path / "baselines" / "gpu-nvidia-h200-141gb" / "perf.json").write_text("{}")
+    gpu = Gpu("NVIDIA H200", "580.159.04", "143771 MiB")
+    stages = [Stage("every suite", tmp_path / "junit.xml", 301.0, 0), Stage("nothing", tmp_path / "none.xml", 1.0, 4)]
+    page = summary_page(gpu, H200, "formats ts-trace", ("trt: tensorrt is not installed",), 9.0, stages, tmp_path)
+    assert "- Machine: NVIDIA H200, 143771 MiB, driver 580.159.04" in page
+    assert "- every suite: 2 passed, 0 failures, 0 errors, 1 skipped in 301 s (exit 0; junit.xml)" in page
+    assert "- nothing: none in 1 s (exit 4; none.xml)" in page
+    assert "- Left out: trt: tensorrt is not installed" in page
+    assert "baselines/gpu-nvidia-h200-141gb/perf.json" in page
+    assert "| bert-large-ts-trace-fp16-b8/c1 c1 | 2010.5 | 4.20 | 0.93 | 50.0% | 2150 | 81% | 402 |" in page
