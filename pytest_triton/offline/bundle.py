@@ -84,11 +84,23 @@ def _server_archive(dest: Path, python: str) -> None:
             archive.add(path, arcname=path.relative_to(site).as_posix())
 
 
+def _server_platform() -> dict[str, object]:
+    """The processor and the oldest glibc the server runs on, from the nvidia-pytriton wheel's tag."""
+    wheel = importlib.metadata.distribution("nvidia-pytriton").read_text("WHEEL") or ""
+    tag = re.search(r"manylinux_(\d+)_(\d+)_(\w+)", wheel)
+    if tag is None:
+        raise BundleError(f"the nvidia-pytriton wheel's tag names no manylinux platform: {wheel!r}")
+    return {"machine": tag.group(3), "glibc": [int(tag.group(1)), int(tag.group(2))]}
+
+
 def _carried_versions() -> dict[str, str]:
     try:
-        return {name: importlib.metadata.version(name) for name in CARRIED}
+        versions = {name: importlib.metadata.version(name) for name in CARRIED}
     except importlib.metadata.PackageNotFoundError as error:
         raise BundleError(f"{error.name} is not installed here: run ./dev tests once, then bundle") from None
+    if not versions["numpy"].startswith("1."):
+        raise BundleError(f"numpy {versions['numpy']} is installed here; the python stub needs numpy below 2")
+    return versions
 
 
 def _download_wheels(dest: Path, python: str, versions: dict[str, str]) -> None:
@@ -129,6 +141,7 @@ def build_bundle(root: Path, python: str = "3.12") -> Bundle:
     _project_wheel(root / WHEELS)
     facts = {
         "python": python,
+        **_server_platform(),
         "pytest_triton": importlib.metadata.version("pytest-triton"),
         "nvidia_pytriton": importlib.metadata.version("nvidia-pytriton"),
         "carried": versions,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +27,19 @@ _RUN_LIMIT_S = 3600
 _WORKERS = 4
 # Seconds a model's config search may take: two zoo models' searches and the rest within the 8 minutes aimed at.
 _SEARCH_BUDGET_S = 90
+_STOP_GRACE_S = 60
+_REPOSITORY = Path(__file__).resolve().parents[2]
 LARGE_MODELS = ("bert-large", "resnext101-32x4d")
+
+
+@dataclass(frozen=True)
+class GpuRunOptions:
+    bundle: Path
+    out: Path  # a new or empty directory
+    allow_cpu: bool  # run on the CPU where no GPU is visible
+    large: bool  # the perf stage of the GPU's larger models
+    work: Path | None  # where to install, kept afterwards; None: a temporary place, removed afterwards
+    extra: list[str]  # pytest arguments, last on the first stage's command line
 
 
 @dataclass(frozen=True)
@@ -103,21 +117,42 @@ def large_command(installed: Installed, cover: Coverage, out: Path, work: Path) 
     ]  # fmt: skip
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """An interrupt first, so that pytest stops the servers it started (they hold the GPU otherwise), then a kill."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=_STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=_STOP_GRACE_S)
+
+
 def _stream(command: list[str], cwd: Path, log: Path) -> int:
     """Runs `command`, its output shown as it comes and kept in `log`; stopped after _RUN_LIMIT_S."""
+    timed_out = threading.Event()
     with open(log, "ab") as kept:
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        watchdog = threading.Timer(_RUN_LIMIT_S, process.kill)
+
+        def overran() -> None:
+            timed_out.set()
+            _stop(process)
+
+        watchdog = threading.Timer(_RUN_LIMIT_S, overran)
+        watchdog.daemon = True
         watchdog.start()
-        assert process.stdout is not None
-        # Chunks, not lines: pytest's progress dots come without a newline.
-        for chunk in iter(lambda: os.read(process.stdout.fileno(), 1 << 16), b""):  # type: ignore[union-attr]
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
-            kept.write(chunk)
-        watchdog.cancel()
-        code = process.wait(timeout=60)
-    if code < 0:
+        try:
+            # Chunks, not lines: pytest's progress dots come without a newline.
+            for chunk in iter(lambda: os.read(process.stdout.fileno(), 1 << 16), b""):  # type: ignore[union-attr]
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+                kept.write(chunk)
+            code = process.wait(timeout=_STOP_GRACE_S)
+        finally:
+            watchdog.cancel()
+            _stop(process)
+    if timed_out.is_set():
         print(f"{_PREFIX} stopped: the suites ran past {_RUN_LIMIT_S} s", flush=True)
     return code
 
@@ -129,51 +164,73 @@ def _stage(name: str, command: list[str], work: Path, out: Path, junit: Path) ->
     return Stage(name, junit, time.monotonic() - started, code)
 
 
-def run(bundle: Path, out: Path, allow_cpu: bool, large: bool, work: Path, extra: list[str]) -> int:
-    try:
-        gpu: Gpu | None = find_gpu()
-    except BundleError as error:
-        if not allow_cpu:
-            raise BundleError(f"{error}. --allow-cpu runs the same checks on the CPU") from None
-        print(f"{_PREFIX} {error}; --allow-cpu: the checks run on the CPU", flush=True)
-        gpu = None
-    print(f"{_PREFIX} {gpu or 'CPU'}; installing {bundle} into {work}", flush=True)
-    installed = install_bundle(bundle, work)
+def _output_directory(out: Path) -> Path:
+    """`out`, new or empty, holding the committed accuracy baselines: the run merges its entries into them, so that
+    the file to commit keeps the variants it did not run."""
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BundleError(f"--out {out}: not an empty directory; give a new one (a run's files are never mixed)")
+    committed = _REPOSITORY / "baselines" / "accuracy" / "accuracy.json"
+    (out / "baselines" / "accuracy").mkdir(parents=True)
+    if committed.is_file():
+        shutil.copy2(committed, out / "baselines" / "accuracy" / "accuracy.json")
+    return out
+
+
+def _checks(options: GpuRunOptions, gpu: Gpu | None, work: Path) -> int:
+    """Install into `work`, run each stage, write the summary; the run's exit code."""
+    out = _output_directory(options.out)
+    installed = install_bundle(options.bundle, work)
     found = runtimes(installed.python, gpu)
     cover = coverage(found, gpu is not None)
-    checked = (
-        f"formats {', '.join(cover.formats)}; precisions {', '.join(cover.precisions)}; perf on {cover.perf_format}"
-    )
-    print(f"{_PREFIX} installed in {installed.seconds:.0f} s; checking {checked}", flush=True)
+    print(f"{_PREFIX} installed in {installed.seconds:.0f} s; checking {cover.described()}", flush=True)
     for reason in cover.left_out:
         print(f"{_PREFIX} left out: {reason}", flush=True)
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    command = pytest_command(installed, cover, gpu is not None, out, work, extra)
+    command = pytest_command(installed, cover, gpu is not None, out, work, options.extra)
     stages = [_stage("every suite", command, work, out, out / "junit.xml")]
-    if gpu is not None and large:
+    if gpu is not None and options.large:
         large_run = large_command(installed, cover, out, work)
         stages.append(_stage(f"perf of {', '.join(LARGE_MODELS)}", large_run, work, out, out / "junit-large.xml"))
-    page = summary_page(gpu, found, checked, cover.left_out, installed.seconds, stages, out)
+    page = summary_page(gpu, found, cover.described(), cover.left_out, installed.seconds, stages, out)
     (out / "summary.md").write_text(page)
     print(page, flush=True)
     return max(abs(stage.exit_code) for stage in stages)
 
 
+def run(options: GpuRunOptions) -> int:
+    try:
+        gpu: Gpu | None = find_gpu()
+    except BundleError as error:
+        if not options.allow_cpu:
+            raise BundleError(f"{error}. --allow-cpu runs the same checks on the CPU") from None
+        print(f"{_PREFIX} {error}; --allow-cpu: the checks run on the CPU", flush=True)
+        gpu = None
+    work = options.work.resolve() if options.work else Path(tempfile.mkdtemp(prefix="pytest-triton-gpu-"))
+    print(f"{_PREFIX} {gpu or 'CPU'}; installing {options.bundle} into {work}", flush=True)
+    try:
+        return _checks(options, gpu, work)
+    finally:
+        if options.work is None:  # environments, the server and exports: gigabytes a GPU node's /tmp may lack
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev gpu", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="./dev gpu", description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--bundle", type=Path, required=True, help="the directory ./dev bundle wrote")
-    parser.add_argument("--out", type=Path, required=True, help="where baselines, reports and summary.md go")
+    parser.add_argument("--out", type=Path, required=True, help="a new directory for baselines, reports, summary.md")
     parser.add_argument("--allow-cpu", action="store_true", help="run on the CPU where no GPU is visible")
-    parser.add_argument("--work", type=Path, help="the temporary place to install into (default: a new one)")
+    parser.add_argument("--work", type=Path, help="an empty place to install into, kept (default: a temporary one)")
     parser.add_argument("--no-large", action="store_true", help="leave out the perf of the GPU's larger models")
     args, extra = parser.parse_known_args(argv)
-    work = args.work or Path(tempfile.mkdtemp(prefix="pytest-triton-gpu-"))
+    options = GpuRunOptions(args.bundle.resolve(), args.out, args.allow_cpu, not args.no_large, args.work, extra)
     try:
-        return run(args.bundle, args.out, args.allow_cpu, not args.no_large, work.resolve(), extra)
-    except BundleError as error:
+        return run(options)
+    except (BundleError, OSError) as error:
         print(f"./dev gpu: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("./dev gpu: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

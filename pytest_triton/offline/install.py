@@ -5,7 +5,6 @@ python stub's sees pytest's behind the bundle's numpy (below 2), which the machi
 
 from __future__ import annotations
 
-import json
 import site
 import sys
 import tarfile
@@ -17,22 +16,7 @@ from pytest_triton.errors import BundleError
 from pytest_triton.offline.bundle import SERVER_ARCHIVE, STUB_ONLY, WHEELS
 from pytest_triton.offline.commands import run_command
 from pytest_triton.offline.manifest import check_manifest
-
-# Run in the new environment: the project's requirements that neither the bundle nor the machine provides. The
-# bundle carries nvidia-pytriton's server, not the distribution; without onnx and onnxscript (16 MiB, more than the
-# bundle can hold) the run leaves the ONNX-based formats out (gpu_run.coverage).
-_MISSING = """
-import importlib.metadata as m, json, re
-names = [re.split(r"[ ;<>=!~\\[]", r)[0] for r in m.requires("pytest-triton") or [] if "extra ==" not in r]
-names = [n for n in names if n not in ("nvidia-pytriton", "onnx", "onnxscript")]
-missing = []
-for name in names:
-    try:
-        m.version(name)
-    except m.PackageNotFoundError:
-        missing.append(name)
-print(json.dumps(missing))
-"""
+from pytest_triton.offline.preflight import check_environments, check_machine
 
 
 @dataclass(frozen=True)
@@ -62,7 +46,8 @@ def _environment(env: Path, behind: list[str]) -> tuple[Path, Path]:
 
 
 def _install_wheels(wheels: list[Path], site_dir: Path) -> None:
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile"]
+    # --isolated: the machine's pip configuration (a required virtualenv, user installs) has no say.
+    pip = [sys.executable, "-m", "pip", "--isolated", "install", "--quiet", "--no-index", "--no-deps", "--no-compile"]
     args = [*pip, "--disable-pip-version-check", "--target", str(site_dir), *map(str, wheels)]
     run_command(args, f"installing {', '.join(w.name.split('-')[0] for w in wheels)}")
 
@@ -70,13 +55,7 @@ def _install_wheels(wheels: list[Path], site_dir: Path) -> None:
 def install_bundle(bundle: Path, place: Path) -> Installed:
     """Checks `bundle` against its manifest and installs it under `place` (made if missing)."""
     started = time.monotonic()
-    manifest = check_manifest(bundle)
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if manifest.get("python") != here:
-        raise BundleError(
-            f"{bundle} was built for Python {manifest.get('python')}, and this is Python {here}: "
-            f"build it with ./dev bundle DIR --python {here}"
-        )
+    check_machine(check_manifest(bundle))
     if place.exists() and (not place.is_dir() or any(place.iterdir())):
         raise BundleError(f"{place}: not an empty directory; give a new one to install into")
     place.mkdir(parents=True, exist_ok=True)
@@ -86,12 +65,10 @@ def install_bundle(bundle: Path, place: Path) -> Installed:
     _install_wheels([w for w in wheels if w not in stub_only], site_dir)
     stub_python, stub_site = _environment(place / "stub-env", [str(site_dir)])
     _install_wheels(stub_only, stub_site)
-    with tarfile.open(bundle / SERVER_ARCHIVE) as archive:
-        archive.extractall(site_dir, filter="data")
-    missing = json.loads(run_command([str(python), "-c", _MISSING], "checking the project's requirements"))
-    if missing:
-        raise BundleError(
-            f"this machine lacks {', '.join(missing)}, which pytest-triton needs and the bundle does not carry: "
-            "install them on the machine, or add them to CARRIED in pytest_triton/offline/bundle.py and bundle again"
-        )
+    try:
+        with tarfile.open(bundle / SERVER_ARCHIVE) as archive:
+            archive.extractall(site_dir, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise BundleError(f"unpacking {bundle / SERVER_ARCHIVE} into {site_dir}: {error}") from None
+    check_environments(python, stub_python)
     return Installed(python, stub_python, time.monotonic() - started)

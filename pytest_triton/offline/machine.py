@@ -14,6 +14,8 @@ from pathlib import Path
 from pytest_triton.errors import BundleError
 
 _TIMEOUT_S = 60
+# Each runtime asked whether it runs, not only whether it is installed: onnxruntime-gpu lists its CUDA provider even
+# where its CUDA libraries cannot load, and a TensorRT whose libraries are missing imports and fails later.
 _RUNTIMES = """
 import json, importlib.metadata as m
 import numpy, onnxruntime, torch
@@ -22,13 +24,33 @@ def version(name):
         return m.version(name)
     except m.PackageNotFoundError:
         return None
+def ort_cuda():
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers() or not version("onnx"):
+        return False
+    from onnx import TensorProto, helper
+    x, y = (helper.make_tensor_value_info(name, TensorProto.FLOAT, [1]) for name in "xy")
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    try:
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CUDAExecutionProvider"])
+    except Exception:
+        return False
+    return "CUDAExecutionProvider" in session.get_providers()
+def tensorrt():
+    try:
+        import tensorrt as trt
+        trt.Builder(trt.Logger(trt.Logger.ERROR))
+        return trt.__version__
+    except Exception:
+        return None
 cuda = torch.cuda.is_available()
 print(json.dumps({
     "torch": torch.__version__, "torch_cuda": torch.version.cuda, "cuda_usable": cuda,
     "device": torch.cuda.get_device_name(0) if cuda else None,
-    "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
-    "onnxruntime": onnxruntime.__version__, "providers": onnxruntime.get_available_providers(),
-    "tensorrt": version("tensorrt"), "onnx": version("onnx") if version("onnxscript") else None,
+    "bf16": bool(cuda and torch.cuda.get_device_capability(0) >= (8, 0)),
+    "onnxruntime": onnxruntime.__version__,
+    "providers": [p for p in onnxruntime.get_available_providers() if p != "CUDAExecutionProvider" or ort_cuda()],
+    "tensorrt": tensorrt() if cuda else None, "onnx": version("onnx") if version("onnxscript") else None,
     "numpy": numpy.__version__,
 }))
 """
@@ -47,7 +69,7 @@ class Runtimes:
     torch_cuda: str | None
     cuda_usable: bool
     device: str | None
-    bf16: bool
+    bf16: bool  # natively: compute capability 8.0 or later (torch's own check counts emulation)
     onnxruntime: str
     providers: tuple[str, ...]
     tensorrt: str | None
@@ -69,10 +91,11 @@ def find_gpu() -> Gpu:
         done = subprocess.run(query, capture_output=True, text=True, timeout=_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise BundleError(f"no GPU visible: nvidia-smi did not answer ({error})") from None
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
+    rows = [line.split(",") for line in done.stdout.strip().splitlines()]
+    gpus = [row for row in rows if len(row) == 3]  # a warning nvidia-smi prints first is not a GPU
+    if done.returncode != 0 or not gpus:
         raise BundleError(f"no GPU visible: nvidia-smi says: {(done.stdout + done.stderr).strip()[:500]}")
-    name, driver, memory = (part.strip() for part in lines[0].split(","))
+    name, driver, memory = (part.strip() for part in gpus[0])
     return Gpu(name, driver, memory)
 
 
@@ -84,7 +107,10 @@ def runtimes(python: Path, gpu: Gpu | None) -> Runtimes:
         raise BundleError(f"asking torch and onnxruntime what they run: {error}") from None
     if done.returncode != 0:
         raise BundleError(f"torch, onnxruntime or numpy cannot be imported here:\n{done.stderr[-1500:]}")
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BundleError(f"torch and onnxruntime gave no answer to what they run: {done.stdout[-500:]}") from None
     found["providers"] = tuple(found["providers"])
     runtimes = Runtimes(**found)
     if gpu is not None and not runtimes.cuda_usable:

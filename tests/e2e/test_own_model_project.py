@@ -64,6 +64,9 @@ def test_the_readme_model_passes_every_suite_and_the_plugin_switches_off(
     assert plain.returncode == 0 and "1 passed" in plain.stdout, plain.stdout + plain.stderr
 
 
+RECORDING_TRIES = 3
+
+
 # Speed against a recorded answer: under xdist it takes its turn alone, since a server test on the other core moves
 # a measurement enough that it is not recorded as a baseline (unstable), and then nothing is gated.
 @pytest.mark.measures
@@ -77,11 +80,17 @@ def test_a_slower_forward_fails_the_perf_gate_with_no_cache_clearing(
         "--triton-perf-window=0.5",
     )  # fmt: skip
     conftest.write_text(forwards.built(readme, forwards.heavy))
-    recorded = installed_pytest(python, team_project, *perf, "--update-baselines")
-    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
-    assert "exports: 1 new, 0 from cache" in recorded.stdout
-    (stored,) = (team_project / "baselines").glob("cpu-*/perf.json")
-    assert any(config.endswith("/c1") for config in json.loads(stored.read_text())["entries"]), recorded.stdout
+    for _ in range(RECORDING_TRIES):
+        recorded = installed_pytest(python, team_project, *perf, "--update-baselines")
+        assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+        (stored,) = (team_project / "baselines").glob("cpu-*/perf.json")
+        assert any(config.endswith("/c1") for config in json.loads(stored.read_text())["entries"]), recorded.stdout
+        # A baseline recorded in a slow spell of the shared machine (30.8 inf/s where the same forward then gave
+        # 43.9, in two CI runs) gates nothing: measured again unchanged, it must not read as an improvement.
+        again = installed_pytest(python, team_project, *perf)
+        if not re.search(r"/c1 +throughput .* improved", again.stdout):
+            break
+    assert "exports: 0 new, 1 from cache" in again.stdout, again.stdout  # the unchanged forward is not exported again
 
     conftest.write_text(forwards.built(readme, forwards.slower))
     slower = installed_pytest(python, team_project, *perf)

@@ -5,6 +5,7 @@ them (the H200 lent to issue 30 reported these: torch 2.11 on CUDA 13.0, onnxrun
 from __future__ import annotations
 
 import dataclasses
+import platform
 import shutil
 import subprocess
 import sys
@@ -13,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from pytest_triton.errors import BundleError
-from pytest_triton.offline.gpu_run import coverage, large_command, pytest_command
+from pytest_triton.offline.gpu_run import coverage, main, pytest_command
 from pytest_triton.offline.install import Installed, install_bundle
-from pytest_triton.offline.machine import Gpu, Runtimes, find_gpu
+from pytest_triton.offline.machine import Runtimes, find_gpu
 from pytest_triton.offline.manifest import write_manifest
-from pytest_triton.offline.summary import Stage, summary_page
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 H200 = Runtimes(
@@ -103,58 +103,45 @@ def test_dev_gpu_without_a_gpu_ends_at_once_non_zero_saying_so(tmp_path: Path):
     assert not (tmp_path / "out").exists()
 
 
+def _bundle_for(root: Path, **facts) -> Path:
+    """A bundle with no files whose manifest describes this machine, or what `facts` say."""
+    here = {"python": f"{sys.version_info.major}.{sys.version_info.minor}", "machine": platform.machine()}
+    root.mkdir(parents=True, exist_ok=True)
+    write_manifest(root, {**here, "glibc": [2, 17], **facts})
+    return root
+
+
 def test_install_refuses_a_place_that_holds_something(tmp_path: Path):
     (tmp_path / "place").mkdir()
     (tmp_path / "place" / "kept.txt").write_text("mine")
-    (tmp_path / "bundle").mkdir()
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    write_manifest(tmp_path / "bundle", {"python": version})
     with pytest.raises(BundleError, match="not an empty directory"):
-        install_bundle(tmp_path / "bundle", tmp_path / "place")
+        install_bundle(_bundle_for(tmp_path / "bundle"), tmp_path / "place")
     assert (tmp_path / "place" / "kept.txt").read_text() == "mine"
 
 
-def test_install_refuses_a_bundle_for_another_python(tmp_path: Path):
-    write_manifest(tmp_path, {"python": "3.9"})
-    with pytest.raises(BundleError, match=r"built for Python 3\.9.*--python 3\.\d+"):
-        install_bundle(tmp_path, tmp_path / "place")
+@pytest.mark.parametrize(
+    "facts, message",
+    [
+        (
+            {"python": "3.9"},
+            r"for Python 3\.9, and .* is Python 3\.\d+: run with that Python \(PYTHON=/path/to/python3\.9",
+        ),
+        ({"machine": "aarch64"}, "the bundle is for aarch64 machines; this one is x86_64"),
+        ({"glibc": [99, 0]}, r"needs glibc 99\.0 or newer \(Ubuntu 22\.04 and later\); this machine has 2\.\d+"),
+    ],
+    ids=["python", "processor", "glibc"],
+)
+def test_a_machine_the_bundle_cannot_run_on_is_refused_before_anything_is_written(tmp_path: Path, facts, message):
+    with pytest.raises(BundleError, match=message):
+        install_bundle(_bundle_for(tmp_path / "bundle", **facts), tmp_path / "place")
+    assert not (tmp_path / "place").exists()
 
 
-def test_the_larger_models_are_measured_in_fp16_at_batches_8_and_32_beside_in_process(tmp_path: Path):
-    installed = Installed(tmp_path / "env/bin/python", tmp_path / "stub-env/bin/python", 1.0)
-    command = large_command(installed, coverage(H200, gpu=True), tmp_path / "out", tmp_path / "work")
-    for expected in (
-        "--triton-models=bert-large,resnext101-32x4d",
-        "--triton-formats=ts-trace",
-        "--triton-precisions=fp16",
-        "--triton-perf-batch-sizes=8,32",
-        "--triton-perf-in-process",
-        f"--junitxml={tmp_path / 'out' / 'junit-large.xml'}",
-    ):
-        assert expected in command
-    assert command[command.index("-k") + 1] == "test_throughput_and_latency"
-
-
-JUNIT = """<testsuites><testsuite name="pytest" tests="3" failures="0" errors="0" skipped="1">
-<testcase name="test_throughput_and_latency_against_baseline[bert-large-ts-trace-fp16-b8/c1]"><properties>
-<property name="c1.throughput_infer_per_s" value="2010.5"/><property name="c1.latency_p99_ms" value="4.2"/>
-<property name="c1.served_vs_in_process" value="0.93"/><property name="c1.mfu" value="0.5"/>
-<property name="c1.gpu_memory_mib" value="2150.0"/><property name="c1.gpu_utilization" value="0.81"/>
-<property name="c1.gpu_power_w" value="402.0"/></properties></testcase>
-<testcase name="test_conformance[bert-tiny]"/><testcase name="test_parity[x]"><skipped/></testcase>
-</testsuite></testsuites>"""
-
-
-def test_the_summary_page_counts_each_stage_and_tables_the_perf_points(tmp_path: Path):
-    (tmp_path / "junit.xml").write_text(JUNIT)
-    (tmp_path / "baselines" / "gpu-nvidia-h200-141gb").mkdir(parents=True)
-    (tmp_path / "baselines" / "gpu-nvidia-h200-141gb" / "perf.json").write_text("{}")
-    gpu = Gpu("NVIDIA H200", "580.159.04", "143771 MiB")
-    stages = [Stage("every suite", tmp_path / "junit.xml", 301.0, 0), Stage("nothing", tmp_path / "none.xml", 1.0, 4)]
-    page = summary_page(gpu, H200, "formats ts-trace", ("trt: tensorrt is not installed",), 9.0, stages, tmp_path)
-    assert "- Machine: NVIDIA H200, 143771 MiB, driver 580.159.04" in page
-    assert "- every suite: 2 passed, 0 failures, 0 errors, 1 skipped in 301 s (exit 0; junit.xml)" in page
-    assert "- nothing: none in 1 s (exit 4; none.xml)" in page
-    assert "- Left out: trt: tensorrt is not installed" in page
-    assert "baselines/gpu-nvidia-h200-141gb/perf.json" in page
-    assert "| bert-large-ts-trace-fp16-b8/c1 c1 | 2010.5 | 4.20 | 0.93 | 50.0% | 2150 | 81% | 402 |" in page
+def test_an_output_directory_holding_an_earlier_run_is_refused(tmp_path: Path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "junit.xml").write_text("<testsuite/>")
+    bundle = _bundle_for(tmp_path / "bundle")
+    code = main(["--bundle", str(bundle), "--out", str(tmp_path / "out"), "--allow-cpu", "--work", str(tmp_path / "w")])
+    assert code == 2
+    assert "not an empty directory; give a new one" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists(), "nothing installed"
