@@ -555,7 +555,8 @@ OPTIONS = (
     ),
     Option(
         "triton-perf-against-budget",
-        "seconds of side-by-side measurement a load point may take while a ratio is inconclusive",
+        "seconds of side-by-side measurement a load point may take while a ratio is inconclusive (twice that where a "
+        "regression is measured again to confirm it)",
         positive(float),
         "20",
     ),

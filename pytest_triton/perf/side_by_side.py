@@ -168,8 +168,24 @@ def measure_side_by_side(
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[SideBySide, PairedSlices]:
     """Rounds of `take(pairs)`, pooled, until no figure is inconclusive or the next round would overrun the budget
-    (by `clock`: a benchmark replays recorded slices on their own time). Returns the verdict and the pooled slices
-    (for the report's plot)."""
+    (by `clock`: a benchmark replays recorded slices on their own time). A regression is measured again, apart, and
+    stands only where the second measurement finds it too (SideBySide.confirmed_by): on the 2-core CI machine an
+    unchanged deployment was once judged 0.938x [0.874, 0.998] in throughput. Returns the verdict and the last
+    measurement's pooled slices (for the report's plot)."""
+    verdict, pooled = _rounds(point, take, rounds, figures, clock)
+    if verdict.outcome is not Outcome.REGRESSED:
+        return verdict, pooled
+    again, pooled = _rounds(point, take, rounds, figures, clock)
+    return verdict.confirmed_by(again), pooled
+
+
+def _rounds(
+    point: str,
+    take: Callable[[int], PairedSlices],
+    rounds: Rounds,
+    figures: Sequence[Figure],
+    clock: Callable[[], float],
+) -> tuple[SideBySide, PairedSlices]:
     began = clock()
     pooled = take(rounds.pairs)
     count = 1

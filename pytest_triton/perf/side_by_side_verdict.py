@@ -4,6 +4,7 @@ generator's imports."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping
@@ -99,6 +100,25 @@ class SideBySide:
 
     def ratio(self, figure: str) -> Ratio:
         return next(r for r in self.ratios if r.figure == figure)
+
+    def confirmed_by(self, again: "SideBySide") -> "SideBySide":
+        """`again`, a second measurement taken because this one found a regression, in which a figure stays
+        regressed only where this one found it regressed too; elsewhere a regression of `again` alone is
+        inconclusive. Both measurements' pairs, rounds and seconds count."""
+        regressed = {r.figure for r in self.ratios if r.outcome is Outcome.REGRESSED}
+        ratios = tuple(
+            dataclasses.replace(r, outcome=Outcome.INCONCLUSIVE)
+            if r.outcome is Outcome.REGRESSED and r.figure not in regressed
+            else r
+            for r in again.ratios
+        )
+        return dataclasses.replace(
+            again,
+            ratios=ratios,
+            pairs=self.pairs + again.pairs,
+            rounds=self.rounds + again.rounds,
+            seconds=self.seconds + again.seconds,
+        )
 
     def line(self) -> str:
         """Each figure's ratio with its interval and verdict, in a line."""

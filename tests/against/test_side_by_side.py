@@ -164,3 +164,48 @@ def test_few_blocks_widen_the_interval_as_students_t_does():
     # 16 blocks: the 99% interval is read at the 0.12% quantiles, not the 0.5% ones; many blocks: barely wider.
     assert expanded_tail(0.005, 16) == pytest.approx(0.00117, abs=0.00005)
     assert 0.0045 < expanded_tail(0.005, 1000) < 0.005
+
+
+def _taking(*measurements: PairedSlices):
+    """take() handing out `measurements` one round each, on a clock of 4 s a round."""
+    queue, clock = list(measurements), {"now": 0.0}
+
+    def take(pairs: int) -> PairedSlices:
+        clock["now"] += 4.0
+        return queue.pop(0)
+
+    return take, lambda: clock["now"]
+
+
+def test_a_regression_is_measured_again_and_stands_only_where_the_second_finds_it_too():
+    rng = random.Random(2)
+    base = _slices(2_000, 16, rng)
+    slow = PairedSlices(_slices(2_200, 16, rng), base, 1)
+    take, clock = _taking(slow, PairedSlices(_slices(2_200, 16, rng), base, 1))
+    verdict, _ = measure_side_by_side("m/c1", take, Rounds(pairs=16, budget_s=100), (THROUGHPUT,), clock)
+    assert verdict.outcome is Outcome.REGRESSED
+    assert (verdict.pairs, verdict.rounds, verdict.seconds) == (32, 2, 8.0)  # both measurements count
+
+
+def test_a_regression_the_second_measurement_does_not_find_is_not_one():
+    rng = random.Random(3)
+    base = _slices(2_000, 16, rng)
+    take, clock = _taking(
+        PairedSlices(_slices(2_200, 16, rng), base, 1), PairedSlices(_slices(2_000, 16, rng), base, 1)
+    )
+    verdict, pooled = measure_side_by_side("m/c1", take, Rounds(pairs=16, budget_s=100), (THROUGHPUT,), clock)
+    assert verdict.outcome is Outcome.SAME and verdict.pairs == 32
+    assert pooled.pairs == 16  # the plot shows the second measurement
+
+
+def test_a_figure_regressed_only_in_the_second_measurement_is_inconclusive():
+    rng = random.Random(4)
+    base = _slices(2_000, 16, rng)
+    first = PairedSlices(_slices(2_200, 16, rng), base, 1)
+    figures = (THROUGHPUT, next(f for f in FIGURES if f.name == "p50"))
+    take, clock = _taking(first, PairedSlices(_slices(2_200, 16, rng), base, 1))
+    once, _ = measure_side_by_side("m/c1", lambda pairs: first, Rounds(pairs=16, budget_s=100), (THROUGHPUT,), clock)
+    again, _ = measure_side_by_side("m/c1", take, Rounds(pairs=16, budget_s=100), figures, clock)
+    confirmed = once.confirmed_by(again)
+    assert confirmed.ratio("throughput").outcome is Outcome.REGRESSED
+    assert confirmed.ratio("p50").outcome is Outcome.INCONCLUSIVE
