@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pytest_triton.baselines.hardware import nvidia_smi_query
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import load_runner
 from pytest_triton.models.spec import ModelSpec, SampleCase
@@ -31,11 +32,12 @@ class InProcess:
 
 
 def _device_name(device: str) -> str | None:
+    """The GPU's name as nvidia-smi gives it (as the hardware key takes it); None on the CPU or without nvidia-smi."""
     if not device.startswith("cuda"):
         return None
-    import torch
-
-    return torch.cuda.get_device_name(int(device.partition(":")[2] or 0))
+    index = int(device.partition(":")[2] or 0)
+    names = nvidia_smi_query("name")
+    return names[index] if index < len(names) else None
 
 
 def time_in_process(artifact: Artifact, spec: ModelSpec, case: SampleCase, seconds: float = SECONDS) -> InProcess:

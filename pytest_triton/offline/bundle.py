@@ -12,16 +12,17 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import importlib.util
 import re
 import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_triton.errors import BundleError
+from pytest_triton.errors import BundleError, ServerStartError
 from pytest_triton.offline.commands import run_command
 from pytest_triton.offline.manifest import write_manifest
+from pytest_triton.offline.places import require_empty
+from pytest_triton.server.bundled import WheelServer, wheel_server
 
 SIZE_LIMIT = 56 * 2**20
 SERVER_ARCHIVE = "server.tar.xz"
@@ -50,12 +51,13 @@ class Bundle:
     bytes: int
 
 
-def _wheel_site() -> Path:
-    """The site-packages directory holding the installed nvidia-pytriton wheel."""
-    spec = importlib.util.find_spec("pytriton")
-    if spec is None or not spec.submodule_search_locations:
-        raise BundleError("the nvidia-pytriton wheel is not installed here: run ./dev tests once, then bundle")
-    return Path(next(iter(spec.submodule_search_locations))).parent
+def _wheel() -> WheelServer:
+    try:
+        return wheel_server()
+    except ServerStartError:
+        raise BundleError(
+            "the nvidia-pytriton wheel is not installed here: run ./dev tests once, then bundle"
+        ) from None
 
 
 def _loaded_libraries(executables: list[Path], libraries: Path) -> set[Path]:
@@ -70,18 +72,17 @@ def _loaded_libraries(executables: list[Path], libraries: Path) -> set[Path]:
 
 
 def _server_archive(dest: Path, python: str) -> None:
-    site = _wheel_site()
-    server = site / "pytriton" / "tritonserver"
-    stub = server / "python_backend_stubs" / python / "triton_python_backend_stub"
+    wheel = _wheel()
+    stub = wheel.stub(python)
     if not stub.is_file():
         raise BundleError(f"the nvidia-pytriton wheel has no python backend stub for Python {python}")
-    backend = sorted(p for p in (server / "backends" / "python").iterdir() if p.is_file())
-    binary = server / "bin" / "tritonserver"
+    backend = sorted(p for p in wheel.backend.iterdir() if p.is_file())
+    binary = wheel.binary
     executables = [binary, stub, *(p for p in backend if p.suffix == ".so")]
-    libraries = _loaded_libraries(executables, site / "nvidia_pytriton.libs")
+    libraries = _loaded_libraries(executables, wheel.libraries)
     with tarfile.open(dest, "w:xz") as archive:
         for path in sorted({binary, stub, *backend, *libraries}):
-            archive.add(path, arcname=path.relative_to(site).as_posix())
+            archive.add(path, arcname=path.relative_to(wheel.site).as_posix())
 
 
 def _server_platform() -> dict[str, object]:
@@ -130,8 +131,7 @@ def _size_check(root: Path) -> int:
 
 def build_bundle(root: Path, python: str = "3.12") -> Bundle:
     """Writes the bundle into `root`, which must be empty or absent."""
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise BundleError(f"{root}: not an empty directory; give a new one (the bundle is written whole)")
+    require_empty(root, str(root), "(the bundle is written whole)")
     if not re.fullmatch(r"3\.\d+", python):
         raise BundleError(f"--python {python}: give a Python version as 3.N, such as 3.12")
     (root / WHEELS).mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from pytest_triton.errors import BundleError
 from pytest_triton.offline.install import Installed, install_bundle
 from pytest_triton.offline.machine import Gpu, Runtimes, find_gpu, runtimes
+from pytest_triton.offline.places import require_empty
 from pytest_triton.offline.summary import Stage, summary_page
 
 _PREFIX = "[./dev gpu]"
@@ -168,8 +169,7 @@ def _output_directory(out: Path) -> Path:
     """`out`, new or empty, holding the committed accuracy baselines: the run merges its entries into them, so that
     the file to commit keeps the variants it did not run."""
     out = out.resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BundleError(f"--out {out}: not an empty directory; give a new one (a run's files are never mixed)")
+    require_empty(out, f"--out {out}", "(a run's files are never mixed)")
     committed = _REPOSITORY / "baselines" / "accuracy" / "accuracy.json"
     (out / "baselines" / "accuracy").mkdir(parents=True)
     if committed.is_file():

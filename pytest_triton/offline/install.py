@@ -16,6 +16,7 @@ from pytest_triton.errors import BundleError
 from pytest_triton.offline.bundle import SERVER_ARCHIVE, STUB_ONLY, WHEELS
 from pytest_triton.offline.commands import run_command
 from pytest_triton.offline.manifest import check_manifest
+from pytest_triton.offline.places import require_empty
 from pytest_triton.offline.preflight import check_environments, check_machine
 
 
@@ -56,8 +57,7 @@ def install_bundle(bundle: Path, place: Path) -> Installed:
     """Checks `bundle` against its manifest and installs it under `place` (made if missing)."""
     started = time.monotonic()
     check_machine(check_manifest(bundle))
-    if place.exists() and (not place.is_dir() or any(place.iterdir())):
-        raise BundleError(f"{place}: not an empty directory; give a new one to install into")
+    require_empty(place, str(place), "to install into")
     place.mkdir(parents=True, exist_ok=True)
     wheels = sorted((bundle / WHEELS).glob("*.whl"))
     stub_only = [w for w in wheels if w.name.split("-")[0].lower() in STUB_ONLY]

@@ -5,15 +5,16 @@ naming the library or the driver version found."""
 from __future__ import annotations
 
 import ctypes
-import json
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_triton.errors import BundleError
+from pytest_triton.offline.commands import run_json
 
 _TIMEOUT_S = 60
+_RUNTIMES_TIMEOUT_S = 180  # torch imported with CUDA, and a session opened on each runtime
 # Each runtime asked whether it runs, not only whether it is installed: onnxruntime-gpu lists its CUDA provider even
 # where its CUDA libraries cannot load, and a TensorRT whose libraries are missing imports and fails later.
 _RUNTIMES = """
@@ -101,16 +102,9 @@ def find_gpu() -> Gpu:
 
 def runtimes(python: Path, gpu: Gpu | None) -> Runtimes:
     """What `python`'s torch, onnxruntime and TensorRT offer; with a GPU, torch must be able to use it."""
-    try:
-        done = subprocess.run([str(python), "-c", _RUNTIMES], capture_output=True, text=True, timeout=_TIMEOUT_S * 3)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BundleError(f"asking torch and onnxruntime what they run: {error}") from None
-    if done.returncode != 0:
-        raise BundleError(f"torch, onnxruntime or numpy cannot be imported here:\n{done.stderr[-1500:]}")
-    try:
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise BundleError(f"torch and onnxruntime gave no answer to what they run: {done.stdout[-500:]}") from None
+    found = run_json(
+        [str(python), "-c", _RUNTIMES], "asking torch, onnxruntime and TensorRT what they run", _RUNTIMES_TIMEOUT_S
+    )
     found["providers"] = tuple(found["providers"])
     runtimes = Runtimes(**found)
     if gpu is not None and not runtimes.cuda_usable:

@@ -4,7 +4,6 @@ anything is written, then, once the bundle is installed, what each environment i
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import platform
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.errors import BundleError
-from pytest_triton.offline.commands import run_command
+from pytest_triton.offline.commands import run_json
 
 # What pytest's process imports first among the carried and the machine's packages; a failure here names the package
 # and its own words (protobuf or grpcio older than tritonclient's generated code, say) before any test runs.
@@ -91,13 +90,13 @@ def check_machine(manifest: Mapping[str, Any]) -> None:
 
 
 def _failed_imports(python: Path, modules: tuple[str, ...]) -> dict[str, str]:
-    return json.loads(run_command([str(python), "-c", _IMPORTING, *modules], f"importing in {python}"))
+    return run_json([str(python), "-c", _IMPORTING, *modules], f"importing in {python}")
 
 
 def check_environments(python: Path, stub_python: Path) -> None:
     """Everything the suites import works in pytest's environment and the stub's, whose numpy is below 2 and whose
     Python has the shared library the stub embeds."""
-    missing = json.loads(run_command([str(python), "-c", _NAMES], "checking the project's requirements"))
+    missing = run_json([str(python), "-c", _NAMES], "checking the project's requirements")
     if missing:
         raise BundleError(
             f"this machine lacks {', '.join(missing)}, which pytest-triton needs and the bundle does not carry: "
@@ -108,7 +107,7 @@ def check_environments(python: Path, stub_python: Path) -> None:
         if failed:
             named = "; ".join(f"{module}: {error}" for module, error in failed.items())
             raise BundleError(f"in {label} environment, with the machine's packages: {named}")
-    facts = json.loads(run_command([str(stub_python), "-c", _STUB_FACTS], "asking the stub's environment"))
+    facts = run_json([str(stub_python), "-c", _STUB_FACTS], "asking the stub's environment")
     if not facts["numpy"].startswith("1."):
         raise BundleError(f"the python stub's numpy is {facts['numpy']}; it must be below 2: bundle again")
     if not facts["found"]:

@@ -7,7 +7,7 @@ H100 SXM's arithmetic. A GPU not listed has no MFU: a guess would read as a meas
 
 from __future__ import annotations
 
-# (a substring of torch's device name, lower case, most specific first) -> precision -> dense TFLOP/s
+# (a substring of nvidia-smi's GPU name, lower case, most specific first) -> precision -> dense TFLOP/s
 _PEAKS: tuple[tuple[str, dict[str, float]], ...] = (
     ("h100 pcie", {"fp16": 756.0, "bf16": 756.0, "fp32": 51.2}),
     ("h100", {"fp16": 989.4, "bf16": 989.4, "fp32": 66.9}),
@@ -21,7 +21,7 @@ _PEAKS: tuple[tuple[str, dict[str, float]], ...] = (
 
 
 def peak_flops(device_name: str, precision: str) -> float | None:
-    """FLOP/s at the peak of the GPU torch names `device_name`, computing in `precision`; None where unknown."""
+    """FLOP/s at the peak of the GPU nvidia-smi names `device_name`, computing in `precision`; None where unknown."""
     name = device_name.lower()
     for part, peaks in _PEAKS:
         if part in name:

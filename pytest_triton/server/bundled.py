@@ -41,7 +41,42 @@ class ServerInstallation:
         return env
 
 
-def _wheel_root() -> Path:
+@dataclass(frozen=True)
+class WheelServer:
+    """Where the nvidia-pytriton wheel puts the server's pieces, under the site-packages directory holding it. The
+    offline bundle (offline/bundle.py) keeps the same layout."""
+
+    site: Path
+
+    @property
+    def root(self) -> Path:
+        return self.site / "pytriton" / "tritonserver"
+
+    @property
+    def binary(self) -> Path:
+        return self.root / "bin" / "tritonserver"
+
+    @property
+    def backend(self) -> Path:
+        """The python backend's library and utilities, without a stub."""
+        return self.root / "backends" / "python"
+
+    @property
+    def stubs(self) -> Path:
+        return self.root / "python_backend_stubs"
+
+    def stub(self, version: str) -> Path:
+        """The python backend stub of Python `version` ("3.12")."""
+        return self.stubs / version / "triton_python_backend_stub"
+
+    @property
+    def libraries(self) -> Path:
+        """The shared libraries the wheel bundles, which its executables find through their RPATH."""
+        return self.site / "nvidia_pytriton.libs"
+
+
+def wheel_server() -> WheelServer:
+    """The installed nvidia-pytriton wheel's server; ServerStartError where the wheel is not installed."""
     spec = importlib.util.find_spec("pytriton")
     if spec is None or not spec.submodule_search_locations:
         raise ServerStartError(
@@ -50,7 +85,7 @@ def _wheel_root() -> Path:
             "or the address (HOST:PORT) of a server that already runs.",
             options=("triton_server", "triton_url"),
         )
-    return Path(next(iter(spec.submodule_search_locations)))
+    return WheelServer(Path(next(iter(spec.submodule_search_locations))).parent)
 
 
 def _python_library_dir() -> Path:
@@ -61,14 +96,14 @@ def _python_library_dir() -> Path:
 def bundled_installation(work_dir: Path, stub_python: Path | None = None) -> ServerInstallation:
     """The wheel's server, with a backend directory assembled under `work_dir`; its python models run in the
     environment of `stub_python` (of this process without it), which must be of this Python version."""
-    root = _wheel_root() / "tritonserver"
-    binary = root / "bin" / "tritonserver"
+    wheel = wheel_server()
+    binary = wheel.binary
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    stub = root / "python_backend_stubs" / version / "triton_python_backend_stub"
+    stub = wheel.stub(version)
     if not binary.is_file():
         raise ServerStartError(f"the nvidia-pytriton wheel has no server binary at {binary}; reinstall it")
     if not stub.is_file():
-        shipped = sorted(p.name for p in (root / "python_backend_stubs").iterdir())
+        shipped = sorted(p.name for p in wheel.stubs.iterdir())
         raise ServerStartError(
             f"the nvidia-pytriton wheel has no python backend stub for Python {version} (it has {shipped}); "
             "run pytest with one of those Python versions"
@@ -77,14 +112,14 @@ def bundled_installation(work_dir: Path, stub_python: Path | None = None) -> Ser
         raise ServerStartError(f"{stub_python}: no python interpreter there", options=("triton_stub_python",))
     backend = work_dir / "backends" / "python"
     backend.mkdir(parents=True, exist_ok=True)
-    for source in [*(root / "backends" / "python").glob("*.*"), stub]:
+    for source in [*wheel.backend.glob("*.*"), stub]:
         target = backend / source.name
         if not target.exists() or target.stat().st_size != source.stat().st_size:
             shutil.copy2(source, target)
     installation = ServerInstallation(
         binary=binary,
         backend_dir=backend.parent,
-        library_path=(_python_library_dir(), root.parent.parent / "nvidia_pytriton.libs"),
+        library_path=(_python_library_dir(), wheel.libraries),
         stub_python=stub_python or Path(sys.executable),
     )
     _check_libraries(backend / stub.name, installation)
