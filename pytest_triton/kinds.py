@@ -31,6 +31,9 @@ SEARCH_MODES = ("quick", "brute")
 PERF_REFERENCE_MODEL = "pytest_triton_reference"
 # The image docker mode runs where none is given.
 DEFAULT_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"
+# How long a gRPC stream may go without a response before a decoupled model counts as stalled (one that never sends
+# its final flag): --triton-stream-timeout.
+STREAM_TIMEOUT_S = 30.0
 # The format of a model someone else deployed (remote mode): whatever it was exported as, it is served as it is.
 SERVED = "served"
 

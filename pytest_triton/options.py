@@ -23,6 +23,7 @@ from pytest_triton.kinds import (
     PRECISIONS,
     PROTOCOLS,
     SEARCH_MODES,
+    STREAM_TIMEOUT_S,
 )
 from pytest_triton.models.zoo import DEFAULT_MODELS
 from pytest_triton.server.endpoint import group_addresses
@@ -437,6 +438,12 @@ OPTIONS = (
         _path,
     ),
     Option("triton-start-timeout", "seconds to wait for the server to be ready", positive(float), "120"),
+    Option(
+        "triton-stream-timeout",
+        "seconds a gRPC stream may go without a response before a decoupled model counts as stalled",
+        positive(float),
+        f"{STREAM_TIMEOUT_S:g}",
+    ),
     Option("triton-cache-dir", "where exports are cached; without it, pytest's cache dir", _path),
     # Performance and baselines.
     Option(
@@ -531,6 +538,12 @@ OPTIONS = (
         "reference served beside it, and gate the ratio of the two throughputs, which a shared machine's load moves "
         "far less (about 0.5 s a pair for a model faster than a slice; 30 on a shared CI machine)",
         _slice_pairs,
+    ),
+    Option(
+        "triton-perf-sequence-length",
+        "a sequence model's requests are sent in sequences of this many steps (as perf_analyzer's --sequence-length)",
+        positive(int),
+        "20",
     ),
     Option(
         "triton-perf-in-process",

@@ -30,6 +30,7 @@ from pytest_triton.export.cache import Artifact, ExportCache, check_supported
 from pytest_triton.export.fingerprint import Fingerprint
 from pytest_triton.kinds import PRECISIONS, SERVED, variant_id
 from pytest_triton.launch_modes import make_server
+from pytest_triton.models.kind import kind_from_config
 from pytest_triton.models.served import served_tensor, spec_from_server
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.models.spec_check import checked_module
@@ -115,7 +116,9 @@ class TritonSession:
         self.server = make_server(self.settings, self.work_dir, self.worker_index)
         try:
             self.endpoint = self.server.start()
-            self._client = TritonClient(self.endpoint, self.endpoint.preferred(self.settings.protocol))
+            self._client = TritonClient(
+                self.endpoint, self.endpoint.preferred(self.settings.protocol), self.settings.stream_timeout
+            )
             metadata = self._client.server_metadata()
             placed = ModelRepository(self._client, self.server.repository)
             backends = probe_backends(placed) if self.endpoint.manages_models else ()
@@ -429,6 +432,7 @@ class TritonSession:
             served(spec.outputs),
             spec.max_batch_size,
             config,
+            kind=kind_from_config(config),
         )
 
     def summary(self) -> str:

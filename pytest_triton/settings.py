@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pytest_triton.checks.tolerance import Tolerances
-from pytest_triton.kinds import CPU_FORMATS, DEFAULT_IMAGE, DEFAULT_PRECISIONS, FORMATS, LaunchMode, Protocol
+from pytest_triton.kinds import (
+    CPU_FORMATS,
+    DEFAULT_IMAGE,
+    DEFAULT_PRECISIONS,
+    FORMATS,
+    STREAM_TIMEOUT_S,
+    LaunchMode,
+    Protocol,
+)
 from pytest_triton.repository.baseline_source import BaselineSource
 from pytest_triton.server.endpoint import ClientSecurity, RemoteAddress
 
@@ -40,6 +48,7 @@ class Settings:
     golden_dir: Path | None = None  # parity against these golden outputs, not a PyTorch reference
     save_golden_dir: Path | None = None  # parity runs write the golden outputs of their models here
     start_timeout: float = 120.0
+    stream_timeout: float = STREAM_TIMEOUT_S  # a decoupled model's stream without a response this long has stalled
     cache_dir: Path | None = None
     save_deployment: Path | None = None  # each model this run deploys is saved here (repository.saved)
     perf_against: BaselineSource | None = None  # the baseline deployment perf is measured against, side by side
@@ -94,6 +103,7 @@ class Settings:
             golden_dir=values["triton_golden"],
             save_golden_dir=values["triton_save_golden"],
             start_timeout=values["triton_start_timeout"],
+            stream_timeout=values["triton_stream_timeout"],
             cache_dir=values["triton_cache_dir"],
             save_deployment=values["triton_save_deployment"],
             perf_against=values["triton_perf_against"],

@@ -12,6 +12,7 @@ from pytest_triton.checks.conformance import (
     protocols_agree,
     responses_match_config,
 )
+from pytest_triton.checks.model_kind import kind_contract
 from pytest_triton.outcomes import triton_outcome, triton_verdict
 
 
@@ -46,6 +47,22 @@ def test_grpc_and_http_agree(triton_session, triton_deployment):
     with triton_outcome():
         result = protocols_agree(triton_session.client, triton_deployment)
     triton_verdict(result.ok, result.report, server_log=True)
+
+
+def test_served_as_its_kind(triton_session, triton_deployment, record_property):
+    """Sequence models refuse requests outside a sequence, decoupled models end every stream with the final flag,
+    ensembles equal their steps run in turn, and every model answers over a gRPC stream as it answers alone."""
+    with triton_outcome():
+        found = kind_contract(triton_session.client, triton_deployment)
+    record_property("kind", triton_deployment.kind.describe())
+    for times in found.times:
+        record_property(f"{times.label}.responses", times.responses)
+        record_property(f"{times.label}.first_response_ms", round(times.first_s * 1000, 3))
+        if times.gaps_s:
+            record_property(f"{times.label}.between_responses_max_ms", round(max(times.gaps_s) * 1000, 3))
+    for reason in found.not_checked:
+        record_property("not_checked", reason)
+    triton_verdict(found.result.ok, found.result.report, server_log=True)
 
 
 @pytest.mark.parametrize("bad_request", BAD_REQUESTS, ids=lambda bad: bad.name)

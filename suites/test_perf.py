@@ -82,7 +82,7 @@ def test_throughput_and_latency_against_baseline(
         )
         in_process = _in_process(triton_session, triton_perf_plan, variant, cases[0], triton_measuring)
     _log(triton_results, context, point.id, outcome, against)
-    _record_figures(record_property, outcome)
+    _record_figures(record_property, outcome, triton_perf_plan.sequence_length if deployment.kind.sequence else 0)
     if in_process is not None:
         _record_in_process(record_property, outcome, in_process)
     for m in outcome.measurements:
@@ -150,10 +150,15 @@ def _log(results, context, point_id: str, outcome, against) -> None:
         log_against(results, records)
 
 
-def _record_figures(record_property, outcome) -> None:
-    """Each load point's figures, and the cold start's, into the JUnit XML."""
+def _record_figures(record_property, outcome, sequence_length: int) -> None:
+    """Each load point's figures, and the cold start's, into the JUnit XML; a sequence model's sequences a second
+    too (each of `sequence_length` one-row requests)."""
+    if sequence_length:
+        record_property("sequence_length", sequence_length)
     for m in outcome.measurements:
         record_property(f"{m.load.label}.throughput_infer_per_s", round(m.throughput, 2))
+        if sequence_length:
+            record_property(f"{m.load.label}.sequences_per_s", round(m.throughput / sequence_length, 3))
         record_property(f"{m.load.label}.latency_p50_ms", round(m.latency.p50_us / 1000, 3))
         record_property(f"{m.load.label}.latency_p99_ms", round(m.latency.p99_us / 1000, 3))
         if m.server_cpu_us is not None and m.server_rss_bytes is not None:  # a server on this machine

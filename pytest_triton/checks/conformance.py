@@ -10,6 +10,7 @@ import numpy as np
 from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
+from pytest_triton.checks.exchange import answers
 from pytest_triton.checks.parity import differing, identical
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.errors import Unsupported
@@ -17,7 +18,7 @@ from pytest_triton.kinds import SERVED
 from pytest_triton.models.spec import dims_fit
 from pytest_triton.repository.config import triton_dtype
 from pytest_triton.repository.deployment import Deployment
-from pytest_triton.server.client import TritonClient
+from pytest_triton.server.client import SequenceStep, TritonClient, new_sequence_id
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,12 @@ def responses_match_config(client: TritonClient, deployment: Deployment) -> Conf
     for case in deployment.spec.make_samples():
         batch = [case.batch_size] if config.max_batch_size > 0 else []
         try:
-            answer = client.infer(deployment.model_name, served_inputs(deployment, case.inputs), names)
+            responses = answers(client, deployment, served_inputs(deployment, case.inputs), names)
         except InferenceServerException as refused:
             problems[f"case {case.label}"] = f"sample case {case.label} is refused: {refused.message()}"
             continue
-        for name in names:
+        for name, array in ((name, answer[name]) for answer in responses for name in names):
             data_type, dims = declared.get(name, (mc.TYPE_INVALID, []))
-            array = answer[name]
             served = triton_dtype(array.dtype.name)
             if (served != data_type or not dims_fit(batch + dims, array.shape)) and name not in problems:
                 problems[name] = (
@@ -113,8 +113,8 @@ def responses_match_config(client: TritonClient, deployment: Deployment) -> Conf
 
 
 def protocols_agree(client: TritonClient, deployment: Deployment) -> ConformanceResult:
-    """The first sample case over gRPC and over HTTP gives identical outputs. Unsupported where only one protocol's
-    address is known."""
+    """The first sample case over gRPC and over HTTP gives identical outputs; a decoupled model's HTTP endpoint
+    refuses it instead, saying the model is decoupled. Unsupported where only one protocol's address is known."""
     endpoint = client.endpoint
     if len(endpoint.protocols) < 2:
         raise Unsupported(
@@ -122,15 +122,28 @@ def protocols_agree(client: TritonClient, deployment: Deployment) -> Conformance
             f"{endpoint.protocols[0]} only)"
         )
     inputs, names = _first_case(deployment), _output_names(deployment)
-    with TritonClient(endpoint, "grpc") as grpc, TritonClient(endpoint, "http") as http:
-        over_grpc = grpc.infer(deployment.model_name, inputs, names)
-        over_http = http.infer(deployment.model_name, inputs, names)
+    with client.sibling("grpc") as grpc, client.sibling("http") as http:
+        over_grpc = answers(grpc, deployment, inputs, names)
+        if deployment.kind.decoupled:
+            return ConformanceResult(
+                deployment.model_name, "HTTP refuses a decoupled model", _http_refuses(http, deployment)
+            )
+        over_http = answers(http, deployment, inputs, names)
     problems = [
-        f"output {name}: {differing(over_grpc[name], over_http[name])} between gRPC and HTTP"
+        f"output {name}: {differing(over_grpc[0][name], over_http[0][name])} between gRPC and HTTP"
         for name in names
-        if not identical(over_grpc[name], over_http[name])
+        if not identical(over_grpc[0][name], over_http[0][name])
     ]
     return ConformanceResult(deployment.model_name, "gRPC against HTTP", tuple(problems))
+
+
+def _http_refuses(http: TritonClient, deployment: Deployment) -> tuple[str, ...]:
+    try:
+        http.infer(deployment.model_name, _first_case(deployment), _output_names(deployment))
+    except InferenceServerException as refused:
+        said = refused.message() or ""
+        return () if "decoupled" in said.lower() else (f"HTTP refuses it without saying it is decoupled: {said}",)
+    return ("HTTP answered a request to a decoupled model: its responses cannot be streamed there",)
 
 
 Spoil = Callable[[Deployment, Mapping[str, np.ndarray]], dict[str, np.ndarray]]
@@ -186,8 +199,10 @@ def bad_request_refused(client: TritonClient, deployment: Deployment, bad: BadRe
     are still ready and still serve the good one."""
     good, names = _first_case(deployment), _output_names(deployment)
     problems = []
+    # A sequence model's bad request goes whole, as a sequence of one step: never split into rows that fit.
+    sequence = SequenceStep(new_sequence_id(), True, True) if deployment.kind.sequence else None
     try:
-        client.infer(deployment.model_name, bad.spoil(deployment, good), names)
+        answers(client, deployment, bad.spoil(deployment, good), names, sequence)
         problems.append("the server accepted it")
     except InferenceServerException as refused:
         if bad.refusal_says not in (refused.message() or "").lower():
@@ -196,7 +211,7 @@ def bad_request_refused(client: TritonClient, deployment: Deployment, bad: BadRe
         problems.append("the server or the model is not ready afterwards")
     else:
         try:
-            client.infer(deployment.model_name, good, names)
+            answers(client, deployment, good, names)
         except InferenceServerException as refused:
             problems.append(f"a good request is refused afterwards: {refused.message()}")
     return ConformanceResult(deployment.model_name, f"bad request {bad.name}", tuple(problems))

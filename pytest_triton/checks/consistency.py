@@ -12,7 +12,8 @@ import numpy as np
 
 from pytest_triton.checks.conformance import ConformanceResult
 from pytest_triton.checks.parity import compare, differing, identical
-from pytest_triton.checks.payload import own_answer, spec_tolerances
+from pytest_triton.checks.payload import own_answer, own_answers, spec_tolerances
+from pytest_triton.checks.sequences import STEPS, interleaved_differences
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.models.spec import SampleCase, Tolerance, is_float_dtype
@@ -26,15 +27,20 @@ Arrays = Mapping[str, np.ndarray]  # tensors by the spec's names
 
 
 def repeated_request_identical(client: TritonClient, deployment: Deployment) -> ConformanceResult:
-    """Every sample case sent twice gives bit-identical outputs."""
+    """Every sample case sent twice gives bit-identical outputs (a decoupled model: as many responses, each
+    bit-identical)."""
     problems = []
     for case in deployment.spec.make_samples():
-        first, second = (own_answer(client, deployment, case.inputs) for _ in range(2))
-        problems += [
-            f"{case.label} {name}: {differing(first[name], second[name])} between two identical requests"
-            for name in first
-            if not identical(first[name], second[name])
-        ]
+        first, second = (own_answers(client, deployment, case.inputs) for _ in range(2))
+        if len(first) != len(second):
+            problems.append(f"{case.label}: {len(first)} responses, then {len(second)}, to two identical requests")
+        for k, (one, other) in enumerate(zip(first, second)):
+            where = case.label if len(first) == 1 else f"{case.label} response {k}"
+            problems += [
+                f"{where} {name}: {differing(one[name], other[name])} between two identical requests"
+                for name in one
+                if not identical(one[name], other[name])
+            ]
     return ConformanceResult(deployment.model_name, "the same request twice", tuple(problems))
 
 
@@ -44,7 +50,15 @@ def batching_invariant(
     """Each sample case with several rows, sent whole, equals its rows sent one by one; and every row of every case
     sent at once from concurrent clients (requests of mixed shapes the dynamic batcher may merge) equals the same
     row sent alone, within the precision's tolerance (bit-identical for non-float outputs). Also returns how many
-    inferences the concurrent requests ran in how many executions (fewer executions: the batcher merged)."""
+    inferences the concurrent requests ran in how many executions (fewer executions: the batcher merged). A
+    sequence model: its sequences interleaved from concurrent clients against each alone (interleaved_sequences)."""
+    if deployment.kind.decoupled:
+        raise Unsupported(
+            f"{deployment.model_name} is decoupled: how many responses it sends for a batch is its own choice, so a "
+            "batch's answers are not its rows' answers; the conformance suite checks its streams"
+        )
+    if deployment.kind.sequence is not None:
+        return interleaved_sequences(client, deployment, tolerances)
     if deployment.max_batch_size < 2:
         raise Unsupported(
             f"{deployment.model_name} takes one row per request at most (max_batch_size {deployment.max_batch_size}):"
@@ -76,6 +90,37 @@ def batching_invariant(
         after.execution_count - before.execution_count,
     )
     return ConformanceResult(deployment.model_name, "batched rows against rows alone", tuple(problems)), merged
+
+
+def interleaved_sequences(
+    client: TritonClient, deployment: Deployment, tolerances: Tolerances
+) -> tuple[ConformanceResult, tuple[int, int]]:
+    """A sequence model's sequences sent interleaved from concurrent clients against each sent alone, step by step,
+    within the precision's tolerance; with the inferences and executions the server ran for all of it."""
+    chosen = spec_tolerances(deployment, tolerances)
+    before = client.statistics(deployment.model_name)
+    try:
+        compared = interleaved_differences(client, deployment)
+    except CheckFailed as error:
+        raise CheckFailed(f"{error}{_null_request_hint(deployment)}") from None
+    after = client.statistics(deployment.model_name)
+    row = SampleCase(1, "step", {})
+    problems = [
+        problem for where, got, alone in compared for problem in _differences(where, got, alone, chosen, row, 0)
+    ]
+    merged = (after.inference_count - before.inference_count, after.execution_count - before.execution_count)
+    heading = f"{len(compared) // STEPS} sequences interleaved against each alone"
+    return ConformanceResult(deployment.model_name, heading, tuple(problems)), merged
+
+
+def _null_request_hint(deployment: Deployment) -> str:
+    sequencing = deployment.kind.sequence
+    if sequencing is None or sequencing.strategy != "direct" or sequencing.reads_ready:
+        return ""
+    return (
+        "\n(with several sequences at once, the direct strategy also sends the model null requests for a batch's "
+        "idle slots, with correlation ID 0; it declares no CONTROL_SEQUENCE_READY input to tell them apart)"
+    )
 
 
 def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 import numpy as np
 
+from pytest_triton.checks.exchange import answers
 from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed
 from pytest_triton.models.spec import ModelSpec, SampleCase, Tolerance
 from pytest_triton.repository.deployment import Deployment
-from pytest_triton.server.client import TritonClient
+from pytest_triton.server.client import SequenceStep, TritonClient
 
 if TYPE_CHECKING:  # torch is imported where a reference runs: served models are checked without it
     import torch
@@ -28,12 +29,43 @@ def served_inputs(deployment: Deployment, arrays: Mapping[str, np.ndarray]) -> d
     }
 
 
+def spec_answers(
+    client: TritonClient,
+    deployment: Deployment,
+    arrays: Mapping[str, np.ndarray],
+    sequence: SequenceStep | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """The deployment's responses to spec-named inputs (one, except from a decoupled model), under the spec's output
+    names; `sequence`: a step of a sequence (see exchange.answers)."""
+    names = [t.name for t in deployment.outputs]
+    served = answers(client, deployment, served_inputs(deployment, arrays), names, sequence)
+    return [spec_outputs(deployment, answer) for answer in served]
+
+
 def infer_spec_named(
     client: TritonClient, deployment: Deployment, arrays: Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """The deployment's answer to spec-named inputs, under the spec's output names."""
-    names = [t.name for t in deployment.outputs]
-    return spec_outputs(deployment, client.infer(deployment.model_name, served_inputs(deployment, arrays), names))
+    """The deployment's answer to spec-named inputs, under the spec's output names; a decoupled model's responses
+    joined in order along the first axis."""
+    return joined(deployment, spec_answers(client, deployment, arrays))
+
+
+def own_answers(
+    client: TritonClient,
+    deployment: Deployment,
+    arrays: Mapping[str, np.ndarray],
+    what: str = "a request of its own samples",
+    sequence: SequenceStep | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """spec_answers, where the server's refusal becomes CheckFailed naming the request and the shapes sent (which
+    say, for one, a hidden size other than the deployment's)."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        return spec_answers(client, deployment, arrays, sequence)
+    except InferenceServerException as refused:
+        sent = ", ".join(f"{name} {a.dtype}{list(a.shape)}" for name, a in served_inputs(deployment, arrays).items())
+        raise CheckFailed(f"model '{deployment.model_name}' refused {what} ({sent}): {refused.message()}") from None
 
 
 def own_answer(
@@ -42,15 +74,17 @@ def own_answer(
     arrays: Mapping[str, np.ndarray],
     what: str = "a request of its own samples",
 ) -> dict[str, np.ndarray]:
-    """infer_spec_named, where the server's refusal becomes CheckFailed naming the request and the shapes sent
-    (which say, for one, a hidden size other than the deployment's)."""
-    from tritonclient.utils import InferenceServerException
+    """own_answers joined as infer_spec_named joins them."""
+    return joined(deployment, own_answers(client, deployment, arrays, what))
 
-    try:
-        return infer_spec_named(client, deployment, arrays)
-    except InferenceServerException as refused:
-        sent = ", ".join(f"{name} {a.dtype}{list(a.shape)}" for name, a in served_inputs(deployment, arrays).items())
-        raise CheckFailed(f"model '{deployment.model_name}' refused {what} ({sent}): {refused.message()}") from None
+
+def joined(deployment: Deployment, responses: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One answer of a request's responses: the one, or several joined in order along the first axis."""
+    if len(responses) == 1:
+        return responses[0]
+    if not responses:
+        raise CheckFailed(f"model '{deployment.model_name}' ended the request without a response holding outputs")
+    return {name: np.concatenate([response[name] for response in responses]) for name in responses[0]}
 
 
 def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

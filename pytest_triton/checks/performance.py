@@ -97,14 +97,21 @@ def load_cases(deployment: Deployment, batch_size: int) -> list[SampleCase]:
     return [largest.rotated(start, batch_size) for start in range(largest.batch_size)]
 
 
-def perf_workload(deployment: Deployment, cases: Sequence[SampleCase]) -> Workload:
-    """The cases as the deployment takes them (served names and dtypes), sent in rotation."""
+def perf_workload(deployment: Deployment, cases: Sequence[SampleCase], sequence_length: int = 0) -> Workload:
+    """The cases as the deployment takes them (served names and dtypes), sent in rotation; a sequence model's in
+    sequences of `sequence_length` steps. Unsupported for a decoupled model (its streams are not measured yet)."""
+    if deployment.kind.decoupled:
+        raise Unsupported(
+            f"{deployment.model_name} is decoupled: the perf engines do not measure streams yet (time to first "
+            "response, time between responses); the conformance suite checks that every stream ends"
+        )
     return Workload(
         model=deployment.model_name,
         requests=tuple(served_inputs(deployment, case.inputs) for case in cases),
         outputs=tuple(t.name for t in deployment.outputs),
         batch_size=cases[0].batch_size if deployment.max_batch_size > 0 else 1,
         batched=deployment.max_batch_size > 0,
+        sequence_length=sequence_length if deployment.kind.sequence else 0,
     )
 
 
@@ -258,11 +265,13 @@ def run_perf(
     expected = answers.against if answers else "the expected ones"
     run = _PerfRun(endpoint, deployment, config, plan, settings, baselines, progress, measuring, expected)
     baselines.baseline()  # a malformed file stops the run before anything is measured, also when updating
-    workload = perf_workload(deployment, cases)
+    workload = perf_workload(deployment, cases, plan.sequence_length)
     with measuring(), TritonClient(endpoint, settings.protocol) as client:
         run.cold_start(client, workload, reload)
+        if workload.sequence_length:  # each step's answer depends on the steps before it
+            run.outcome.unchecked.append(f"{config}: a sequence model's answers under load are not checked")
         # After the cold start: answers one at a time are the model's first requests too. perf_analyzer sees no answers.
-        if answers is not None and plan.engine == AsyncioEngine.name:
+        elif answers is not None and plan.engine == AsyncioEngine.name:
             workload = dataclasses.replace(workload, check=answers.check(client, deployment, cases))
         if against is not None and answers is not None:
             run.answers_against(client, against, cases, answers.tolerances)

@@ -14,6 +14,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import np_to_triton_dtype
 
 from pytest_triton.perf.workload import Workload
+from pytest_triton.server.client import SequenceStep, new_sequence_id
 from pytest_triton.server.endpoint import ServerEndpoint
 
 _CLOSE_TIMEOUT_S = 10.0
@@ -64,6 +65,9 @@ class AioInferer:
         else:
             raise ValueError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
         self._dtypes = {name: np_to_triton_dtype(array.dtype) for name, array in workload.requests[0].items()}
+        # A sequence model's sequences between two steps, (correlation ID, next step): a request takes one (or starts
+        # a new one), so that as many sequences run at once as requests are in flight, each one step at a time.
+        self._between: list[tuple[int, int]] = []
 
     async def request(self, index: int) -> RequestTiming:
         """Send the `index`-th request of the rotation and time it; the check of its answer is not timed."""
@@ -74,8 +78,12 @@ class AioInferer:
             tensor.set_data_from_numpy(array)
             inputs.append(tensor)
         sent = time.perf_counter_ns()
-        result = await self._client.infer(self._workload.model, inputs, outputs=self._outputs, **self._call_options)
+        sequence_id, step = self._next_step()
+        options = {**self._call_options, **self._sequence_arguments(sequence_id, step)}
+        result = await self._client.infer(self._workload.model, inputs, outputs=self._outputs, **options)
         received = time.perf_counter_ns()
+        if step + 1 < self._workload.sequence_length:
+            self._between.append((sequence_id, step + 1))
         outputs = {name: result.as_numpy(name) for name in self._workload.outputs}
         for name, array in outputs.items():
             if array is None:
@@ -85,6 +93,18 @@ class AioInferer:
         if self._workload.check is None or not self._workload.checks(index):
             return timing
         return replace(timing, checked=True, wrong=self._workload.check(index, outputs))
+
+    def _next_step(self) -> tuple[int, int]:
+        """The sequence the next request continues, and its step: a waiting one, else a new one (0: no sequence)."""
+        if not self._workload.sequence_length:
+            return 0, 0
+        return self._between.pop(0) if self._between else (new_sequence_id(), 0)
+
+    def _sequence_arguments(self, sequence_id: int, step: int) -> dict[str, Any]:
+        if not sequence_id:
+            return {}
+        last = step == self._workload.sequence_length - 1
+        return SequenceStep(sequence_id, start=step == 0, end=last).arguments()
 
     async def close(self) -> None:
         """Best effort and bounded: a connection that will not close must neither hold the caller up nor hide what

@@ -13,7 +13,7 @@ from pytest_triton.baselines.entry import BaselineEntry
 from pytest_triton.errors import Unsupported
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.workload import Workload
-from pytest_triton.server.client import TritonClient
+from pytest_triton.server.client import SequenceStep, TritonClient, new_sequence_id
 
 FIRST_REQUESTS = 10  # the first request and the nine after it
 # Loading is disk, imports and process start, and a cold start happens once, so it cannot be re-measured before a
@@ -49,10 +49,12 @@ def first_requests(
     from tritonclient.utils import InferenceServerException
 
     latencies = []
+    sequence_id = new_sequence_id() if workload.sequence_length else 0  # a sequence model's: one sequence
     for index in range(FIRST_REQUESTS):
         began = time.perf_counter()
+        step = SequenceStep(sequence_id, index == 0, index == FIRST_REQUESTS - 1) if sequence_id else None
         try:
-            client.infer(workload.model, workload.request(index), workload.outputs)
+            client.infer(workload.model, workload.request(index), workload.outputs, sequence=step)
         except InferenceServerException as error:
             raise MeasurementFailed(
                 f"request {index + 1} to a freshly loaded {workload.model} failed: {error}"

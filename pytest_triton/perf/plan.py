@@ -58,6 +58,7 @@ class PerfPlan:
     # How a load point is measured side by side with the baseline deployment; None: there is none.
     against: Rounds | None = None
     in_process: bool = False  # also time the exported model in the pytest process (checks.in_process)
+    sequence_length: int = 20  # steps of each sequence a sequence model is sent (perf_analyzer's default)
 
     def input_data_for(self, model: str) -> Path | None:
         return self.input_data.get(model, self.input_data.get(""))
@@ -132,4 +133,5 @@ class PerfPlan:
             reference_slices=values["triton_perf_reference"] or 0,
             against=Rounds(budget_s=values["triton_perf_against_budget"]) if values["triton_perf_against"] else None,
             in_process=bool(values["triton_perf_in_process"]),
+            sequence_length=values["triton_perf_sequence_length"],
         )

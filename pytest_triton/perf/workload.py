@@ -32,6 +32,8 @@ class Workload:
     # False for a model without a batch dimension (max_batch_size 0): the arrays are one whole request.
     batched: bool = True
     model_version: str = ""
+    # A sequence model's requests go in sequences of this many steps, each under its own correlation ID; 0: none.
+    sequence_length: int = 0
     # Checks a sample of the answers given under load (engines that see the responses); None: none are checked.
     check: ResponseCheck | None = field(default=None, repr=False, compare=False, hash=False)
 

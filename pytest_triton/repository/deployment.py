@@ -12,6 +12,7 @@ from pytest_triton.errors import Unsupported
 from pytest_triton.export.cache import Artifact
 from pytest_triton.export.formats import export_format
 from pytest_triton.kinds import SERVED, variant_id
+from pytest_triton.models.kind import STATELESS, ModelKind
 from pytest_triton.models.spec import ModelSpec, TensorSpec
 from pytest_triton.repository.config import build_config
 from pytest_triton.repository.policy import BatchingPolicy, InstancePolicy
@@ -36,6 +37,8 @@ class Deployment:
     load_s: float | None = field(default=None, compare=False)
     # Inferences the server ran before anyone asked: model_warmup's, one per instance.
     warmup_inferences: int = 0
+    # As its config declares it; this run's own deployments are stateless.
+    kind: ModelKind = STATELESS
 
     @property
     def variant(self) -> str:

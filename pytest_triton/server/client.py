@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import queue
+import random
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -14,6 +17,7 @@ from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from pytest_triton.errors import ModelLoadError, ServerStartError
+from pytest_triton.kinds import STREAM_TIMEOUT_S
 from pytest_triton.server.endpoint import ServerEndpoint
 
 # Generous enough for a BERT-large batch; a hung server is caught by these, never by the CI timeout.
@@ -31,12 +35,46 @@ class ModelStatistics:
     batch_counts: dict[int, int]  # batch size -> executions
 
 
+# Correlation IDs from a random start: workers and runs sharing a server (--triton-url) must never share a sequence.
+_IDS = itertools.count(random.SystemRandom().randrange(1 << 40, 1 << 62))
+
+
+def new_sequence_id() -> int:
+    return next(_IDS)
+
+
+@dataclass(frozen=True)
+class SequenceStep:
+    """Where a request stands in a sequence: its correlation ID and whether it starts or ends the sequence."""
+
+    id: int
+    start: bool = False
+    end: bool = False
+
+    def arguments(self) -> dict[str, Any]:
+        return {"sequence_id": self.id, "sequence_start": self.start, "sequence_end": self.end}
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """The responses to one request over a gRPC stream, in the order they came, and when: `final` says whether the
+    final flag came before the stream went `timeout_s` without a response."""
+
+    responses: tuple[dict[str, np.ndarray], ...]
+    final: bool
+    arrivals_s: tuple[float, ...]  # seconds from the request to each response (and the final flag, where it came)
+    timeout_s: float
+
+
 class TritonClient:
     """The calls the checks need, over `protocol` ("grpc" or "http") of `endpoint`."""
 
-    def __init__(self, endpoint: ServerEndpoint, protocol: str = "grpc") -> None:
+    def __init__(
+        self, endpoint: ServerEndpoint, protocol: str = "grpc", stream_timeout: float = STREAM_TIMEOUT_S
+    ) -> None:
         self.endpoint = endpoint
         self.protocol = protocol
+        self.stream_timeout = stream_timeout
         security = endpoint.security
         self._headers = dict(security.headers) or None
         url = endpoint.url(protocol)
@@ -54,6 +92,10 @@ class TritonClient:
                 connection_timeout=REQUEST_TIMEOUT_S,
                 network_timeout=REQUEST_TIMEOUT_S,
             )
+
+    def sibling(self, protocol: str) -> "TritonClient":
+        """A new client of the same server over `protocol`, with the same timeouts."""
+        return TritonClient(self.endpoint, protocol, self.stream_timeout)
 
     def close(self) -> None:
         self._client.close()
@@ -149,20 +191,73 @@ class TritonClient:
 
     # -- inference ------------------------------------------------------------------------------
     def infer(
-        self, name: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str], timeout: float = REQUEST_TIMEOUT_S
+        self,
+        name: str,
+        inputs: Mapping[str, np.ndarray],
+        outputs: Sequence[str],
+        timeout: float = REQUEST_TIMEOUT_S,
+        sequence: SequenceStep | None = None,
+        version: int = -1,
     ) -> dict[str, np.ndarray]:
-        """Run one request; raises InferenceServerException with the server's message on refusal."""
+        """Run one request (on `version`; -1: the server's choice); raises InferenceServerException with the server's
+        message on refusal."""
+        kwargs: dict[str, Any] = {"headers": self._headers, **(sequence.arguments() if sequence else {})}
+        if version >= 0:
+            kwargs["model_version"] = str(version)
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = timeout
+        result = self._client.infer(name, self._request(inputs), outputs=self._wanted(outputs), **kwargs)
+        return {o: result.as_numpy(o) for o in outputs}
+
+    def stream(
+        self, name: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str], sequence: SequenceStep | None = None
+    ) -> Streamed:
+        """Send one request over a gRPC stream and collect its responses until the final flag, or until the stream
+        goes stream_timeout seconds without one (then the request is cancelled). Raises InferenceServerException
+        with the server's message where it refuses the request."""
+        if self.protocol != "grpc":
+            raise ValueError("streaming is gRPC's: HTTP has no streams")
+        arrived: queue.Queue[tuple[float, Any, Any]] = queue.Queue()
+        self._client.start_stream(
+            lambda result, error: arrived.put((time.monotonic(), result, error)), headers=self._headers
+        )
+        responses: list[dict[str, np.ndarray]] = []
+        times: list[float] = []
+        try:
+            sent = time.monotonic()
+            self._client.async_stream_infer(
+                name,
+                self._request(inputs),
+                outputs=self._wanted(outputs),
+                enable_empty_final_response=True,
+                **(sequence.arguments() if sequence else {}),
+            )
+            while True:
+                try:
+                    when, result, error = arrived.get(timeout=self.stream_timeout)
+                except queue.Empty:
+                    return Streamed(tuple(responses), False, tuple(times), self.stream_timeout)
+                if error is not None:
+                    raise error
+                times.append(when - sent)
+                response = result.get_response()
+                if response.outputs:
+                    responses.append({o: result.as_numpy(o) for o in outputs})
+                if response.parameters["triton_final_response"].bool_param:
+                    return Streamed(tuple(responses), True, tuple(times), self.stream_timeout)
+        finally:
+            self._client.stop_stream(cancel_requests=True)
+
+    def _request(self, inputs: Mapping[str, np.ndarray]) -> list[Any]:
         request = []
         for input_name, array in inputs.items():
             tensor = self._module.InferInput(input_name, list(array.shape), np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(array)
             request.append(tensor)
-        wanted = [self._module.InferRequestedOutput(o) for o in outputs]
-        kwargs: dict[str, Any] = {"headers": self._headers}
-        if self.protocol == "grpc":
-            kwargs["client_timeout"] = timeout
-        result = self._client.infer(name, request, outputs=wanted, **kwargs)
-        return {o: result.as_numpy(o) for o in outputs}
+        return request
+
+    def _wanted(self, outputs: Sequence[str]) -> list[Any]:
+        return [self._module.InferRequestedOutput(o) for o in outputs]
 
     def _as_dict(self, message: Any) -> dict[str, Any]:
         if self.protocol == "grpc":

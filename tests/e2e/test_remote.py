@@ -50,7 +50,7 @@ def test_suites_check_a_served_model(suites, pytester, running_server, protocol)
         "--triton-header=Authorization=Bearer s3cret-token",
         "-rs",
     )
-    result.assert_outcomes(passed=10, skipped=1)
+    result.assert_outcomes(passed=11, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "triton: server 2.51.0, launch mode remote at *, device cpu, backends unknown (not our server)*",
@@ -63,7 +63,7 @@ def test_suites_check_a_served_model(suites, pytester, running_server, protocol)
 def test_a_model_the_server_lacks_is_a_clear_failure(suites, pytester, running_server):
     pytester.makeconftest(CONFTEST.replace('name="resnext-small-onnx-fp32"', 'name="not-deployed"'))
     result = suites(f"--triton-url={running_server.grpc_url}", "--triton-models=not-deployed")
-    result.assert_outcomes(passed=1, errors=1, skipped=9)  # its first test fails; the others point at it
+    result.assert_outcomes(passed=1, errors=1, skipped=10)  # its first test fails; the others point at it
     result.stdout.fnmatch_lines(["*model 'not-deployed' is not ready on 127.0.0.1:*; deploy it there*"])
 
 
@@ -134,7 +134,7 @@ def test_served_models_are_found_and_checked_against_golden_outputs_without_torc
     # The server serves the model under its variant's name: the golden directory is renamed to match.
     shutil.copytree(golden / "resnext-small", golden / "resnext-small-onnx-fp32")
     result = suites(f"--triton-url={running_server.grpc_url}", f"--triton-golden={golden}", "-v", "-rs")
-    result.assert_outcomes(passed=12, skipped=1)
+    result.assert_outcomes(passed=13, skipped=1)
     result.stdout.fnmatch_lines_random(
         [
             "*test_outputs_match_reference[[]resnext-small-onnx-fp32-served-fp32[]] PASSED*",
@@ -165,7 +165,7 @@ def test_a_servers_grpc_and_http_addresses_are_compared_there(suites, pytester, 
     result = suites(
         f"--triton-url=grpc://{grpc}", f"--triton-url=http://{http}", "--triton-models=resnext-small-onnx-fp32"
     )
-    result.assert_outcomes(passed=10)  # gRPC against HTTP runs too
+    result.assert_outcomes(passed=11)  # gRPC against HTTP runs too
     result.stdout.fnmatch_lines([f"triton: server 2.51.0, launch mode remote at grpc://{grpc} and http://{http}, *"])
 
 
@@ -180,7 +180,7 @@ def test_a_fleet_is_checked_by_one_worker_per_server(suites, pytester, running_s
     refused = suites(*urls)
     refused.stderr.fnmatch_lines(["ERROR: --triton-url names 2 servers (*): * run with -n 2 --dist each"])
     result = suites(*urls, "-n", "2", "--dist", "each")
-    result.assert_outcomes(passed=18, skipped=2)  # every test on each server
+    result.assert_outcomes(passed=20, skipped=2)  # every test on each server
     result.stdout.fnmatch_lines_random(
         [
             f"triton: server 2.51.0, launch mode remote at grpc://127.0.0.1:{port}, *",
@@ -202,7 +202,7 @@ def test_a_fleet_server_that_does_not_answer_fails_its_worker_and_the_others_run
     )
     # The answering server's worker runs every test of its one served model (parity skips: no reference, no
     # golden outputs; gRPC against HTTP skips: one address); every test of the other's worker errors with the reason.
-    result.assert_outcomes(passed=9, skipped=2, errors=11)
+    result.assert_outcomes(passed=10, skipped=2, errors=12)
     result.stdout.fnmatch_lines(
         ["*pytest-triton: the server at 127.0.0.1:9: not ready after 2 s*", "grpc://127.0.0.1:9"]
     )

@@ -19,9 +19,9 @@ NO_REFERENCE_SUITES = ("test_conformance.py", "test_parity.py", "test_consistenc
 @pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
 def test_a_repository_written_by_hand_is_checked_without_model_code(suites, heavy_imports):
     result = suites(f"--triton-model-repository={REPOSITORY}", "--triton-input-shape=scale/X=5", "-rs")
-    # add_sub (no batching): 9 passed, 3 skipped; text_length and scale: 11 passed, 1 skipped each; no_config: 1
-    # error with the server's reason, and its 11 other tests skip pointing at it; the server itself: 1 passed.
-    result.assert_outcomes(passed=32, skipped=16, errors=1)
+    # add_sub (no batching): 10 passed, 3 skipped; text_length and scale: 12 passed, 1 skipped each; no_config: 1
+    # error with the server's reason, and its 12 other tests skip pointing at it; the server itself: 1 passed.
+    result.assert_outcomes(passed=35, skipped=17, errors=1)
     result.stdout.fnmatch_lines_random(
         [
             "*add_sub does not batch (max_batch_size 0): there is no batch size to exceed",
@@ -141,10 +141,10 @@ def test_bf16_tensors_are_sent_and_read_as_bfloat16(suites, tmp_path, protocol):
     right = suites(
         f"--triton-model-repository={BF16}", f"--triton-golden={tmp_path / 'right'}", f"--triton-protocol={protocol}"
     )
-    right.assert_outcomes(passed=13)  # conformance 10, parity 1, consistency 2
+    right.assert_outcomes(passed=14)  # conformance 11, parity 1, consistency 2
     _double_golden(tmp_path / "wrong", wrong_by=0.5)
     wrong = suites(f"--triton-model-repository={BF16}", f"--triton-golden={tmp_path / 'wrong'}", "-k", "parity")
-    wrong.assert_outcomes(failed=1, deselected=12)
+    wrong.assert_outcomes(failed=1, deselected=13)
     wrong.stdout.fnmatch_lines(["*exact-in-bf16              Y: max_abs 0.5 mean_abs 0.5 *"])
 
 

@@ -60,10 +60,10 @@ def test_shipped_suites_run_from_a_user_project(python: Path, project: Path, exp
     assert run.returncode == 0, output
     assert f"pytest_triton imported from {python.parent.parent}" in output  # the wheel's copy, not the checkout's
     assert f"rootdir: {project}" in output
-    # Conformance (server, then 9 per variant), consistency (2) and parity for the one variant the project's ini
+    # Conformance (server, then 10 per variant), consistency (2) and parity for the one variant the project's ini
     # selects; two accuracy tests skip (the model is neither a BERT nor an image classifier), and so do the two
     # search tests (no search is asked for, and none is stored); deselected: perf (2) and the tiny zoo models'
     # targets (neither is selected).
-    assert "13 passed, 4 skipped, 4 deselected" in output
+    assert "14 passed, 4 skipped, 4 deselected" in output
     assert "test_parity.py::test_outputs_match_reference[tabular-scorer-onnx-fp32] PASSED" in output
     assert "test_own_arithmetic" not in output

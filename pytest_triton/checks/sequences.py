@@ -1,0 +1,114 @@
+"""Checks of a sequence model, whose requests carry a correlation ID and START/END flags: a request without an ID, or
+a continuation of a sequence the server never saw, is refused cleanly and the model still serves; sequences sent
+interleaved from concurrent clients give exactly what each gives alone (state kept per sequence, never leaked)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Mapping
+
+import numpy as np
+from tritonclient.utils import InferenceServerException
+
+from pytest_triton.checks.exchange import answers
+from pytest_triton.checks.payload import joined, own_answers, served_inputs
+from pytest_triton.errors import CheckFailed
+from pytest_triton.models.spec import SampleCase
+from pytest_triton.repository.deployment import Deployment
+from pytest_triton.server.client import SequenceStep, TritonClient, new_sequence_id
+
+SEQUENCES = 4  # sequences interleaved at once
+STEPS = 4  # steps in each
+_START_TIMEOUT_S = 30.0  # for every sequence's client to be connected and waiting at the barrier
+
+Arrays = Mapping[str, np.ndarray]  # tensors by the spec's names
+
+
+def sequence_plan(deployment: Deployment) -> list[list[Arrays]]:
+    """SEQUENCES sequences of STEPS one-row requests, drawn in turn from the rows of the sample cases, each sequence
+    starting at another row so that no two are alike where the samples have rows enough."""
+    rows = [_row(case, index) for case in deployment.spec.make_samples() for index in range(case.batch_size)]
+    if deployment.max_batch_size == 0:  # a request is one row without a batch dimension: the case as it is
+        rows = [dict(case.inputs) for case in deployment.spec.make_samples()]
+    return [[rows[(s * STEPS + t) % len(rows)] for t in range(STEPS)] for s in range(SEQUENCES)]
+
+
+def run_sequence(client: TritonClient, deployment: Deployment, steps: list[Arrays]) -> list[dict[str, np.ndarray]]:
+    """One sequence under a new correlation ID: its first step STARTs it, its last ENDs it; each step's answer."""
+    sequence_id = new_sequence_id()
+    return [
+        joined(
+            deployment,
+            own_answers(
+                client,
+                deployment,
+                arrays,
+                f"step {t} of a sequence",
+                SequenceStep(sequence_id, start=t == 0, end=t == len(steps) - 1),
+            ),
+        )
+        for t, arrays in enumerate(steps)
+    ]
+
+
+def sequence_refusals(client: TritonClient, deployment: Deployment) -> list[str]:
+    """Problems with how the model meets a request without a correlation ID and a continuation of a sequence the
+    server never saw: each must be refused with words that say why, and a whole sequence must still be answered."""
+    first = served_inputs(deployment, sequence_plan(deployment)[0][0])
+    names = [t.name for t in deployment.outputs]
+    problems = []
+    for what, step, says in (
+        ("a request without a correlation ID", SequenceStep(0), "correlation id"),
+        ("a continuation of a sequence the server never saw", SequenceStep(new_sequence_id()), "start"),
+    ):
+        try:
+            answers(client, deployment, first, names, step)
+            problems.append(f"{what} was answered: the server must refuse it")
+        except InferenceServerException as refused:
+            said = refused.message() or ""
+            if says not in said.lower():
+                problems.append(f"{what} is refused without saying {says!r}: {said}")
+    try:
+        run_sequence(client, deployment, sequence_plan(deployment)[0])
+    except CheckFailed as error:
+        problems.append(f"afterwards, {error}")
+    return problems
+
+
+def interleaved_differences(client: TritonClient, deployment: Deployment) -> list[tuple[str, Arrays, Arrays]]:
+    """Each step's answer when its sequence runs alone and when all SEQUENCES run at once from a client each, the
+    steps interleaved (every sequence's step t sent together): (where, interleaved, alone) for every step."""
+    plan = sequence_plan(deployment)
+    alone = [run_sequence(client, deployment, steps) for steps in plan]
+    barrier = threading.Barrier(len(plan))
+
+    def send(steps: list[Arrays]) -> list[dict[str, np.ndarray]]:
+        sequence_id, got = new_sequence_id(), []
+        try:
+            with client.sibling(client.protocol) as own:
+                for t, arrays in enumerate(steps):
+                    barrier.wait(_START_TIMEOUT_S)
+                    step = SequenceStep(sequence_id, start=t == 0, end=t == len(steps) - 1)
+                    got.append(joined(deployment, own_answers(own, deployment, arrays, f"step {t}", step)))
+        except BaseException:
+            barrier.abort()  # the others stop waiting; the first error is the one reported
+            raise
+        return got
+
+    with ThreadPoolExecutor(len(plan)) as pool:
+        futures = [pool.submit(send, steps) for steps in plan]
+    causes = [e for e in (f.exception() for f in futures) if e and not isinstance(e, threading.BrokenBarrierError)]
+    if causes:
+        raise causes[0]
+    if any(f.exception() for f in futures):
+        raise CheckFailed(f"the {len(plan)} sequences' clients were not all connected within {_START_TIMEOUT_S:.0f} s")
+    return [
+        (f"sequence {s} step {t}", got, want)
+        for s, future in enumerate(futures)
+        for t, (got, want) in enumerate(zip(future.result(), alone[s]))
+    ]
+
+
+def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
+    return {name: array[index : index + 1] for name, array in case.inputs.items()}

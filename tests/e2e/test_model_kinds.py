@@ -1,0 +1,96 @@
+"""Every kind of model a Triton team deploys, checked as what it is through the shipped suites: an ensemble and a BLS
+model, sequence models of both strategies, a decoupled model; and their faulty twins, each caught with a message that
+names the fault. The repositories are written by hand, as Triton's own examples are (README beside them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+HERE = Path(__file__).parent
+KINDS = HERE / "kinds_repository"
+FAULTY = HERE / "faulty_kinds_repository"
+NO_REFERENCE_SUITES = ("test_conformance.py", "test_consistency.py")
+
+
+def _properties(junit: Path) -> dict[str, dict[str, str]]:
+    """Each test's JUnit properties, by test name."""
+    return {
+        case.get("name", ""): {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        for case in ElementTree.parse(junit).getroot().iter("testcase")
+    }
+
+
+@pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
+def test_each_kind_passes_as_what_it_is(suites, pytester, heavy_imports):
+    result = suites(f"--triton-model-repository={KINDS}", "--junitxml=junit.xml", "-rs")
+    # 7 models x 12 tests and the server's; the decoupled repeat does not batch (no batch to exceed) and sends as many
+    # responses as it likes (no batch to compare with its rows).
+    result.assert_outcomes(passed=83, skipped=2)
+    result.stdout.fnmatch_lines_random(
+        ["*repeat is decoupled: how many responses it sends for a batch is its own choice*"]
+    )
+    assert heavy_imports() == []
+    found = _properties(pytester.path / "junit.xml")
+    kinds = {
+        name.split("[")[1].split("-")[0]: props["kind"]
+        for name, props in found.items()
+        if name.startswith("test_served_as_its_kind")
+    }
+    assert kinds == {
+        "accumulate": "sequence (direct)",
+        "running_max": "sequence (oldest)",
+        "repeat": "decoupled",
+        "offset_then_double": "ensemble of offset -> double",
+        "offset": "stateless",
+        "double": "stateless",
+        "offset_double_bls": "stateless",
+    }
+    streamed = found["test_served_as_its_kind[repeat-served-fp32]"]
+    assert streamed["nobatch.responses"] == "8"  # one per element of its 8-element input, then the final flag
+    assert float(streamed["nobatch.first_response_ms"]) > 0
+    # The ensemble's steps are served too, so its composition was checked: nothing is left unchecked.
+    assert "not_checked" not in found["test_served_as_its_kind[offset_then_double-served-fp32]"]
+    interleaved = found["test_batched_rows_match_rows_alone[accumulate-served-fp32]"]
+    assert int(interleaved["concurrent_inferences"]) == 4 * 4 * 2  # 4 sequences of 4 steps, alone and interleaved
+
+
+@pytest.mark.parametrize("suite_files", [("test_perf.py",)])
+def test_a_sequence_model_is_measured_in_sequences_and_a_decoupled_one_skips_saying_why(suites, pytester):
+    result = suites(
+        f"--triton-model-repository={KINDS}",
+        "--triton-models=running_max,repeat",
+        "--triton-perf-sequence-length=5",
+        "--triton-perf-window=0.5",
+        "--junitxml=junit.xml",
+        "-rs",
+    )
+    result.assert_outcomes(passed=2, skipped=1)  # the calibration, running_max; repeat skips
+    result.stdout.fnmatch_lines_random(["*repeat is decoupled: the perf engines do not measure streams yet*"])
+    figures = _properties(pytester.path / "junit.xml")[
+        "test_throughput_and_latency_against_baseline[running_max-served-fp32-b1]"
+    ]
+    assert figures["sequence_length"] == "5"
+    per_step = float(figures["c1.throughput_infer_per_s"])
+    assert per_step > 0 and float(figures["c1.sequences_per_s"]) == pytest.approx(per_step / 5, abs=0.001)
+
+
+@pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
+def test_faulty_twins_are_each_caught_naming_the_fault(suites):
+    result = suites(f"--triton-model-repository={FAULTY}", "--triton-stream-timeout=2", "-rs")
+    # accumulate_leaky and accumulate_without_ready fail their interleaved sequences (11 passed each);
+    # repeat_no_final fails its first request's test on the stall (its metadata, config and readiness pass), and
+    # every later test that sends it a request skips, pointing at that failure (7), as does its batch's (1).
+    result.assert_outcomes(failed=3, passed=26, skipped=8)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*accumulate_leaky: 4 sequences interleaved against each alone:",
+            "*sequence 1 step 1: SUM: max_abs *",
+            "*accumulate_without_ready' refused step *KeyError: 0*",
+            "*the direct strategy also sends the model null requests for a batch's idle slots, with correlation ID 0*",
+            "*repeat_no_final: the stream sent 8 response(s) and then nothing for 2 s, without the final flag*",
+            "*see the failure of *test_responses_match_config[[]repeat_no_final-served-fp32[]]*",
+        ]
+    )
