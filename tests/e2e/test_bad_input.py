@@ -91,7 +91,7 @@ def test_model_that_fails_to_load_shows_the_servers_reason(suites, tmp_path: Pat
     artifact.write_bytes(artifact.read_bytes()[:1000])
     result = suites(*small, f"--triton-cache-dir={cache}")
     # The model's first test fails, with the server's log beside it; its others skip, pointing at that failure.
-    result.assert_outcomes(passed=1, errors=1, skipped=9)
+    result.assert_outcomes(passed=1, errors=1, skipped=10)
     result.stdout.fnmatch_lines(
         [
             "*the server could not load model 'resnext-small-onnx-fp32': load failed for model*",

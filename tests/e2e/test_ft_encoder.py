@@ -132,7 +132,7 @@ def test_a_fastertransformer_deployment_is_held_to_its_checkpoint_with_its_own_n
         f"--triton-url={ft_server.grpc_url}", "--triton-models=fastertransformer",
         f"--triton-checkpoint=fastertransformer={TINY_QA_MODEL}", "--junitxml=junit.xml", "-rs",
     )  # fmt: skip
-    result.assert_outcomes(passed=10, skipped=1)
+    result.assert_outcomes(passed=11, skipped=1)
     (properties,) = _parity_properties(pytester).values()
     # Read from the server and reported; data_type says which precision's tolerance holds it.
     assert {k: properties[f"config.{k}"] for k in FT_REPORTED} == {

@@ -12,6 +12,9 @@ import pytest
 HERE = Path(__file__).parent
 KINDS = HERE / "kinds_repository"
 FAULTY = HERE / "faulty_kinds_repository"
+# Written for these tests by someone who had not read the project's code, from Triton's examples (README there).
+OTHERS = HERE / "others_kinds_repository"
+EVERY_SUITE = tuple(sorted(path.name for path in (HERE.parents[1] / "suites").glob("test_*.py")))
 NO_REFERENCE_SUITES = ("test_conformance.py", "test_consistency.py")
 
 
@@ -94,3 +97,45 @@ def test_faulty_twins_are_each_caught_naming_the_fault(suites):
             "*see the failure of *test_responses_match_config[[]repeat_no_final-served-fp32[]]*",
         ]
     )
+
+
+@pytest.mark.parametrize("suite_files", [EVERY_SUITE])
+def test_a_repository_of_every_kind_written_by_someone_else_runs_every_suite_without_a_false_failure(suites, pytester):
+    result = suites(
+        f"--triton-model-repository={OTHERS}",
+        "--triton-perf-window=0.5",
+        "--triton-perf-sequence-length=5",
+        "--junitxml=junit.xml",
+        "-rs",
+    )
+    outcomes = result.parseoutcomes()
+    assert "failed" not in outcomes and "errors" not in outcomes, result.stdout.str()
+    found = _properties(pytester.path / "junit.xml")
+    kinds = {
+        name.split("[")[1].removesuffix("-served-fp32]"): props["kind"]
+        for name, props in found.items()
+        if name.startswith("test_served_as_its_kind")
+    }
+    assert kinds == {
+        "preprocess": "stateless",
+        "postprocess": "stateless",
+        "pipeline": "ensemble of preprocess -> postprocess",
+        "pipeline_bls": "stateless",
+        "square_int32": "decoupled",
+        "counter_direct": "sequence (direct)",
+        "accumulator_oldest": "sequence (oldest)",
+    }
+    # Each model checked, not only skipped: its kind's test and the consistency suite's ran on every one but the
+    # decoupled model's rows-in-a-batch check, and perf measured every model but the decoupled one.
+    passed = {case for case in found if not _skipped(pytester.path / "junit.xml", case)}
+    for model in kinds:
+        assert f"test_served_as_its_kind[{model}-served-fp32]" in passed
+        assert f"test_same_request_same_answer[{model}-served-fp32]" in passed
+    assert "not_checked" not in found["test_served_as_its_kind[pipeline-served-fp32]"]
+    measured = [name for name, props in found.items() if "c1.throughput_infer_per_s" in props]
+    assert len(measured) == len(kinds) - 1
+
+
+def _skipped(junit: Path, name: str) -> bool:
+    case = next(c for c in ElementTree.parse(junit).getroot().iter("testcase") if c.get("name") == name)
+    return case.find("skipped") is not None

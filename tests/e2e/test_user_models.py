@@ -10,7 +10,7 @@ def test_conftest_model_runs_through_every_suite(suites, pytester, user_model_co
     result = suites(
         "--triton-models=tabular-scorer", "--triton-formats=onnx,ts-script,ts-trace", "--triton-precisions=fp32", "-v"
     )
-    result.assert_outcomes(passed=1 + 3 * 10)
+    result.assert_outcomes(passed=1 + 3 * 11)
     result.stdout.fnmatch_lines(["*test_outputs_match_reference[[]tabular-scorer-ts-script-fp32[]] PASSED*"])
 
 
@@ -71,8 +71,8 @@ def test_a_model_without_batching_runs_through_every_suite(suites, pytester):
         "--triton-perf-instances=1", "--triton-perf-concurrency=1", "--triton-perf-window=0.5",
         "--triton-perf-stability=50", "--triton-perf-max-steal=100", "-k", "not calibration", "-rs",
     )  # fmt: skip
-    # The server, then per variant 7 conformance checks and parity, and one perf point (onnx): the sample as it is.
-    result.assert_outcomes(passed=1 + 2 * (8 + 1) + 1, skipped=2, deselected=1)
+    # The server, then per variant 8 conformance checks and parity, and one perf point (onnx): the sample as it is.
+    result.assert_outcomes(passed=1 + 2 * (9 + 1) + 1, skipped=2, deselected=1)
     result.stdout.fnmatch_lines(
         [
             "*pool-scorer-onnx-fp32-b1-nodb-i1/c1*throughput*missing*",
