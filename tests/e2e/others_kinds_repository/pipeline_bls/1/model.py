@@ -27,14 +27,10 @@ class TritonPythonModel:
         )
         bls_response = bls_request.exec()
         if bls_response.has_error():
-            raise _StepError(
-                "{} failed: {}".format(model_name, bls_response.error().message())
-            )
+            raise _StepError("{} failed: {}".format(model_name, bls_response.error().message()))
         tensor = pb_utils.get_output_tensor_by_name(bls_response, output_name)
         if tensor is None:
-            raise _StepError(
-                "{} returned no '{}' output".format(model_name, output_name)
-            )
+            raise _StepError("{} returned no '{}' output".format(model_name, output_name))
         # Copy so the array does not depend on the lifetime of the response.
         return np.array(tensor.as_numpy(), copy=True)
 
@@ -44,9 +40,7 @@ class TritonPythonModel:
             raw = pb_utils.get_input_tensor_by_name(request, self.input_name)
             raw_array = np.ascontiguousarray(raw.as_numpy(), dtype=np.uint8)
             try:
-                normalized = self._call(
-                    "preprocess", "RAW_BYTES", raw_array, "NORMALIZED"
-                )
+                normalized = self._call("preprocess", "RAW_BYTES", raw_array, "NORMALIZED")
                 probs = self._call(
                     "postprocess",
                     "LOGITS",
@@ -54,15 +48,9 @@ class TritonPythonModel:
                     "PROBABILITIES",
                 )
             except _StepError as e:
-                responses.append(
-                    pb_utils.InferenceResponse(
-                        output_tensors=[], error=pb_utils.TritonError(str(e))
-                    )
-                )
+                responses.append(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))))
                 continue
-            out = pb_utils.Tensor(
-                self.output_name, np.ascontiguousarray(probs, dtype=np.float32)
-            )
+            out = pb_utils.Tensor(self.output_name, np.ascontiguousarray(probs, dtype=np.float32))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses
 

@@ -23,9 +23,7 @@ class TritonPythonModel:
             raw = pb_utils.get_input_tensor_by_name(request, self.input_name)
             values = raw.as_numpy().astype(np.float32)
             normalized = ((values / np.float32(255.0)) - _MEAN) / _STD
-            out = pb_utils.Tensor(
-                self.output_name, np.ascontiguousarray(normalized, dtype=np.float32)
-            )
+            out = pb_utils.Tensor(self.output_name, np.ascontiguousarray(normalized, dtype=np.float32))
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses
 

@@ -23,9 +23,7 @@ class TritonPythonModel:
         model_config = json.loads(args["model_config"])
         if not pb_utils.using_decoupled_model_transaction_policy(model_config):
             raise pb_utils.TritonModelException(
-                "model '{}' must use the decoupled transaction policy".format(
-                    args["model_name"]
-                )
+                "model '{}' must use the decoupled transaction policy".format(args["model_name"])
             )
 
     @staticmethod
@@ -47,11 +45,7 @@ class TritonPythonModel:
                     out = pb_utils.Tensor("OUT", np.array([count], dtype=np.int32))
                     sender.send(pb_utils.InferenceResponse(output_tensors=[out]))
             except Exception as e:  # report, then still close the stream
-                sender.send(
-                    pb_utils.InferenceResponse(
-                        output_tensors=[], error=pb_utils.TritonError(str(e))
-                    )
-                )
+                sender.send(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))))
             sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
         # Decoupled models return None; all responses went through senders.
         return None
