@@ -3,11 +3,13 @@ against the baselines stored for this hardware. `pytest --update-baselines` reco
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import pytest
 
 from pytest_triton.baselines.context import PERF
+from pytest_triton.checks.ensembles import statistics_of, step_latencies
 from pytest_triton.checks.in_process import InProcess, time_in_process
 from pytest_triton.checks.payload import spec_tolerances
 from pytest_triton.checks.performance import perf_requests, run_perf
@@ -66,20 +68,21 @@ def test_throughput_and_latency_against_baseline(
             triton_session.answers_reference(deployment.spec),
             triton_perf_plan.input_data_for(variant.spec.name),
         )
-        outcome = run_perf(
-            triton_session.endpoint,
-            deployment,
-            point.id,
-            cases,
-            answers,
-            triton_perf_plan,
-            context,
-            triton_progress,
-            triton_measuring,
-            triton_session.reloader(deployment),
-            reference,
-            against,
-        )
+        with _beside_its_steps(triton_session.client, deployment, record_property):
+            outcome = run_perf(
+                triton_session.endpoint,
+                deployment,
+                point.id,
+                cases,
+                answers,
+                triton_perf_plan,
+                context,
+                triton_progress,
+                triton_measuring,
+                triton_session.reloader(deployment),
+                reference,
+                against,
+            )
         in_process = _in_process(triton_session, triton_perf_plan, variant, cases[0], triton_measuring)
     _log(triton_results, context, point.id, outcome, against)
     _record_figures(record_property, outcome, triton_perf_plan.sequence_length if deployment.kind.sequence else 0)
@@ -136,6 +139,23 @@ def _record_in_process(record_property, outcome, in_process: InProcess) -> None:
     in_process_mfu = in_process.mfu(in_process.throughput)
     if in_process_mfu is not None:
         record_property("in_process.mfu", round(in_process_mfu, 4))
+
+
+@contextlib.contextmanager
+def _beside_its_steps(client, deployment, record_property):
+    """An ensemble's average time at the server over what runs inside, beside each step's and their sum (JUnit
+    properties); nothing for any other model."""
+    if not deployment.kind.steps:
+        yield
+        return
+    before = statistics_of(client, deployment)
+    yield
+    times = step_latencies(deployment, before, statistics_of(client, deployment))
+    if times is not None:
+        record_property("ensemble.server_ms", round(times.ensemble_us / 1000, 3))
+        for model, us in times.steps_us.items():
+            record_property(f"ensemble.step.{model}.server_ms", round(us / 1000, 3))
+        record_property("ensemble.steps_sum_ms", round(times.steps_sum_us / 1000, 3))
 
 
 def _log(results, context, point_id: str, outcome, against) -> None:

@@ -61,16 +61,16 @@ def test_each_kind_passes_as_what_it_is(suites, pytester, heavy_imports):
 
 
 @pytest.mark.parametrize("suite_files", [("test_perf.py",)])
-def test_a_sequence_model_is_measured_in_sequences_and_a_decoupled_one_skips_saying_why(suites, pytester):
+def test_sequences_and_ensembles_are_measured_as_such_and_a_decoupled_model_skips_saying_why(suites, pytester):
     result = suites(
         f"--triton-model-repository={KINDS}",
-        "--triton-models=running_max,repeat",
+        "--triton-models=running_max,repeat,offset_then_double",
         "--triton-perf-sequence-length=5",
         "--triton-perf-window=0.5",
         "--junitxml=junit.xml",
         "-rs",
     )
-    result.assert_outcomes(passed=2, skipped=1)  # the calibration, running_max; repeat skips
+    result.assert_outcomes(passed=3, skipped=1)  # the calibration, running_max, the ensemble; repeat skips
     result.stdout.fnmatch_lines_random(["*repeat is decoupled: the perf engines do not measure streams yet*"])
     figures = _properties(pytester.path / "junit.xml")[
         "test_throughput_and_latency_against_baseline[running_max-served-fp32-b1]"
@@ -78,6 +78,13 @@ def test_a_sequence_model_is_measured_in_sequences_and_a_decoupled_one_skips_say
     assert figures["sequence_length"] == "5"
     per_step = float(figures["c1.throughput_infer_per_s"])
     assert per_step > 0 and float(figures["c1.sequences_per_s"]) == pytest.approx(per_step / 5, abs=0.001)
+    # The ensemble's time at the server beside each step's, from the statistics extension.
+    ensemble = _properties(pytester.path / "junit.xml")[
+        "test_throughput_and_latency_against_baseline[offset_then_double-served-fp32-b1]"
+    ]
+    steps = [float(ensemble[f"ensemble.step.{step}.server_ms"]) for step in ("offset", "double")]
+    assert all(ms > 0 for ms in steps) and float(ensemble["ensemble.server_ms"]) > 0
+    assert float(ensemble["ensemble.steps_sum_ms"]) == pytest.approx(sum(steps), abs=0.002)
 
 
 @pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
