@@ -26,6 +26,15 @@ def _properties(junit: Path) -> dict[str, dict[str, str]]:
     }
 
 
+def _kinds(found: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The kind the conformance suite found each served model to be, by model name."""
+    return {
+        name.split("[")[1].removesuffix("-served-fp32]"): props["kind"]
+        for name, props in found.items()
+        if name.startswith("test_served_as_its_kind")
+    }
+
+
 @pytest.mark.parametrize("suite_files", [NO_REFERENCE_SUITES])
 def test_each_kind_passes_as_what_it_is(suites, pytester, heavy_imports):
     result = suites(f"--triton-model-repository={KINDS}", "--junitxml=junit.xml", "-rs")
@@ -37,11 +46,7 @@ def test_each_kind_passes_as_what_it_is(suites, pytester, heavy_imports):
     )
     assert heavy_imports() == []
     found = _properties(pytester.path / "junit.xml")
-    kinds = {
-        name.split("[")[1].split("-")[0]: props["kind"]
-        for name, props in found.items()
-        if name.startswith("test_served_as_its_kind")
-    }
+    kinds = _kinds(found)
     assert kinds == {
         "accumulate": "sequence (direct)",
         "running_max": "sequence (oldest)",
@@ -118,11 +123,7 @@ def test_a_repository_of_every_kind_written_by_someone_else_runs_every_suite_wit
     outcomes = result.parseoutcomes()
     assert "failed" not in outcomes and "errors" not in outcomes, result.stdout.str()
     found = _properties(pytester.path / "junit.xml")
-    kinds = {
-        name.split("[")[1].removesuffix("-served-fp32]"): props["kind"]
-        for name, props in found.items()
-        if name.startswith("test_served_as_its_kind")
-    }
+    kinds = _kinds(found)
     assert kinds == {
         "preprocess": "stateless",
         "postprocess": "stateless",
