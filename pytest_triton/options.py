@@ -541,7 +541,7 @@ OPTIONS = (
     ),
     Option(
         "triton-perf-sequence-length",
-        "a sequence model's requests are sent in sequences of this many steps (as perf_analyzer's --sequence-length)",
+        "a sequence model's requests are sent in sequences of this many steps (perf_analyzer's --sequence-length)",
         positive(int),
         "20",
     ),

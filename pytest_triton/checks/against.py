@@ -3,6 +3,7 @@ each closed-loop load point measured side by side (perf.side_by_side)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -65,9 +66,7 @@ def measure_against(
     """The candidate's `workload` and the same requests to the baseline's model, side by side at `load`, in rounds
     until each figure is decided or the budget is spent. ClientSaturated where the client set either side's pace:
     the ratio would then be the client's."""
-    baseline = Workload(
-        side.deployment.model_name, workload.requests, workload.outputs, workload.batch_size, workload.batched
-    )
+    baseline = dataclasses.replace(workload, model=side.deployment.model_name, model_version="", check=None)
 
     def take(pairs: int) -> PairedSlices:
         taken = alternate(

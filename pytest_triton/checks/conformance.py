@@ -18,7 +18,7 @@ from pytest_triton.kinds import SERVED
 from pytest_triton.models.spec import dims_fit
 from pytest_triton.repository.config import triton_dtype
 from pytest_triton.repository.deployment import Deployment
-from pytest_triton.server.client import SequenceStep, TritonClient, new_sequence_id
+from pytest_triton.server.client import SequenceStep, TritonClient
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def bad_request_refused(client: TritonClient, deployment: Deployment, bad: BadRe
     good, names = _first_case(deployment), _output_names(deployment)
     problems = []
     # A sequence model's bad request goes whole, as a sequence of one step: never split into rows that fit.
-    sequence = SequenceStep(new_sequence_id(), True, True) if deployment.kind.sequence else None
+    sequence = SequenceStep.whole() if deployment.kind.sequence else None
     try:
         answers(client, deployment, bad.spoil(deployment, good), names, sequence)
         problems.append("the server accepted it")

@@ -13,7 +13,7 @@ import numpy as np
 from pytest_triton.checks.conformance import ConformanceResult
 from pytest_triton.checks.parity import compare, differing, identical
 from pytest_triton.checks.payload import own_answer, own_answers, spec_tolerances
-from pytest_triton.checks.sequences import STEPS, interleaved_differences
+from pytest_triton.checks.sequences import interleaved_differences
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.models.spec import SampleCase, Tolerance, is_float_dtype
@@ -68,7 +68,7 @@ def batching_invariant(
     if not any(case.batch_size >= 2 for case in cases):
         raise Unsupported(f"no sample case of {deployment.model_name} has several rows")
     chosen = spec_tolerances(deployment, tolerances)
-    rows = [(case, index, _row(case, index)) for case in cases for index in range(case.batch_size)]
+    rows = [(case, index, case.row(index)) for case in cases for index in range(case.batch_size)]
     alone = [own_answer(client, deployment, arrays) for _, _, arrays in rows]
     problems = []
     for case in cases:
@@ -109,7 +109,7 @@ def interleaved_sequences(
         problem for where, got, alone in compared for problem in _differences(where, got, alone, chosen, row, 0)
     ]
     merged = (after.inference_count - before.inference_count, after.execution_count - before.execution_count)
-    heading = f"{len(compared) // STEPS} sequences interleaved against each alone"
+    heading = f"{len({where.split(' step ')[0] for where, _, _ in compared})} sequences interleaved against each alone"
     return ConformanceResult(deployment.model_name, heading, tuple(problems)), merged
 
 
@@ -121,10 +121,6 @@ def _null_request_hint(deployment: Deployment) -> str:
         "\n(with several sequences at once, the direct strategy also sends the model null requests for a batch's "
         "idle slots, with correlation ID 0; it declares no CONTROL_SEQUENCE_READY input to tell them apart)"
     )
-
-
-def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
-    return {name: array[index : index + 1] for name, array in case.inputs.items()}
 
 
 def _concurrently(client: TritonClient, deployment: Deployment, requests: list[Arrays]) -> list[Arrays]:

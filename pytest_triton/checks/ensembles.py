@@ -31,6 +31,8 @@ def composition_problems(client: TritonClient, deployment: Deployment) -> list[s
     names = [t.name for t in deployment.outputs]
     tensors: dict[str, np.ndarray] = dict(inputs)
     for step in steps:
+        if not set(step.inputs.values()) <= set(tensors):
+            raise Unsupported(f"step '{step.model}' of {deployment.model_name} takes a tensor no step gives")
         given = {own: tensors[theirs] for own, theirs in step.inputs.items()}
         got = client.infer(step.model, given, list(step.outputs), version=step.version)
         tensors.update({step.outputs[own]: array for own, array in got.items()})

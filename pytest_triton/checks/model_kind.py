@@ -30,13 +30,14 @@ def kind_contract(client: TritonClient, deployment: Deployment) -> KindResult:
     address is not known (only gRPC streams)."""
     kind, problems, not_checked = deployment.kind, [], []
     times: list[StreamTimes] = []
+    has_grpc = "grpc" in client.endpoint.protocols
+    if kind.decoupled and not has_grpc:
+        raise Unsupported(f"{deployment.model_name} is decoupled, and only gRPC streams: no gRPC address is known")
     if kind.sequence is not None:
         problems += sequence_refusals(client, deployment)
-    if "grpc" in client.endpoint.protocols:
+    if has_grpc:
         streamed, times = streamed_cases(client, deployment)
         problems += streamed
-    elif kind.decoupled:
-        raise Unsupported(f"{deployment.model_name} is decoupled, and only gRPC streams: no gRPC address is known")
     else:
         not_checked.append("answers over a gRPC stream: no gRPC address is known")
     if kind.steps:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 import numpy as np
 
-from pytest_triton.checks.exchange import answers
+from pytest_triton.checks.exchange import answers, joined
 from pytest_triton.checks.parity import ParityResult, compare
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed
@@ -76,15 +76,6 @@ def own_answer(
 ) -> dict[str, np.ndarray]:
     """own_answers joined as infer_spec_named joins them."""
     return joined(deployment, own_answers(client, deployment, arrays, what))
-
-
-def joined(deployment: Deployment, responses: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One answer of a request's responses: the one, or several joined in order along the first axis."""
-    if len(responses) == 1:
-        return responses[0]
-    if not responses:
-        raise CheckFailed(f"model '{deployment.model_name}' ended the request without a response holding outputs")
-    return {name: np.concatenate([response[name] for response in responses]) for name in responses[0]}
 
 
 def spec_outputs(deployment: Deployment, served: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -99,11 +99,17 @@ def load_cases(deployment: Deployment, batch_size: int) -> list[SampleCase]:
 
 def perf_workload(deployment: Deployment, cases: Sequence[SampleCase], sequence_length: int = 0) -> Workload:
     """The cases as the deployment takes them (served names and dtypes), sent in rotation; a sequence model's in
-    sequences of `sequence_length` steps. Unsupported for a decoupled model (its streams are not measured yet)."""
+    sequences of `sequence_length` steps. Unsupported for a decoupled model (its streams are not measured yet)
+    and for a sequence model's batches (the sequence batcher takes one row a request)."""
     if deployment.kind.decoupled:
         raise Unsupported(
             f"{deployment.model_name} is decoupled: the perf engines do not measure streams yet (time to first "
             "response, time between responses); the conformance suite checks that every stream ends"
+        )
+    if deployment.kind.sequence and cases[0].batch_size > 1 and deployment.max_batch_size > 0:
+        raise Unsupported(
+            f"{deployment.model_name} is a sequence model: the sequence batcher takes one row a request, not "
+            f"{cases[0].batch_size}"
         )
     return Workload(
         model=deployment.model_name,

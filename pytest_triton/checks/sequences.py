@@ -11,27 +11,30 @@ from typing import Mapping
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
-from pytest_triton.checks.exchange import answers
-from pytest_triton.checks.payload import joined, own_answers, served_inputs
-from pytest_triton.errors import CheckFailed
-from pytest_triton.models.spec import SampleCase
+from pytest_triton.checks.exchange import answers, joined
+from pytest_triton.checks.payload import own_answers, served_inputs
+from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.repository.deployment import Deployment
 from pytest_triton.server.client import SequenceStep, TritonClient, new_sequence_id
 
-SEQUENCES = 4  # sequences interleaved at once
-STEPS = 4  # steps in each
-_START_TIMEOUT_S = 30.0  # for every sequence's client to be connected and waiting at the barrier
+# Sequences interleaved at once, at most (fewer where the server has fewer slots, or they would wait for one): enough
+# for the batcher to put several in one batch; and steps in each, enough for state to build up and leak.
+SEQUENCES = 4
+STEPS = 4
+_STEP_TIMEOUT_S = 30.0  # for every sequence's client to reach the next step together
 
 Arrays = Mapping[str, np.ndarray]  # tensors by the spec's names
 
 
-def sequence_plan(deployment: Deployment) -> list[list[Arrays]]:
-    """SEQUENCES sequences of STEPS one-row requests, drawn in turn from the rows of the sample cases, each sequence
-    starting at another row so that no two are alike where the samples have rows enough."""
-    rows = [_row(case, index) for case in deployment.spec.make_samples() for index in range(case.batch_size)]
+def sequence_plan(deployment: Deployment, sequences: int = SEQUENCES) -> list[list[Arrays]]:
+    """`sequences` sequences of STEPS one-row requests, drawn in turn from the rows of the sample cases, each
+    sequence starting at another row so that no two are alike where the samples have rows enough."""
+    cases = deployment.spec.make_samples()
     if deployment.max_batch_size == 0:  # a request is one row without a batch dimension: the case as it is
-        rows = [dict(case.inputs) for case in deployment.spec.make_samples()]
-    return [[rows[(s * STEPS + t) % len(rows)] for t in range(STEPS)] for s in range(SEQUENCES)]
+        rows = [dict(case.inputs) for case in cases]
+    else:
+        rows = [case.row(index) for case in cases for index in range(case.batch_size)]
+    return [[rows[(s * STEPS + t) % len(rows)] for t in range(STEPS)] for s in range(sequences)]
 
 
 def run_sequence(client: TritonClient, deployment: Deployment, steps: list[Arrays]) -> list[dict[str, np.ndarray]]:
@@ -40,13 +43,7 @@ def run_sequence(client: TritonClient, deployment: Deployment, steps: list[Array
     return [
         joined(
             deployment,
-            own_answers(
-                client,
-                deployment,
-                arrays,
-                f"step {t} of a sequence",
-                SequenceStep(sequence_id, start=t == 0, end=t == len(steps) - 1),
-            ),
+            own_answers(client, deployment, arrays, f"step {t}", SequenceStep.at(sequence_id, t, len(steps))),
         )
         for t, arrays in enumerate(steps)
     ]
@@ -77,9 +74,17 @@ def sequence_refusals(client: TritonClient, deployment: Deployment) -> list[str]
 
 
 def interleaved_differences(client: TritonClient, deployment: Deployment) -> list[tuple[str, Arrays, Arrays]]:
-    """Each step's answer when its sequence runs alone and when all SEQUENCES run at once from a client each, the
-    steps interleaved (every sequence's step t sent together): (where, interleaved, alone) for every step."""
-    plan = sequence_plan(deployment)
+    """Each step's answer when its sequence runs alone and when up to SEQUENCES (as many as the server has slots
+    for) run at once from a client each, the steps interleaved (every sequence's step t sent together): (where,
+    interleaved, alone) for every step. Unsupported where the server runs one sequence at a time."""
+    assert deployment.kind.sequence is not None
+    slots = deployment.kind.sequence.slots
+    if slots < 2:
+        raise Unsupported(
+            f"{deployment.model_name} runs one sequence at a time (one slot: max_batch_size x instances, or the "
+            "oldest strategy's max_candidate_sequences): its sequences cannot interleave"
+        )
+    plan = sequence_plan(deployment, min(SEQUENCES, slots))
     alone = [run_sequence(client, deployment, steps) for steps in plan]
     barrier = threading.Barrier(len(plan))
 
@@ -88,8 +93,8 @@ def interleaved_differences(client: TritonClient, deployment: Deployment) -> lis
         try:
             with client.sibling(client.protocol) as own:
                 for t, arrays in enumerate(steps):
-                    barrier.wait(_START_TIMEOUT_S)
-                    step = SequenceStep(sequence_id, start=t == 0, end=t == len(steps) - 1)
+                    barrier.wait(_STEP_TIMEOUT_S)
+                    step = SequenceStep.at(sequence_id, t, len(steps))
                     got.append(joined(deployment, own_answers(own, deployment, arrays, f"step {t}", step)))
         except BaseException:
             barrier.abort()  # the others stop waiting; the first error is the one reported
@@ -102,13 +107,9 @@ def interleaved_differences(client: TritonClient, deployment: Deployment) -> lis
     if causes:
         raise causes[0]
     if any(f.exception() for f in futures):
-        raise CheckFailed(f"the {len(plan)} sequences' clients were not all connected within {_START_TIMEOUT_S:.0f} s")
+        raise CheckFailed(f"the {len(plan)} sequences' clients did not all reach a step within {_STEP_TIMEOUT_S:.0f} s")
     return [
         (f"sequence {s} step {t}", got, want)
         for s, future in enumerate(futures)
         for t, (got, want) in enumerate(zip(future.result(), alone[s]))
     ]
-
-
-def _row(case: SampleCase, index: int) -> dict[str, np.ndarray]:
-    return {name: array[index : index + 1] for name, array in case.inputs.items()}

@@ -12,7 +12,7 @@ from pytest_triton.checks.exchange import streamed
 from pytest_triton.checks.parity import differing, identical
 from pytest_triton.checks.payload import served_inputs
 from pytest_triton.repository.deployment import Deployment
-from pytest_triton.server.client import SequenceStep, Streamed, TritonClient, new_sequence_id
+from pytest_triton.server.client import SequenceStep, Streamed, TritonClient
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class StreamTimes:
 
     label: str
     responses: int
-    first_s: float
+    first_s: float | None  # None: only the final flag came
     gaps_s: tuple[float, ...]
 
 
@@ -33,19 +33,15 @@ def streamed_cases(client: TritonClient, deployment: Deployment) -> tuple[list[s
     with client.sibling("grpc") as grpc:
         for case in deployment.spec.make_samples():
             inputs = served_inputs(deployment, case.inputs)
-            sequence = SequenceStep(new_sequence_id(), True, True) if deployment.kind.sequence else None
+            sequence = SequenceStep.whole() if deployment.kind.sequence else None
             if deployment.kind.sequence and deployment.max_batch_size > 0:
                 inputs = {name: array[:1] for name, array in inputs.items()}  # the sequence batcher takes one row
             answer = streamed(grpc, deployment, inputs, names, sequence)
             times.append(_times(case.label, answer))
             if not deployment.kind.decoupled:
-                alone = grpc.infer(deployment.model_name, inputs, names, sequence=sequence and _again(sequence))
+                alone = grpc.infer(deployment.model_name, inputs, names, sequence=sequence and SequenceStep.whole())
                 problems += _one_and_the_same(case.label, answer, alone)
     return problems, times
-
-
-def _again(step: SequenceStep) -> SequenceStep:
-    return SequenceStep(new_sequence_id(), step.start, step.end)
 
 
 def _one_and_the_same(label: str, streamed: Streamed, alone: dict[str, np.ndarray]) -> list[str]:
@@ -61,4 +57,5 @@ def _one_and_the_same(label: str, streamed: Streamed, alone: dict[str, np.ndarra
 
 def _times(label: str, streamed: Streamed) -> StreamTimes:
     arrivals = streamed.arrivals_s
-    return StreamTimes(label, len(streamed.responses), arrivals[0], tuple(np.diff(arrivals).tolist()))
+    first = arrivals[0] if arrivals else None
+    return StreamTimes(label, len(streamed.responses), first, tuple(np.diff(arrivals).tolist()))

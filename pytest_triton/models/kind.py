@@ -31,9 +31,8 @@ class Sequencing:
     server fills in the control inputs (start, end, ready, correlation ID) the model declares."""
 
     strategy: str = "direct"  # or "oldest"
-    controls: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()  # implicit state, by input name
-    idle_us: int = 0  # max_sequence_idle_microseconds; 0: the server's default (1 s)
+    # How many sequences the server runs at once; the others wait for a slot.
+    slots: int = 1
     # Whether a READY control input tells the model the null requests the direct strategy sends for idle slots.
     reads_ready: bool = False
 
@@ -75,11 +74,10 @@ def kind_from_config(config: mc.ModelConfig) -> ModelKind:
     sequence = None
     if config.HasField("sequence_batching"):
         batching = config.sequence_batching
+        strategy = batching.WhichOneof("strategy_choice") or "direct"
         sequence = Sequencing(
-            strategy=batching.WhichOneof("strategy_choice") or "direct",
-            controls=tuple(control.name for control in batching.control_input),
-            states=tuple(state.input_name for state in batching.state),
-            idle_us=int(batching.max_sequence_idle_microseconds),
+            strategy=strategy,
+            slots=_slots(config, strategy),
             reads_ready=any(
                 each.kind == each.CONTROL_SEQUENCE_READY
                 for control in batching.control_input
@@ -87,6 +85,15 @@ def kind_from_config(config: mc.ModelConfig) -> ModelKind:
             ),
         )
     return ModelKind(steps, sequence, bool(config.model_transaction_policy.decoupled))
+
+
+def _slots(config: mc.ModelConfig, strategy: str) -> int:
+    """Sequences run at once: the oldest strategy's candidates; the direct strategy's batch slots, a batch per
+    instance (an instance group's count on each of its GPUs)."""
+    if strategy == "oldest":
+        return max(1, int(config.sequence_batching.oldest.max_candidate_sequences))
+    instances = sum(max(1, group.count) * max(1, len(group.gpus)) for group in config.instance_group)
+    return max(1, config.max_batch_size) * max(1, instances)
 
 
 def _in_flow_order(steps: list[EnsembleStep], inputs: set[str]) -> tuple[EnsembleStep, ...]:

@@ -71,6 +71,10 @@ class SampleCase:
     # logits at padded positions); parity holds the others only to being finite. Absent: every element counts.
     compared: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, hash=False, compare=False)
 
+    def row(self, index: int) -> dict[str, np.ndarray]:
+        """The inputs of row `index` alone, as a batch of one."""
+        return {name: array[index : index + 1] for name, array in self.inputs.items()}
+
     def rotated(self, start: int, batch_size: int) -> "SampleCase":
         """`batch_size` of this case's rows from row `start` on, wrapping around: one request of a rotation."""
         rows = [(start + k) % self.batch_size for k in range(batch_size)]

@@ -103,8 +103,7 @@ class AioInferer:
     def _sequence_arguments(self, sequence_id: int, step: int) -> dict[str, Any]:
         if not sequence_id:
             return {}
-        last = step == self._workload.sequence_length - 1
-        return SequenceStep(sequence_id, start=step == 0, end=last).arguments()
+        return SequenceStep.at(sequence_id, step, self._workload.sequence_length).arguments()
 
     async def close(self) -> None:
         """Best effort and bounded: a connection that will not close must neither hold the caller up nor hide what

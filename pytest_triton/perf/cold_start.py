@@ -52,7 +52,7 @@ def first_requests(
     sequence_id = new_sequence_id() if workload.sequence_length else 0  # a sequence model's: one sequence
     for index in range(FIRST_REQUESTS):
         began = time.perf_counter()
-        step = SequenceStep(sequence_id, index == 0, index == FIRST_REQUESTS - 1) if sequence_id else None
+        step = SequenceStep.at(sequence_id, index, FIRST_REQUESTS) if sequence_id else None
         try:
             client.infer(workload.model, workload.request(index), workload.outputs, sequence=step)
         except InferenceServerException as error:

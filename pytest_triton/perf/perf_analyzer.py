@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from pytest_triton.errors import Unsupported
 from pytest_triton.perf.engine import MeasurementFailed
 from pytest_triton.perf.load import Concurrency, LoadPoint, RequestRate
 from pytest_triton.perf.results import LatencyBreakdown, LatencyStats, Measurement
@@ -139,6 +140,11 @@ class PerfAnalyzerEngine:
     def measure(
         self, workload: Workload, points: Sequence[LoadPoint], settings: MeasurementSettings = MeasurementSettings()
     ) -> list[Measurement]:
+        if workload.sequence_length:  # its correlation IDs and sequence lengths are not passed on yet
+            raise Unsupported(
+                f"{workload.model} is a sequence model, which the perf_analyzer engine does not measure yet; the "
+                "asyncio engine does (--triton-perf-engine=asyncio)"
+            )
         with tempfile.TemporaryDirectory(prefix="pytest-triton-pa-") as scratch:
             data_path = Path(scratch) / "input.json"
             data_path.write_text(json.dumps(input_data(workload)))

@@ -51,6 +51,16 @@ class SequenceStep:
     start: bool = False
     end: bool = False
 
+    @classmethod
+    def at(cls, sequence_id: int, step: int, length: int) -> "SequenceStep":
+        """Step `step` (0 first) of a sequence of `length` steps."""
+        return cls(sequence_id, start=step == 0, end=step == length - 1)
+
+    @classmethod
+    def whole(cls) -> "SequenceStep":
+        """A new sequence of one step: it starts and ends with this request."""
+        return cls(new_sequence_id(), start=True, end=True)
+
     def arguments(self) -> dict[str, Any]:
         return {"sequence_id": self.id, "sequence_start": self.start, "sequence_end": self.end}
 
@@ -58,11 +68,11 @@ class SequenceStep:
 @dataclass(frozen=True)
 class Streamed:
     """The responses to one request over a gRPC stream, in the order they came, and when: `final` says whether the
-    final flag came before the stream went `timeout_s` without a response."""
+    final flag came before the stream went `timeout_s` without a response (or REQUEST_TIMEOUT_S in all)."""
 
     responses: tuple[dict[str, np.ndarray], ...]
     final: bool
-    arrivals_s: tuple[float, ...]  # seconds from the request to each response (and the final flag, where it came)
+    arrivals_s: tuple[float, ...]  # seconds from the request to each response holding outputs
     timeout_s: float
 
 
@@ -213,8 +223,9 @@ class TritonClient:
         self, name: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str], sequence: SequenceStep | None = None
     ) -> Streamed:
         """Send one request over a gRPC stream and collect its responses until the final flag, or until the stream
-        goes stream_timeout seconds without one (then the request is cancelled). Raises InferenceServerException
-        with the server's message where it refuses the request."""
+        goes stream_timeout seconds without one, or REQUEST_TIMEOUT_S pass in all (a model that streams without
+        end); then the request is cancelled. Raises InferenceServerException with the server's message where it
+        refuses the request."""
         if self.protocol != "grpc":
             raise ValueError("streaming is gRPC's: HTTP has no streams")
         arrived: queue.Queue[tuple[float, Any, Any]] = queue.Queue()
@@ -232,19 +243,20 @@ class TritonClient:
                 enable_empty_final_response=True,
                 **(sequence.arguments() if sequence else {}),
             )
-            while True:
+            while (left := sent + REQUEST_TIMEOUT_S - time.monotonic()) > 0:
                 try:
-                    when, result, error = arrived.get(timeout=self.stream_timeout)
+                    when, result, error = arrived.get(timeout=min(self.stream_timeout, left))
                 except queue.Empty:
-                    return Streamed(tuple(responses), False, tuple(times), self.stream_timeout)
+                    break
                 if error is not None:
                     raise error
-                times.append(when - sent)
                 response = result.get_response()
                 if response.outputs:
                     responses.append({o: result.as_numpy(o) for o in outputs})
+                    times.append(when - sent)
                 if response.parameters["triton_final_response"].bool_param:
                     return Streamed(tuple(responses), True, tuple(times), self.stream_timeout)
+            return Streamed(tuple(responses), False, tuple(times), self.stream_timeout)
         finally:
             self._client.stop_stream(cancel_requests=True)
 

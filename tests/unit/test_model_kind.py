@@ -38,22 +38,26 @@ def test_an_ensemble_lists_its_steps_in_the_order_its_data_flows():
 
 
 @pytest.mark.parametrize(
-    ("model", "strategy", "controls", "reads_ready"),
+    ("model", "strategy", "slots", "reads_ready"),
     [
-        ("accumulate", "direct", ("START", "READY", "CORRID"), True),
-        ("running_max", "oldest", (), False),
+        ("accumulate", "direct", 4, True),  # max_batch_size 4 on one instance
+        ("running_max", "oldest", 4, False),  # max_candidate_sequences 4
     ],
 )
-def test_a_sequence_model_says_its_strategy_and_controls(model, strategy, controls, reads_ready):
+def test_a_sequence_model_says_its_strategy_and_slots(model, strategy, slots, reads_ready):
     kind = kind_from_config(_config(KINDS / model / "config.pbtxt"))
     assert kind.sequence is not None
-    assert (kind.sequence.strategy, kind.sequence.controls, kind.sequence.reads_ready) == (
-        strategy,
-        controls,
-        reads_ready,
-    )
-    assert kind.sequence.idle_us == 10_000_000
+    assert (kind.sequence.strategy, kind.sequence.slots, kind.sequence.reads_ready) == (strategy, slots, reads_ready)
     assert kind.describe() == f"sequence ({strategy})"
+
+
+def test_the_direct_strategys_slots_are_a_batch_per_instance():
+    config = _config(KINDS / "accumulate" / "config.pbtxt")
+    config.instance_group[0].count = 2
+    config.instance_group.add(count=1, gpus=[0, 1])
+    assert kind_from_config(config).sequence.slots == 4 * (2 + 2)
+    config.max_batch_size = 0
+    assert kind_from_config(config).sequence.slots == 4
 
 
 def test_a_sequence_model_without_a_ready_control_is_told_apart():
