@@ -102,7 +102,7 @@ def test_faulty_twins_are_each_caught_naming_the_fault(suites):
     result.stdout.fnmatch_lines_random(
         [
             "*accumulate_leaky: 4 sequences interleaved against each alone:",
-            "*sequence 1 step 1: SUM: max_abs *",
+            "*  sequence * step *: SUM: max_abs *",  # which steps leak depends on how the batcher merged them
             "*accumulate_without_ready' refused step *KeyError: 0*",
             "*the direct strategy also sends the model null requests for a batch's idle slots, with correlation ID 0*",
             "*repeat_no_final: the stream sent 8 response(s) without the final flag, then nothing for 2 s or none *",
