@@ -125,9 +125,8 @@ def protocols_agree(client: TritonClient, deployment: Deployment) -> Conformance
     with client.sibling("grpc") as grpc, client.sibling("http") as http:
         over_grpc = answers(grpc, deployment, inputs, names)
         if deployment.kind.decoupled:
-            return ConformanceResult(
-                deployment.model_name, "HTTP refuses a decoupled model", _http_refuses(http, deployment)
-            )
+            refused = _http_refuses(http, deployment, inputs, names)
+            return ConformanceResult(deployment.model_name, "HTTP refuses a decoupled model", refused)
         over_http = answers(http, deployment, inputs, names)
     problems = [
         f"output {name}: {differing(over_grpc[0][name], over_http[0][name])} between gRPC and HTTP"
@@ -137,9 +136,11 @@ def protocols_agree(client: TritonClient, deployment: Deployment) -> Conformance
     return ConformanceResult(deployment.model_name, "gRPC against HTTP", tuple(problems))
 
 
-def _http_refuses(http: TritonClient, deployment: Deployment) -> tuple[str, ...]:
+def _http_refuses(
+    http: TritonClient, deployment: Deployment, inputs: Mapping[str, np.ndarray], names: list[str]
+) -> tuple[str, ...]:
     try:
-        http.infer(deployment.model_name, _first_case(deployment), _output_names(deployment))
+        http.infer(deployment.model_name, inputs, names)
     except InferenceServerException as refused:
         said = refused.message() or ""
         return () if "decoupled" in said.lower() else (f"HTTP refuses it without saying it is decoupled: {said}",)

@@ -4,16 +4,16 @@ batch, or requests the dynamic batcher merges, as it answers each alone. A serve
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from typing import Mapping
 
 import numpy as np
 
 from pytest_triton.checks.conformance import ConformanceResult
+from pytest_triton.checks.lockstep import Meet, in_lockstep
 from pytest_triton.checks.parity import compare, differing, identical
 from pytest_triton.checks.payload import own_answer, own_answers, spec_tolerances
-from pytest_triton.checks.sequences import interleaved_differences
+from pytest_triton.checks.sequences import STEPS, interleaved_differences
 from pytest_triton.checks.tolerance import Tolerances
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.models.spec import SampleCase, Tolerance, is_float_dtype
@@ -109,7 +109,7 @@ def interleaved_sequences(
         problem for where, got, alone in compared for problem in _differences(where, got, alone, chosen, row, 0)
     ]
     merged = (after.inference_count - before.inference_count, after.execution_count - before.execution_count)
-    heading = f"{len({where.split(' step ')[0] for where, _, _ in compared})} sequences interleaved against each alone"
+    heading = f"{len(compared) // STEPS} sequences interleaved against each alone"
     return ConformanceResult(deployment.model_name, heading, tuple(problems)), merged
 
 
@@ -128,28 +128,14 @@ def _concurrently(client: TritonClient, deployment: Deployment, requests: list[A
     answers: list[Arrays] = []
     for start in range(0, len(requests), CONCURRENT_REQUESTS_MAX):
         wave = requests[start : start + CONCURRENT_REQUESTS_MAX]
-        barrier = threading.Barrier(len(wave))
 
-        def send(request: Arrays) -> Arrays:
-            try:
-                with TritonClient(client.endpoint, client.protocol) as own:
-                    barrier.wait(_START_TIMEOUT_S)
-                    return own_answer(own, deployment, request)
-            except BaseException:
-                barrier.abort()  # the other senders stop waiting; the first error is the one reported
-                raise
+        def send(request: Arrays, meet: Meet) -> Arrays:
+            with client.sibling(client.protocol) as own:
+                meet()
+                return own_answer(own, deployment, request)
 
-        with ThreadPoolExecutor(len(wave)) as pool:
-            futures = [pool.submit(send, request) for request in wave]
-        errors = [error for error in (f.exception() for f in futures) if error is not None]
-        causes = [error for error in errors if not isinstance(error, threading.BrokenBarrierError)]
-        if causes:
-            raise causes[0]
-        if errors:
-            raise CheckFailed(
-                f"the {len(wave)} concurrent senders were not all connected within {_START_TIMEOUT_S:.0f} s"
-            )
-        answers += [future.result() for future in futures]
+        jobs = [functools.partial(send, request) for request in wave]
+        answers += in_lockstep(jobs, _START_TIMEOUT_S, f"the {len(wave)} concurrent senders were not all connected")
     return answers
 
 

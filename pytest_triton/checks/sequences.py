@@ -4,14 +4,14 @@ interleaved from concurrent clients give exactly what each gives alone (state ke
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from typing import Mapping
 
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
 from pytest_triton.checks.exchange import answers, joined
+from pytest_triton.checks.lockstep import Meet, in_lockstep
 from pytest_triton.checks.payload import own_answers, served_inputs
 from pytest_triton.errors import CheckFailed, Unsupported
 from pytest_triton.repository.deployment import Deployment
@@ -52,7 +52,8 @@ def run_sequence(client: TritonClient, deployment: Deployment, steps: list[Array
 def sequence_refusals(client: TritonClient, deployment: Deployment) -> list[str]:
     """Problems with how the model meets a request without a correlation ID and a continuation of a sequence the
     server never saw: each must be refused with words that say why, and a whole sequence must still be answered."""
-    first = served_inputs(deployment, sequence_plan(deployment)[0][0])
+    steps = sequence_plan(deployment, 1)[0]
+    first = served_inputs(deployment, steps[0])
     names = [t.name for t in deployment.outputs]
     problems = []
     for what, step, says in (
@@ -67,7 +68,7 @@ def sequence_refusals(client: TritonClient, deployment: Deployment) -> list[str]
             if says not in said.lower():
                 problems.append(f"{what} is refused without saying {says!r}: {said}")
     try:
-        run_sequence(client, deployment, sequence_plan(deployment)[0])
+        run_sequence(client, deployment, steps)
     except CheckFailed as error:
         problems.append(f"afterwards, {error}")
     return problems
@@ -86,30 +87,20 @@ def interleaved_differences(client: TritonClient, deployment: Deployment) -> lis
         )
     plan = sequence_plan(deployment, min(SEQUENCES, slots))
     alone = [run_sequence(client, deployment, steps) for steps in plan]
-    barrier = threading.Barrier(len(plan))
 
-    def send(steps: list[Arrays]) -> list[dict[str, np.ndarray]]:
+    def send(steps: list[Arrays], meet: Meet) -> list[dict[str, np.ndarray]]:
         sequence_id, got = new_sequence_id(), []
-        try:
-            with client.sibling(client.protocol) as own:
-                for t, arrays in enumerate(steps):
-                    barrier.wait(_STEP_TIMEOUT_S)
-                    step = SequenceStep.at(sequence_id, t, len(steps))
-                    got.append(joined(deployment, own_answers(own, deployment, arrays, f"step {t}", step)))
-        except BaseException:
-            barrier.abort()  # the others stop waiting; the first error is the one reported
-            raise
+        with client.sibling(client.protocol) as own:
+            for t, arrays in enumerate(steps):
+                meet()
+                step = SequenceStep.at(sequence_id, t, len(steps))
+                got.append(joined(deployment, own_answers(own, deployment, arrays, f"step {t}", step)))
         return got
 
-    with ThreadPoolExecutor(len(plan)) as pool:
-        futures = [pool.submit(send, steps) for steps in plan]
-    causes = [e for e in (f.exception() for f in futures) if e and not isinstance(e, threading.BrokenBarrierError)]
-    if causes:
-        raise causes[0]
-    if any(f.exception() for f in futures):
-        raise CheckFailed(f"the {len(plan)} sequences' clients did not all reach a step within {_STEP_TIMEOUT_S:.0f} s")
+    jobs = [functools.partial(send, steps) for steps in plan]
+    together = in_lockstep(jobs, _STEP_TIMEOUT_S, f"the {len(plan)} sequences' clients did not all reach a step")
     return [
         (f"sequence {s} step {t}", got, want)
-        for s, future in enumerate(futures)
-        for t, (got, want) in enumerate(zip(future.result(), alone[s]))
+        for s, answers_of in enumerate(together)
+        for t, (got, want) in enumerate(zip(answers_of, alone[s]))
     ]

@@ -32,10 +32,9 @@ def streamed_cases(client: TritonClient, deployment: Deployment) -> tuple[list[s
     problems, times = [], []
     with client.sibling("grpc") as grpc:
         for case in deployment.spec.make_samples():
-            inputs = served_inputs(deployment, case.inputs)
             sequence = SequenceStep.whole() if deployment.kind.sequence else None
-            if deployment.kind.sequence and deployment.max_batch_size > 0:
-                inputs = {name: array[:1] for name, array in inputs.items()}  # the sequence batcher takes one row
+            one_row = sequence is not None and deployment.max_batch_size > 0  # the sequence batcher takes one row
+            inputs = served_inputs(deployment, case.row(0) if one_row else case.inputs)
             answer = streamed(grpc, deployment, inputs, names, sequence)
             times.append(_times(case.label, answer))
             if not deployment.kind.decoupled:

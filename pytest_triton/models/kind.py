@@ -1,6 +1,6 @@
 """What kind of model a deployment is, as Triton runs it: stateless, an ensemble of steps, a sequence model keeping
 state per correlation ID, a decoupled model streaming its responses (a model can be both of the last two). Read
-from the served config, or declared in a ModelSpec; the checks send requests the way the kind wants them.
+from the served config; the checks send requests the way the kind wants them.
 
 Light on purpose (specs are declared before anything heavy is imported): the config is read by attribute, never
 imported here."""

@@ -4,6 +4,7 @@ own work timed apart from the wait."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import ssl
 import time
 from dataclasses import dataclass, replace
@@ -67,7 +68,7 @@ class AioInferer:
         self._dtypes = {name: np_to_triton_dtype(array.dtype) for name, array in workload.requests[0].items()}
         # A sequence model's sequences between two steps, (correlation ID, next step): a request takes one (or starts
         # a new one), so that as many sequences run at once as requests are in flight, each one step at a time.
-        self._between: list[tuple[int, int]] = []
+        self._between: collections.deque[tuple[int, int]] = collections.deque()
 
     async def request(self, index: int) -> RequestTiming:
         """Send the `index`-th request of the rotation and time it; the check of its answer is not timed."""
@@ -77,12 +78,14 @@ class AioInferer:
             tensor = self._module.InferInput(name, list(array.shape), self._dtypes[name])
             tensor.set_data_from_numpy(array)
             inputs.append(tensor)
+        length, options = self._workload.sequence_length, self._call_options
+        if length:  # a sequence model's request also says where it stands in its sequence
+            sequence_id, step = self._between.popleft() if self._between else (new_sequence_id(), 0)
+            options = {**options, **SequenceStep.at(sequence_id, step, length).arguments()}
         sent = time.perf_counter_ns()
-        sequence_id, step = self._next_step()
-        options = {**self._call_options, **self._sequence_arguments(sequence_id, step)}
         result = await self._client.infer(self._workload.model, inputs, outputs=self._outputs, **options)
         received = time.perf_counter_ns()
-        if step + 1 < self._workload.sequence_length:
+        if length and step + 1 < length:
             self._between.append((sequence_id, step + 1))
         outputs = {name: result.as_numpy(name) for name in self._workload.outputs}
         for name, array in outputs.items():
@@ -93,17 +96,6 @@ class AioInferer:
         if self._workload.check is None or not self._workload.checks(index):
             return timing
         return replace(timing, checked=True, wrong=self._workload.check(index, outputs))
-
-    def _next_step(self) -> tuple[int, int]:
-        """The sequence the next request continues, and its step: a waiting one, else a new one (0: no sequence)."""
-        if not self._workload.sequence_length:
-            return 0, 0
-        return self._between.pop(0) if self._between else (new_sequence_id(), 0)
-
-    def _sequence_arguments(self, sequence_id: int, step: int) -> dict[str, Any]:
-        if not sequence_id:
-            return {}
-        return SequenceStep.at(sequence_id, step, self._workload.sequence_length).arguments()
 
     async def close(self) -> None:
         """Best effort and bounded: a connection that will not close must neither hold the caller up nor hide what
